@@ -1,0 +1,15 @@
+# CUDA and NCCL are optional: detected here, used by the training module when present.
+# A CPU-only build still compiles; asking for --backend nccl there is a clear runtime error.
+set(SIMBI_HAVE_CUDA OFF)
+set(SIMBI_HAVE_NCCL OFF)
+if(TORCH_CXX_FLAGS MATCHES "" AND DEFINED CUDA_FOUND AND CUDA_FOUND)
+  set(SIMBI_HAVE_CUDA ON)
+endif()
+if(SIMBI_WITH_NCCL)
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS $ENV{NCCL_HOME}/include /usr/local/cuda/include)
+  find_library(NCCL_LIBRARY nccl HINTS $ENV{NCCL_HOME}/lib /usr/local/cuda/lib64)
+  if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+    set(SIMBI_HAVE_NCCL ON)
+  endif()
+endif()
+message(STATUS "simbi: CUDA in LibTorch: ${SIMBI_HAVE_CUDA}; NCCL: ${SIMBI_HAVE_NCCL}")

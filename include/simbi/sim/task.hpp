@@ -1,0 +1,38 @@
+// A task = a prior and a simulator under one name, and the registry of built-in tasks.
+// Contract: make_task() returns a fresh Task (its simulator is owned by the caller's thread).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "simbi/sim/prior.hpp"
+#include "simbi/sim/simulator.hpp"
+
+namespace simbi::sim {
+
+struct Task {
+  std::string name;
+  std::string description;  // one line for `simbi tasks`
+  std::unique_ptr<Prior> prior;
+  std::unique_ptr<Simulator> simulator;
+  std::vector<std::string> theta_labels;  // CSV header of θ (e.g. parameter_1.. or the benchmark's names)
+
+  int64_t theta_dim() const { return prior->dim(); }
+  int64_t x_dim() const { return simulator->x_dim(); }
+};
+
+struct TaskInfo {
+  std::string name;
+  Task (*make)();
+};
+
+// Every built-in task, in the order `simbi tasks` lists them.
+const std::vector<TaskInfo>& builtin_tasks();
+bool is_builtin_task(const std::string& name);
+// Throws Error(invalid_argument) naming the known tasks when `name` is not one of them.
+Task make_task(const std::string& name);
+
+// parameter_1..parameter_d
+std::vector<std::string> default_theta_labels(int64_t dim);
+
+}  // namespace simbi::sim

@@ -1,0 +1,88 @@
+// The simulation store (sims.h5, format "simbi-sims" version 1; docs/file_formats.md): /theta, /x,
+// /status and root attributes, written by all ranks through parallel HDF5 (MPI-IO).
+// Contract: create/open_for_resume/close are collective over the communicator given; write_rows is
+// independent (any rank, any time, disjoint rows); open_read is serial (one process, no MPI-IO).
+#pragma once
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "simbi/core/matrix.hpp"
+
+namespace simbi::store {
+
+inline constexpr const char* kSimsFormat = "simbi-sims";
+inline constexpr int64_t kSimsVersion = 1;
+
+enum RowStatus : uint8_t { kNotSimulated = 0, kOk = 1, kFailed = 2 };
+
+struct SimStoreMeta {
+  std::string task;
+  int64_t theta_dim = 0;
+  int64_t x_dim = 0;
+  int64_t budget = 0;      // rows N
+  int64_t chunk_rows = 0;  // rows per unit of work (and per resume unit)
+  uint64_t seed = 0;
+  std::string simulator = "builtin";  // builtin | plugin:<path> | command:<cmd> | imported:<source>
+  std::string prior_json;             // Prior::to_json() dump ("" when unknown, e.g. imported data)
+  std::vector<std::string> theta_labels;
+  std::string simbi_version;
+  std::string created;  // ISO-8601 UTC
+  int64_t version = kSimsVersion;
+};
+
+// Row counts by status.
+struct StatusCounts {
+  int64_t not_simulated = 0, ok = 0, failed = 0;
+  int64_t completed() const { return ok + failed; }
+};
+StatusCounts count_status(const std::vector<uint8_t>& status);
+
+class SimStore {
+ public:
+  SimStore() = default;
+  ~SimStore();
+  SimStore(SimStore&& other) noexcept;
+  SimStore& operator=(SimStore&& other) noexcept;
+  SimStore(const SimStore&) = delete;
+  SimStore& operator=(const SimStore&) = delete;
+
+  // Collective over comm: creates `path` (truncating an existing file) with every dataset allocated
+  // up front and flushed, so rows written later survive a crash of all writers.
+  static SimStore create(const std::string& path, const SimStoreMeta& meta, MPI_Comm comm);
+  // Collective over comm: opens an existing store for writing more rows (resume).
+  static SimStore open_for_resume(const std::string& path, MPI_Comm comm);
+  // Serial read-only open (inspect, training data loading on one rank).
+  static SimStore open_read(const std::string& path);
+
+  const SimStoreMeta& meta() const { return meta_; }
+  const std::string& path() const { return path_; }
+
+  // Independent write of rows [first, first + theta.rows): data first, then status (a crash between
+  // the two leaves the rows "not simulated", so resume redoes them).
+  void write_rows(int64_t first, ConstMatrixView theta, ConstMatrixView x, const std::vector<uint8_t>& status);
+  std::vector<uint8_t> read_status() const;  // all N entries
+  void read_rows(int64_t first, int64_t count, Matrix& theta, Matrix& x, std::vector<uint8_t>& status) const;
+  void close();  // collective when opened collectively
+
+ private:
+  static SimStore open(const std::string& path, MPI_Comm comm, bool writable);
+  void read_meta();
+
+  std::string path_;
+  SimStoreMeta meta_;
+  hid_t file_ = -1;
+  hid_t theta_ = -1, x_ = -1, status_ = -1;
+  hid_t independent_xfer_ = -1;
+};
+
+// Raises Error(format) unless the existing store was made by the same task/seed/dims/budget/chunking.
+void check_resume_compatible(const SimStoreMeta& existing, const SimStoreMeta& requested, const std::string& path);
+
+// Current UTC time as ISO-8601.
+std::string utc_now_iso8601();
+
+}  // namespace simbi::store

@@ -1,0 +1,42 @@
+// `simbi simulate` as a library call: ranks claim chunks of the budget dynamically, simulate them and
+// write their rows into one shared store; a resumed run simulates only the chunks not yet written.
+// Contract: collective over the world communicator; every rank passes the same options and a Task of
+// its own (simulators are per-process). Errors are agreed: every rank throws the same AgreedError.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "simbi/sim/task.hpp"
+#include "simbi/store/sim_store.hpp"
+
+namespace simbi::store {
+
+enum class ExistingOutput { refuse, resume, overwrite };
+
+struct SimulationOptions {
+  std::string out;
+  int64_t budget = 0;
+  uint64_t seed = 0;
+  int64_t chunk_rows = 0;  // 0 = automatic (1024, fewer for very wide x; the store's value on resume)
+  ExistingOutput existing = ExistingOutput::refuse;
+  std::string simulator_description = "builtin";
+  double progress_seconds = 5.0;
+};
+
+struct SimulationSummary {
+  int64_t budget = 0;
+  int64_t rows_this_run = 0;     // rows simulated by this run (all ranks)
+  int64_t failed_this_run = 0;
+  StatusCounts store;            // whole store after the run
+  double seconds = 0.0;
+  std::vector<int64_t> rows_per_rank;          // on rank 0
+  std::vector<double> busy_seconds_per_rank;   // time spent simulating and writing, on rank 0
+  bool resumed = false;
+};
+
+// The rows per chunk used when the user gives none.
+int64_t automatic_chunk_rows(int64_t x_dim);
+
+SimulationSummary run_simulation(const SimulationOptions& options, sim::Task& task);
+
+}  // namespace simbi::store

@@ -1,0 +1,23 @@
+// Tables of numbers (observations, posterior samples, imported θ/x) as CSV with a header row, the
+// benchmark's layout (one row per observation or sample). Contract: serial file I/O, no MPI.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "simbi/core/matrix.hpp"
+
+namespace simbi::store {
+
+struct Table {
+  std::vector<std::string> header;  // one name per column
+  Matrix values;                    // rows x columns
+};
+
+// Reads a CSV file. The first row is the header unless every field of it is a number (then the columns
+// are named column_1..). "nan", "inf", "-inf" are accepted as values. Errors (Error(format)) name the
+// file, the line and the column: ragged rows, non-numeric fields, an empty file.
+Table read_csv(const std::string& path);
+// Writes a CSV with the header and full float precision (max_digits10).
+void write_csv(const std::string& path, const Table& table);
+
+}  // namespace simbi::store

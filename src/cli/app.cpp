@@ -1,0 +1,64 @@
+#include "simbi/cli/app.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "simbi/core/log.hpp"
+#include "simbi/core/version.hpp"
+#include "simbi/dist/world.hpp"
+
+namespace simbi::cli {
+
+namespace {
+
+int run_commands(int argc, char** argv) {
+  CLI::App app{"simbi: simulation-based inference on HPC clusters (simulate, train, sample, evaluate)", "simbi"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("simbi ") + kVersion);
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
+  std::vector<Command> commands;
+  add_tasks_command(app, commands);
+  add_simulate_command(app, commands);
+  add_import_command(app, commands);
+  add_inspect_command(app, commands);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Every rank parsed the same arguments and failed the same way: print once.
+    if (dist::is_root()) return app.exit(e);
+    std::ostringstream sink;
+    return app.exit(e, sink, sink);
+  }
+  log::set_quiet(quiet);
+  for (const Command& c : commands)
+    if (c.app->parsed()) return c.run();
+  return 2;
+}
+
+}  // namespace
+
+int run_main(int argc, char** argv) {
+  try {
+    dist::World world(&argc, &argv);
+    try {
+      return run_commands(argc, argv);
+    } catch (const dist::AgreedError& e) {
+      // Every rank has the same error: one line from rank 0, a non-zero exit everywhere.
+      if (dist::is_root()) log::error_line(e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      // A failure on this rank only: other ranks may wait in a collective, so end them all.
+      log::error_line(dist::size() > 1 ? "rank " + std::to_string(dist::rank()) + ": " + e.what() : e.what());
+      dist::abort_all(1);
+    }
+  } catch (const std::exception& e) {
+    log::error_line(e.what());
+    return 1;
+  }
+}
+
+}  // namespace simbi::cli

@@ -1,0 +1,139 @@
+// `simbi import`: turn (θ, x) simulated elsewhere (CSV files or HDF5 datasets) into a simbi store.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "simbi/core/log.hpp"
+#include "simbi/core/version.hpp"
+#include "simbi/dist/world.hpp"
+#include "simbi/store/hdf5_util.hpp"
+#include "simbi/store/sim_store.hpp"
+#include "simbi/store/table.hpp"
+
+namespace simbi::cli {
+
+namespace {
+
+struct ImportArgs {
+  TaskSource source;
+  std::string name;
+  std::string theta;
+  std::string x;
+  std::string status;
+  std::string out;
+  bool force = false;
+};
+
+// "file.csv" or "file.h5:/dataset" (a bare .h5 file means its /theta or /x dataset).
+Matrix read_matrix(const std::string& spec, const std::string& default_dataset, std::vector<std::string>* header) {
+  std::string path = spec, dataset = default_dataset;
+  const auto colon = spec.rfind(':');
+  if (colon != std::string::npos && colon > 0 && spec.find(".csv") == std::string::npos) {
+    path = spec.substr(0, colon);
+    dataset = spec.substr(colon + 1);
+  }
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".csv" || ext == ".txt") {
+    store::Table t = store::read_csv(path);
+    if (header) *header = t.header;
+    return std::move(t.values);
+  }
+  store::h5::Handle f = store::h5::open_file_read(path);
+  const std::vector<int64_t> shape = store::h5::dataset_shape(f.get(), dataset);
+  require(!shape.empty(), ErrorKind::format, path + ": dataset " + dataset + " is missing");
+  require(shape.size() <= 2, ErrorKind::format,
+          path + ": dataset " + dataset + " has " + std::to_string(shape.size()) + " dimensions, expected [rows, dims]");
+  const int64_t rows = shape[0], cols = shape.size() == 2 ? shape[1] : 1;
+  Matrix m(rows, cols);
+  store::h5::Handle d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  require(H5Dread(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.data()) >= 0, ErrorKind::format,
+          path + ": dataset " + dataset + " cannot be read as numbers");
+  return m;
+}
+
+int run_import(const ImportArgs& a) {
+  dist::run_agreed([&] {
+    if (!dist::is_root()) return;
+    require(!std::filesystem::exists(a.out) || a.force, ErrorKind::invalid_argument,
+            a.out + ": output exists; pass --force to overwrite it");
+    std::vector<std::string> theta_header;
+    Matrix theta = read_matrix(a.theta, "/theta", &theta_header);
+    Matrix x = read_matrix(a.x.empty() ? a.theta : a.x, "/x", nullptr);
+    require(theta.rows() == x.rows(), ErrorKind::format,
+            "theta has " + std::to_string(theta.rows()) + " rows but x has " + std::to_string(x.rows()));
+    require(theta.rows() > 0, ErrorKind::format, a.theta + ": no rows to import");
+
+    store::SimStoreMeta meta;
+    meta.theta_dim = theta.cols();
+    meta.x_dim = x.cols();
+    meta.theta_labels = theta_header.empty() ? sim::default_theta_labels(theta.cols()) : theta_header;
+    if (!a.source.task.empty() || a.source.is_user() || !a.source.simulator_config.empty()) {
+      const sim::Task task = a.source.make();
+      require(task.theta_dim() == theta.cols() && task.x_dim() == x.cols(), ErrorKind::format,
+              "imported data has theta_dim " + std::to_string(theta.cols()) + " and x_dim " +
+                  std::to_string(x.cols()) + " but task '" + task.name + "' has " + std::to_string(task.theta_dim()) +
+                  " and " + std::to_string(task.x_dim()));
+      meta.task = task.name;
+      meta.prior_json = task.prior->to_json().dump();
+      meta.theta_labels = task.theta_labels;
+    } else {
+      meta.task = a.name.empty() ? "imported" : a.name;
+    }
+    meta.budget = theta.rows();
+    meta.chunk_rows = std::min<int64_t>(1024, meta.budget);
+    meta.simulator = "imported:" + a.theta;
+    meta.simbi_version = kVersion;
+    meta.created = store::utc_now_iso8601();
+
+    std::vector<uint8_t> status(static_cast<size_t>(theta.rows()), store::kOk);
+    if (!a.status.empty()) {
+      const Matrix s = read_matrix(a.status, "/status", nullptr);
+      require(s.rows() == theta.rows() && s.cols() == 1, ErrorKind::format,
+              a.status + ": status must be one value per row (" + std::to_string(theta.rows()) + " rows)");
+      for (int64_t i = 0; i < s.rows(); ++i) {
+        const float v = s(i, 0);
+        require(v == 0.0f || v == 1.0f || v == 2.0f, ErrorKind::format,
+                a.status + ": row " + std::to_string(i + 1) + " has status " + std::to_string(v) +
+                    ", expected 0 (not simulated), 1 (ok) or 2 (failed)");
+        status[static_cast<size_t>(i)] = static_cast<uint8_t>(v);
+      }
+    }
+    int64_t failed = 0;
+    for (int64_t i = 0; i < theta.rows(); ++i) {
+      for (int64_t j = 0; j < theta.cols(); ++j)
+        require(std::isfinite(theta(i, j)), ErrorKind::format,
+                a.theta + ": theta row " + std::to_string(i + 1) + " is not finite (every parameter must be a number)");
+      bool finite = true;
+      for (int64_t j = 0; j < x.cols(); ++j) finite = finite && std::isfinite(x(i, j));
+      if (!finite && status[static_cast<size_t>(i)] == store::kOk) status[static_cast<size_t>(i)] = store::kFailed;
+      if (status[static_cast<size_t>(i)] == store::kFailed) ++failed;
+    }
+    store::SimStore s = store::SimStore::create(a.out, meta, MPI_COMM_SELF);
+    s.write_rows(0, theta.view(), x.view(), status);
+    s.close();
+    std::printf("imported %lld rows (theta_dim %lld, x_dim %lld; %lld failed) into %s as task '%s'\n",
+                static_cast<long long>(theta.rows()), static_cast<long long>(theta.cols()),
+                static_cast<long long>(x.cols()), static_cast<long long>(failed), a.out.c_str(), meta.task.c_str());
+  });
+  return 0;
+}
+
+}  // namespace
+
+void add_import_command(CLI::App& app, std::vector<Command>& commands) {
+  auto args = std::make_shared<ImportArgs>();
+  CLI::App* sub = app.add_subcommand("import", "Import (theta, x) simulated elsewhere (CSV or HDF5) into a store");
+  sub->add_option("--theta", args->theta, "theta.csv, or file.h5[:/dataset] (default dataset /theta)")->required();
+  sub->add_option("--x", args->x, "x.csv, or file.h5[:/dataset] (default: the --theta file's /x)");
+  sub->add_option("--status", args->status, "Optional per-row status (0/1/2), CSV or file.h5:/dataset");
+  sub->add_option("--out", args->out, "Output store (HDF5)")->required();
+  sub->add_option("--name", args->name, "Task name to record when no --task/--simulator-config is given");
+  args->source.add_options(*sub, false);
+  sub->add_flag("--force", args->force, "Overwrite an existing output");
+  commands.push_back({sub, [args] { return run_import(*args); }});
+}
+
+}  // namespace simbi::cli

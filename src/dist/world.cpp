@@ -1,0 +1,143 @@
+#include "simbi/dist/world.hpp"
+
+#include <cstdlib>
+
+#include "simbi/core/log.hpp"
+
+namespace simbi::dist {
+
+namespace {
+bool g_initialised_here = false;
+bool g_thread_multiple = false;
+int g_local_rank = 0;
+
+void check(int rc, const char* what) {
+  if (rc != MPI_SUCCESS) {
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    throw Error(ErrorKind::runtime, std::string("MPI ") + what + " failed: " + std::string(msg, len));
+  }
+}
+}  // namespace
+
+World::World(int* argc, char*** argv) {
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (!initialised) {
+    int provided = 0;
+    MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
+    g_thread_multiple = provided >= MPI_THREAD_MULTIPLE;
+    g_initialised_here = true;
+  } else {
+    int provided = 0;
+    MPI_Query_thread(&provided);
+    g_thread_multiple = provided >= MPI_THREAD_MULTIPLE;
+  }
+  // Errors are reported through return codes and turned into simbi::Error.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &g_local_rank);
+  MPI_Comm_free(&node);
+  log::set_rank(rank(), size());
+}
+
+World::~World() {
+  if (g_initialised_here) {
+    int finalised = 0;
+    MPI_Finalized(&finalised);
+    if (!finalised) MPI_Finalize();
+  }
+}
+
+MPI_Comm comm() { return MPI_COMM_WORLD; }
+int rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+int size() {
+  int s = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  return s;
+}
+bool is_root() { return rank() == 0; }
+int local_rank() { return g_local_rank; }
+bool thread_multiple() { return g_thread_multiple; }
+
+void barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "barrier"); }
+
+void broadcast(std::string& s, int root) {
+  int64_t n = static_cast<int64_t>(s.size());
+  broadcast(n, root);
+  s.resize(static_cast<size_t>(n));
+  if (n > 0) check(MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, root, MPI_COMM_WORLD), "broadcast");
+}
+
+void broadcast(std::vector<int64_t>& v, int root) {
+  int64_t n = static_cast<int64_t>(v.size());
+  broadcast(n, root);
+  v.resize(static_cast<size_t>(n));
+  // Chunks of at most 2^30 elements: MPI counts are int.
+  for (int64_t off = 0; off < n; off += (int64_t{1} << 30)) {
+    const int count = static_cast<int>(std::min<int64_t>(n - off, int64_t{1} << 30));
+    check(MPI_Bcast(v.data() + off, count, MPI_INT64_T, root, MPI_COMM_WORLD), "broadcast");
+  }
+}
+
+void broadcast(int64_t& v, int root) { check(MPI_Bcast(&v, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "broadcast"); }
+
+int64_t allreduce_sum(int64_t v) {
+  int64_t out = 0;
+  check(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), "allreduce");
+  return out;
+}
+
+double allreduce_max(double v) {
+  double out = 0;
+  check(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "allreduce");
+  return out;
+}
+
+void agree_on_failure(const std::string& local_message, ErrorKind local_kind) {
+  const int me = rank();
+  const int mine = local_message.empty() ? size() : me;
+  int first = size();
+  check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "allreduce");
+  if (first == size()) return;
+  std::string message = local_message;
+  int64_t kind = static_cast<int64_t>(local_kind);
+  broadcast(message, first);
+  broadcast(kind, first);
+  throw AgreedError(static_cast<ErrorKind>(kind), message, first);
+}
+
+void run_agreed(const std::function<void()>& f) {
+  std::string message;
+  ErrorKind kind = ErrorKind::runtime;
+  try {
+    f();
+  } catch (const AgreedError&) {
+    throw;  // already agreed by a nested call on every rank
+  } catch (const Error& e) {
+    message = e.what();
+    kind = e.kind();
+  } catch (const std::exception& e) {
+    message = e.what();
+    kind = ErrorKind::internal;
+  }
+  if (message.empty() && size() == 1) return;
+  if (!message.empty() && message.find_first_not_of(' ') == std::string::npos) message = "unknown error";
+  agree_on_failure(message, kind);
+}
+
+void abort_all(int code) {
+  int initialised = 0, finalised = 0;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalised);
+  if (initialised && !finalised && size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
+  std::exit(code);
+}
+
+}  // namespace simbi::dist

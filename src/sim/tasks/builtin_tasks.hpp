@@ -1,0 +1,18 @@
+// Factories of the built-in tasks, one .cpp per task in this folder (TASKS.md). Private to src/sim.
+#pragma once
+#include "simbi/sim/task.hpp"
+
+namespace simbi::sim::tasks {
+
+Task make_two_moons();
+Task make_gaussian_linear();
+Task make_gaussian_linear_uniform();
+Task make_slcp();
+Task make_slcp_distractors();
+Task make_bernoulli_glm();
+Task make_bernoulli_glm_raw();
+Task make_gaussian_mixture();
+Task make_sir();
+Task make_lotka_volterra();
+
+}  // namespace simbi::sim::tasks

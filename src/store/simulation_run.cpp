@@ -1,0 +1,210 @@
+#include "simbi/store/simulation_run.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "simbi/core/log.hpp"
+#include "simbi/core/version.hpp"
+#include "simbi/dist/work_counter.hpp"
+#include "simbi/dist/world.hpp"
+
+namespace simbi::store {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool row_is_finite(const float* x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j)
+    if (!std::isfinite(x[j])) return false;
+  return true;
+}
+
+// Rank 0 decides whether to create or resume, from the options and the file system.
+bool decide_resume(const SimulationOptions& o) {
+  const bool exists = fs::exists(o.out);
+  if (exists && o.existing == ExistingOutput::refuse)
+    throw Error(ErrorKind::invalid_argument,
+                o.out + ": output exists; pass --resume to finish it or --force to overwrite it");
+  const fs::path parent = fs::absolute(o.out).parent_path();
+  require(fs::is_directory(parent), ErrorKind::io, o.out + ": directory " + parent.string() + " does not exist");
+  if (exists) require(!fs::is_directory(o.out), ErrorKind::io, o.out + ": is a directory, expected a file path");
+  return exists && o.existing == ExistingOutput::resume;
+}
+
+SimStoreMeta requested_meta(const SimulationOptions& o, const sim::Task& task, int64_t chunk_rows) {
+  SimStoreMeta m;
+  m.task = task.name;
+  m.theta_dim = task.theta_dim();
+  m.x_dim = task.x_dim();
+  m.budget = o.budget;
+  m.chunk_rows = chunk_rows;
+  m.seed = o.seed;
+  m.simulator = o.simulator_description;
+  m.prior_json = task.prior->to_json().dump();
+  m.theta_labels = task.theta_labels;
+  m.simbi_version = kVersion;
+  return m;
+}
+
+}  // namespace
+
+int64_t automatic_chunk_rows(int64_t x_dim) {
+  // At most ~64 MiB of x per chunk in memory, at most 1024 rows.
+  const int64_t by_memory = (int64_t{64} << 20) / (4 * std::max<int64_t>(x_dim, 1));
+  return std::max<int64_t>(1, std::min<int64_t>(1024, by_memory));
+}
+
+SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
+  const auto t0 = std::chrono::steady_clock::now();
+  SimulationSummary summary;
+  summary.budget = o.budget;
+
+  // 1. Checks every rank makes identically, then the file-system checks of rank 0.
+  int64_t resume_flag = 0;
+  dist::run_agreed([&] {
+    require(o.budget > 0, ErrorKind::invalid_argument,
+            "--budget must be a positive number of simulations, got " + std::to_string(o.budget));
+    require(o.chunk_rows >= 0, ErrorKind::invalid_argument,
+            "--chunk-rows must be positive, got " + std::to_string(o.chunk_rows));
+    require(!o.out.empty(), ErrorKind::invalid_argument, "--out is required");
+    require(task.theta_dim() == task.simulator->theta_dim(), ErrorKind::invalid_argument,
+            "task '" + task.name + "': prior dimension " + std::to_string(task.theta_dim()) +
+                " differs from the simulator's theta dimension " + std::to_string(task.simulator->theta_dim()));
+    if (dist::is_root()) resume_flag = decide_resume(o) ? 1 : 0;
+  });
+  dist::broadcast(resume_flag);
+  summary.resumed = resume_flag != 0;
+
+  // 2. Create or open the store (collective), and find the chunks still to simulate.
+  SimStore store;
+  std::vector<int64_t> todo;
+  int64_t chunk_rows = o.chunk_rows > 0 ? o.chunk_rows : automatic_chunk_rows(task.x_dim());
+  dist::run_agreed([&] {
+    if (summary.resumed) {
+      store = SimStore::open_for_resume(o.out, dist::comm());
+      if (o.chunk_rows == 0) chunk_rows = store.meta().chunk_rows;
+      check_resume_compatible(store.meta(), requested_meta(o, task, chunk_rows), o.out);
+    } else {
+      SimStoreMeta meta = requested_meta(o, task, chunk_rows);
+      std::string created = utc_now_iso8601();
+      meta.created = created;
+      store = SimStore::create(o.out, meta, dist::comm());
+    }
+  });
+  const int64_t n_chunks = (o.budget + chunk_rows - 1) / chunk_rows;
+  if (dist::is_root()) {
+    if (summary.resumed) {
+      const std::vector<uint8_t> status = store.read_status();
+      for (int64_t c = 0; c < n_chunks; ++c) {
+        const int64_t end = std::min(o.budget, (c + 1) * chunk_rows);
+        for (int64_t r = c * chunk_rows; r < end; ++r)
+          if (status[static_cast<size_t>(r)] == kNotSimulated) {
+            todo.push_back(c);
+            break;
+          }
+      }
+      log::info("resuming " + o.out + ": " + std::to_string(todo.size()) + " of " + std::to_string(n_chunks) +
+                " chunks still to simulate");
+    } else {
+      todo.resize(static_cast<size_t>(n_chunks));
+      for (int64_t c = 0; c < n_chunks; ++c) todo[static_cast<size_t>(c)] = c;
+    }
+  }
+  dist::broadcast(todo);
+  int64_t rows_todo = 0;
+  for (int64_t c : todo) rows_todo += std::min(o.budget, (c + 1) * chunk_rows) - c * chunk_rows;
+  log::info("simulate " + task.name + ": " + std::to_string(rows_todo) + " rows in " + std::to_string(todo.size()) +
+            " chunks of " + std::to_string(chunk_rows) + " on " + std::to_string(dist::size()) + " rank(s) -> " +
+            o.out);
+
+  // 3. Claim chunks until none is left. Row r uses the streams (seed, purpose, r) only.
+  const RandomStream theta_base(o.seed, StreamPurpose::prior_draw, 0);
+  const RandomStream sim_base(o.seed, StreamPurpose::simulation, 0);
+  auto report = [rows_todo, t0](const dist::WorkProgress& p) {
+    const double secs = seconds_since(t0);
+    const double rate = p.units_done / std::max(secs, 1e-9);
+    const double eta = rate > 0 ? (rows_todo - p.units_done) / rate : NAN;
+    char pct[16];
+    std::snprintf(pct, sizeof pct, "%.1f%%", 100.0 * p.units_done / std::max<int64_t>(rows_todo, 1));
+    log::info("simulate: " + log::human_count(p.units_done) + "/" + log::human_count(rows_todo) + " rows (" + pct +
+              "), " + log::human_count(rate) + " rows/s, ETA " + log::human_duration(eta) + ", " +
+              std::to_string(p.units_failed) + " failed");
+  };
+  dist::WorkCounter counter(static_cast<int64_t>(todo.size()), report, o.progress_seconds);
+  std::string local_error;
+  ErrorKind local_kind = ErrorKind::runtime;
+  int64_t my_rows = 0, my_failed = 0, pending_done = 0, pending_failed = 0;
+  double my_busy = 0.0, my_write = 0.0;
+  Matrix theta, x;
+  std::vector<uint8_t> status;
+  for (;;) {
+    const int64_t item = counter.next(pending_done, pending_failed);
+    pending_done = pending_failed = 0;
+    if (item < 0) break;
+    const auto chunk_start = std::chrono::steady_clock::now();
+    try {
+      const int64_t c = todo[static_cast<size_t>(item)];
+      const int64_t first = c * chunk_rows;
+      const int64_t rows = std::min(o.budget, first + chunk_rows) - first;
+      if (theta.rows() != rows) {
+        theta = Matrix(rows, task.theta_dim());
+        x = Matrix(rows, task.x_dim());
+      }
+      task.prior->sample(theta.view(), RowStreams{theta_base, first});
+      task.simulator->simulate(theta.view(), x.view(), RowStreams{sim_base, first});
+      status.assign(static_cast<size_t>(rows), kOk);
+      int64_t failed = 0;
+      for (int64_t i = 0; i < rows; ++i)
+        if (!row_is_finite(x.row(i), x.cols())) {
+          status[static_cast<size_t>(i)] = kFailed;
+          ++failed;
+        }
+      const auto write_start = std::chrono::steady_clock::now();
+      store.write_rows(first, theta.view(), x.view(), status);
+      my_write += seconds_since(write_start);
+      my_rows += rows;
+      my_failed += failed;
+      pending_done = rows;
+      pending_failed = failed;
+      my_busy += seconds_since(chunk_start);
+      if (std::getenv("SIMBI_DEBUG")) log::any_rank("chunk " + std::to_string(c) + " " + std::to_string(seconds_since(chunk_start)));
+    } catch (const std::exception& e) {
+      local_error = e.what();
+      if (const auto* se = dynamic_cast<const Error*>(&e)) local_kind = se->kind();
+      counter.abort();
+      break;
+    }
+  }
+  counter.finish();
+  if (std::getenv("SIMBI_DEBUG")) log::any_rank("busy " + std::to_string(my_busy) + " s, of which writing " + std::to_string(my_write) + " s");
+  store.close();  // collective
+  dist::agree_on_failure(local_error, local_kind);
+
+  // 4. Summary: rows of this run from every rank, and the state of the whole store.
+  summary.seconds = seconds_since(t0);
+  summary.rows_this_run = dist::allreduce_sum(my_rows);
+  summary.failed_this_run = dist::allreduce_sum(my_failed);
+  summary.rows_per_rank.assign(static_cast<size_t>(dist::size()), 0);
+  summary.busy_seconds_per_rank.assign(static_cast<size_t>(dist::size()), 0.0);
+  MPI_Gather(&my_rows, 1, MPI_INT64_T, summary.rows_per_rank.data(), 1, MPI_INT64_T, 0, dist::comm());
+  MPI_Gather(&my_busy, 1, MPI_DOUBLE, summary.busy_seconds_per_rank.data(), 1, MPI_DOUBLE, 0, dist::comm());
+  std::vector<int64_t> counts(3, 0);
+  if (dist::is_root()) {
+    const StatusCounts c = count_status(SimStore::open_read(o.out).read_status());
+    counts = {c.not_simulated, c.ok, c.failed};
+  }
+  dist::broadcast(counts);
+  summary.store = StatusCounts{counts[0], counts[1], counts[2]};
+  return summary;
+}
+
+}  // namespace simbi::store
