@@ -1,10 +1,12 @@
 #include "simbi/cli/app.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
 
 #include "commands.hpp"
+#include "config_args.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/world.hpp"
@@ -16,6 +18,11 @@ namespace {
 int run_commands(int argc, char** argv) {
   CLI::App app{"simbi: simulation-based inference on HPC clusters (simulate, train, sample, evaluate)", "simbi"};
   app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "error: " + std::string(e.what()) + " (see `simbi <command> --help`)\n";
+  });
+  // An option given twice (config file, then command line) takes its last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.set_version_flag("--version", std::string("simbi ") + kVersion);
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
@@ -25,8 +32,13 @@ int run_commands(int argc, char** argv) {
   add_import_command(app, commands);
   add_inspect_command(app, commands);
 
+  std::vector<std::string> names;
+  for (const Command& c : commands) names.push_back(c.app->get_name());
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args;
+    dist::run_agreed([&] { args = expand_config_args(argc, argv, names); });
+    std::reverse(args.begin(), args.end());  // CLI11 takes the vector in reverse order
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     // Every rank parsed the same arguments and failed the same way: print once.
     if (dist::is_root()) return app.exit(e);

@@ -50,7 +50,7 @@ int run_simulate(const SimulateArgs& a) {
 void add_simulate_command(CLI::App& app, std::vector<Command>& commands) {
   auto args = std::make_shared<SimulateArgs>();
   CLI::App* sub = app.add_subcommand("simulate", "Simulate a task's prior predictive into a store (all ranks)");
-  sub->set_config("--config", "", "TOML file with any of these options");
+  sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
   args->source.add_options(*sub, true);
   sub->add_option("--budget", args->options.budget, "Number of simulations (rows)")->required();
   sub->add_option("--out", args->options.out, "Output store (HDF5)")->required();

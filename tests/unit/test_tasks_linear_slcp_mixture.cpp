@@ -95,14 +95,22 @@ double slcp_loglik(const std::vector<double>& th, const std::vector<double>& x8)
   return lp;
 }
 
-// log density of the 92-D mixture of multivariate Student-t (pyro's MultivariateStudentT with the
-// stored scale_tril; |L_ii| in the normaliser, so negative diagonals are harmless).
-double distractor_loglik(const SlcpDistractorsData& d, const std::vector<double>& loc, const double* n) {
+// The 92 distractors n explained by the mixture of multivariate Student-t (pyro's form, stored
+// scale_tril): the most probable component c, and u = L_c⁻¹(n − loc_c), which is z·sqrt(df/w) under the
+// model whatever the signs of L_c's diagonal. So |u|²/92 ~ F(92, df) and u/|u| is uniform on the sphere.
+struct DistractorFit {
+  int64_t component = -1;
+  double scale2 = 0.0;      // |u|² / 92
+  double kurtosis = 0.0;    // 92·Σ d_i⁴ with d = u/|u| (≈ 2.94 on the sphere)
+  std::vector<double> dir;  // d = u/|u|
+};
+
+DistractorFit fit_distractors(const SlcpDistractorsData& d, const std::vector<double>& loc, const double* n) {
   constexpr int64_t p = SlcpDistractorsData::kDim;
   const double df = d.df;
-  const double base = std::lgamma(0.5 * (df + p)) - std::lgamma(0.5 * df) - 0.5 * p * std::log(df * kPi);
-  std::vector<double> terms(SlcpDistractorsData::kComponents);
-  double u[p];
+  DistractorFit best;
+  double best_lp = -std::numeric_limits<double>::infinity();
+  std::vector<double> u(p);
   for (int64_t c = 0; c < SlcpDistractorsData::kComponents; ++c) {
     double maha = 0.0, log_det = 0.0;
     for (int64_t r = 0; r < p; ++r) {  // forward substitution L u = n - loc
@@ -113,10 +121,20 @@ double distractor_loglik(const SlcpDistractorsData& d, const std::vector<double>
       maha += u[r] * u[r];
       log_det += std::log(std::fabs(l[r]));
     }
-    terms[c] = std::log(1.0 / SlcpDistractorsData::kComponents) + base - log_det -
-               0.5 * (df + p) * std::log1p(maha / df);
+    const double lp = -log_det - 0.5 * (df + p) * std::log1p(maha / df);  // log density up to a constant
+    if (lp > best_lp) {
+      best_lp = lp;
+      best.component = c;
+      best.scale2 = maha / p;
+      best.dir.resize(p);
+      best.kurtosis = 0.0;
+      for (int64_t r = 0; r < p; ++r) {
+        best.dir[r] = u[r] / std::sqrt(maha);
+        best.kurtosis += p * std::pow(best.dir[r], 4);
+      }
+    }
   }
-  return log_sum_exp(terms);
+  return best;
 }
 
 // Two-sided Monte Carlo p-value of the observed discrepancy among simulated ones (rank test).
@@ -170,16 +188,17 @@ TEST_P(LinSlcpMixObservations, ConsistentWithSimulatorAtTrueParameters) {
       loc_csv.insert(loc_csv.end(), r.begin(), r.end());
     perm_csv = st::read_csv_column(st::test_data_path("sbibm/slcp_distractors/permutation_idx.csv"));
   }
-  // The discrepancies: [0] the exact -log p(x|θ); slcp_distractors adds [1], its distractor part, and
-  // uses [0] for the SLCP part read back through the (CSV) permutation.
+  // The discrepancies: the exact -log p(x|θ) for all but slcp_distractors, which has three: -log p of
+  // the SLCP values read back through the (CSV) permutation, and the distractors' log |u|² and
+  // kurtosis (fit_distractors; their mixture log density is dominated by which component was drawn).
   auto discrepancies = [&](const std::vector<double>& th, const float* x) -> std::vector<double> {
     if (name == "gaussian_linear" || name == "gaussian_linear_uniform") return {-gaussian_linear_loglik(th, x)};
     if (name == "gaussian_mixture") return {-gaussian_mixture_loglik(th, x)};
     if (name == "slcp") return {-slcp_loglik(th, to_doubles(x, 8))};
     std::vector<double> y(100);
     for (int j = 0; j < 100; ++j) y[static_cast<int>(perm_csv[j])] = x[j];  // x[j] = y[perm[j]]
-    return {-slcp_loglik(th, std::vector<double>(y.begin(), y.begin() + 8)),
-            -distractor_loglik(*gmm, loc_csv, y.data() + 8)};
+    const DistractorFit fit = fit_distractors(*gmm, loc_csv, y.data() + 8);
+    return {-slcp_loglik(th, std::vector<double>(y.begin(), y.begin() + 8)), std::log(fit.scale2), fit.kurtosis};
   };
   for (int k = 1; k <= kNumObs; ++k) {
     SCOPED_TRACE("obs" + std::to_string(k));
@@ -363,6 +382,34 @@ TEST(LinSlcpMixDistractors, DistractorDistributionSameAtTwoThetas) {
     }
     EXPECT_GT(st::ks_pvalue(dmax, n / 2), 1e-3 / 92) << "position " << j;  // effective n = n·n/(n+n)
   }
+}
+
+// The distractors follow the Student-t mixture: every component is used (≈ 1/20 each), |u|²/92 has
+// the F(92, 2) law, P(F ≤ s) = (1 + 2/(92 s))^(-46) (χ²(2)/2 is exponential), and u/|u| is uniform on the
+// sphere: 92·E[d_i²] = 1 per coordinate (a transposed or mis-scaled L, or w ignored, fails here).
+TEST(LinSlcpMixDistractors, DistractorsFollowStudentTMixture) {
+  Task dist = make_task("slcp_distractors");
+  const SlcpDistractorsData& d = simbi::sim::tasks::slcp_distractors_data();
+  const std::vector<int32_t> perm = d.perm;
+  const int64_t n = 4000, p = SlcpDistractorsData::kDim, nc = SlcpDistractorsData::kComponents;
+  const Matrix xs = simulate_at(dist, {0.5, -1.0, 1.5, 2.0, -0.3}, n, 303);
+  std::vector<double> counts(nc, 0.0), scale2(n), dir2(p, 0.0), kurt(n);
+  std::vector<double> y(100);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int j = 0; j < 100; ++j) y[perm[j]] = xs(i, j);
+    const DistractorFit fit = fit_distractors(d, d.loc, y.data() + 8);
+    counts[fit.component] += 1;
+    scale2[i] = fit.scale2;
+    kurt[i] = fit.kurtosis;
+    for (int64_t r = 0; r < p; ++r) dir2[r] += p * fit.dir[r] * fit.dir[r] / n;
+  }
+  for (int64_t c = 0; c < nc; ++c)
+    EXPECT_NEAR(counts[c] / n, 1.0 / nc, 5.0 * std::sqrt((1.0 / nc) * (1 - 1.0 / nc) / n)) << "component " << c;
+  const double ks = st::ks_statistic(scale2, [&](double s) { return s > 0 ? std::pow(1.0 + 2.0 / (p * s), -0.5 * p) : 0.0; });
+  EXPECT_GT(st::ks_pvalue(ks, n), 1e-3) << "|u|²/92 is not F(92, 2)";
+  // d_i² ~ Beta(1/2, 91/2): Var(92·d_i²) = 92²·(0.5·45.5)/(46²·47).
+  const double se = std::sqrt(92.0 * 92.0 * 0.5 * 45.5 / (46.0 * 46.0 * 47.0) / n);
+  for (int64_t r = 0; r < p; ++r) EXPECT_NEAR(dir2[r], 1.0, 5.0 * se) << "coordinate " << r;
 }
 
 // ================================================================ moments of the simulators

@@ -27,7 +27,7 @@ class SirSimulator final : public RowwiseSimulator {
     const double beta = theta[0], gamma = theta[1];
     if (!std::isfinite(beta) || !std::isfinite(gamma)) return false;
     const auto rhs = [beta, gamma](double, const std::array<double, 3>& u, std::array<double, 3>& du) {
-      const double infection = beta * u[0] * u[1] / kPopulation;
+      const double infection = beta * u[0] * u[1] * (1.0 / kPopulation);
       const double recovery = gamma * u[1];
       du[0] = -infection;
       du[1] = infection - recovery;

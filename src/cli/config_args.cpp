@@ -1,0 +1,71 @@
+#include "config_args.hpp"
+
+#include <algorithm>
+#include <fstream>
+
+#include <CLI/CLI.hpp>
+
+#include "simbi/core/error.hpp"
+
+namespace simbi::cli {
+
+namespace {
+
+std::vector<std::string> config_tokens(const std::string& path, const std::string& subcommand) {
+  std::ifstream in(path);
+  require(in.good(), ErrorKind::io, path + ": cannot open the config file");
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_config(in);
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::format, path + ": not a valid TOML config: " + e.what());
+  }
+  std::vector<std::string> tokens;
+  for (const auto& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // section markers
+    const bool top = item.parents.empty();
+    const bool mine = item.parents.size() == 1 && item.parents[0] == subcommand;
+    if (!top && !mine) continue;  // a section for another command
+    const std::string option = "--" + item.name;
+    if (item.inputs.size() == 1 && (item.inputs[0] == "true" || item.inputs[0] == "false")) {
+      if (item.inputs[0] == "true") tokens.push_back(option);  // a flag
+      continue;
+    }
+    for (const auto& value : item.inputs) {
+      tokens.push_back(option);
+      tokens.push_back(value);
+    }
+  }
+  return tokens;
+}
+
+}  // namespace
+
+std::vector<std::string> expand_config_args(int argc, char** argv, const std::vector<std::string>& subcommands) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const auto sub_it = std::find_if(args.begin(), args.end(), [&](const std::string& a) {
+    return std::find(subcommands.begin(), subcommands.end(), a) != subcommands.end();
+  });
+  if (sub_it == args.end()) return args;
+  const std::string subcommand = *sub_it;
+  std::vector<std::string> before(args.begin(), sub_it + 1), user, from_config;
+  for (auto it = sub_it + 1; it != args.end(); ++it) {
+    std::string path;
+    if (*it == "--config") {
+      require(it + 1 != args.end(), ErrorKind::invalid_argument, "--config needs a file name");
+      path = *++it;
+    } else if (it->rfind("--config=", 0) == 0) {
+      path = it->substr(9);
+    } else {
+      user.push_back(*it);
+      continue;
+    }
+    const std::vector<std::string> tokens = config_tokens(path, subcommand);
+    from_config.insert(from_config.end(), tokens.begin(), tokens.end());
+  }
+  before.insert(before.end(), from_config.begin(), from_config.end());
+  before.insert(before.end(), user.begin(), user.end());
+  return before;
+}
+
+}  // namespace simbi::cli
