@@ -31,7 +31,7 @@ static const double kTimes[X_DIM] = {0.5, 1.0, 1.5, 2.0};
 static double g_noise_sd = 0.05; /* may be set by noise_sd in the config's [simulator] table */
 static char g_last_error[256] = "";
 
-/* ---- a tiny counter-free RNG: SplitMix64 ------------------------------------------------------ */
+/* ---- a tiny RNG: SplitMix64 (a Weyl counter through a 64-bit mix) --------------------------- */
 
 typedef struct {
   uint64_t state;

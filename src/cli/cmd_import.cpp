@@ -70,14 +70,14 @@ int run_import(const ImportArgs& a) {
     meta.theta_dim = theta.cols();
     meta.x_dim = x.cols();
     meta.theta_labels = theta_header.empty() ? sim::default_theta_labels(theta.cols()) : theta_header;
-    if (!a.source.task.empty() || a.source.is_user() || !a.source.simulator_config.empty()) {
-      const sim::Task task = a.source.make();
-      require(task.theta_dim() == theta.cols() && task.x_dim() == x.cols(), ErrorKind::format,
+    if (a.source.given()) {
+      const TaskSource::Identity task = a.source.identity();
+      require(task.theta_dim == theta.cols() && task.x_dim == x.cols(), ErrorKind::format,
               "imported data has theta_dim " + std::to_string(theta.cols()) + " and x_dim " +
-                  std::to_string(x.cols()) + " but task '" + task.name + "' has " + std::to_string(task.theta_dim()) +
-                  " and " + std::to_string(task.x_dim()));
+                  std::to_string(x.cols()) + " but task '" + task.name + "' has " + std::to_string(task.theta_dim) +
+                  " and " + std::to_string(task.x_dim));
       meta.task = task.name;
-      meta.prior_json = task.prior->to_json().dump();
+      meta.prior_json = task.prior_json;
       meta.theta_labels = task.theta_labels;
     } else {
       meta.task = a.name.empty() ? "imported" : a.name;

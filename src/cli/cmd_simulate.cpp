@@ -33,7 +33,7 @@ int run_simulate(const SimulateArgs& a) {
       per_rank += (r ? ", " : "") + std::to_string(s.rows_per_rank[r]) + busy;
     }
     std::printf(
-        "simulated %lld rows of %s in %.2f s (%s rows/s on %d rank(s); rows (busy time) per rank: %s); failed %lld\n"
+        "simulated %lld rows of %s in %.3f s (%s rows/s on %d rank(s); rows (busy time) per rank: %s); failed %lld\n"
         "store %s: %lld/%lld rows complete (ok %lld, failed %lld)%s\n",
         static_cast<long long>(s.rows_this_run), task.name.c_str(), s.seconds,
         log::human_count(s.rows_this_run / std::max(s.seconds, 1e-9)).c_str(), dist::size(), per_rank.c_str(),

@@ -30,9 +30,19 @@ struct TaskSource {
   std::string simulator_config;
 
   void add_options(CLI::App& sub, bool task_required_unless_user);
-  bool is_user() const { return !simulator_lib.empty() || !simulator_cmd.empty(); }
+  bool is_user() const { return !simulator_lib.empty() || !simulator_cmd.empty() || !simulator_config.empty(); }
+  bool given() const { return !task.empty() || is_user(); }
   // Builds the task (throws Error naming the offending option). Each rank calls it for its own copy.
   sim::Task make() const;
+  // The task's name, dims, prior and labels without starting its simulator (for imported data:
+  // a user config needs no library or command here).
+  struct Identity {
+    std::string name;
+    int64_t theta_dim = 0, x_dim = 0;
+    std::string prior_json;
+    std::vector<std::string> theta_labels;
+  };
+  Identity identity() const;
   // "builtin", "plugin:<path>" or "command:<cmd>" (recorded in the store).
   std::string description() const;
 };

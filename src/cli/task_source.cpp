@@ -1,6 +1,7 @@
 // TaskSource: the options that name a task (built-in or a user simulator) and building it.
 #include "commands.hpp"
 #include "simbi/core/error.hpp"
+#include "simbi/sim/user_simulator_config.hpp"
 
 namespace simbi::cli {
 
@@ -20,14 +21,28 @@ void TaskSource::add_options(CLI::App& sub, bool task_required_unless_user) {
 std::string TaskSource::description() const {
   if (!simulator_lib.empty()) return "plugin:" + simulator_lib;
   if (!simulator_cmd.empty()) return "command:" + simulator_cmd;
+  if (!simulator_config.empty()) {
+    const sim::UserSimulatorConfig c = sim::load_user_simulator_config(simulator_config);
+    return c.library.empty() ? "command:" + c.command : "plugin:" + c.library;
+  }
   return "builtin";
+}
+
+TaskSource::Identity TaskSource::identity() const {
+  if (!simulator_config.empty() && simulator_lib.empty() && simulator_cmd.empty()) {
+    const sim::UserSimulatorConfig c = sim::load_user_simulator_config(simulator_config);
+    return {c.name, c.theta_dim, c.x_dim, c.prior.dump(),
+            c.theta_labels.empty() ? sim::default_theta_labels(c.theta_dim) : c.theta_labels};
+  }
+  const sim::Task t = make();
+  return {t.name, t.theta_dim(), t.x_dim(), t.prior->to_json().dump(), t.theta_labels};
 }
 
 sim::Task TaskSource::make() const {
   if (is_user()) {
     require(!simulator_config.empty(), ErrorKind::invalid_argument,
             "--simulator-config is required with --simulator-lib/--simulator-cmd (it declares the prior and dims)");
-    throw Error(ErrorKind::internal, "user simulators are not wired yet");
+    return sim::make_user_task({simulator_config, simulator_lib, simulator_cmd, -1.0});
   }
   require(!task.empty(), ErrorKind::invalid_argument,
           "--task is required (or --simulator-lib/--simulator-cmd with --simulator-config); see `simbi tasks`");

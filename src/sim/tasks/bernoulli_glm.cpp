@@ -157,7 +157,7 @@ Task make_bernoulli_glm_task(bool raw) {
   Task t;
   t.name = raw ? "bernoulli_glm_raw" : "bernoulli_glm";
   t.description =
-      raw ? "Bernoulli GLM, raw 100-bin spike train (sbibm)" : "Bernoulli GLM, 10-D sufficient statistic Xᵀy (sbibm)";
+      raw ? "Bernoulli GLM, raw 100-bin spike train (sbibm)" : "Bernoulli GLM, 10-D sufficient statistic X^T y (sbibm)";
   t.prior = make_gaussian(std::vector<double>(kGlmDim, 0.0), glm_prior_covariance());
   t.simulator = std::make_unique<BernoulliGlmSimulator>(raw);
   t.theta_labels = default_theta_labels(kGlmDim);

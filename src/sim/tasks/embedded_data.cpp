@@ -8,6 +8,7 @@
 
 // .balign 16 so the float64 payload (after a 32-byte header) is naturally aligned; the parser does
 // not rely on it. Hidden symbols: they never leave the library that contains them.
+// clang-format off
 asm(".pushsection .rodata\n"
     ".balign 16\n"
     ".global simbi_slcp_distractors_gmm_begin\n"
@@ -20,6 +21,7 @@ asm(".pushsection .rodata\n"
     "simbi_slcp_distractors_gmm_end:\n"
     ".size simbi_slcp_distractors_gmm_begin, simbi_slcp_distractors_gmm_end - simbi_slcp_distractors_gmm_begin\n"
     ".popsection\n");
+// clang-format on
 
 extern "C" {
 extern const unsigned char simbi_slcp_distractors_gmm_begin[] __attribute__((visibility("hidden")));

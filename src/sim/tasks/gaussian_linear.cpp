@@ -17,8 +17,7 @@ class GaussianLinearSimulator final : public RowwiseSimulator {
  protected:
   bool simulate_row(const float* theta, float* x, RandomStream& rng) const override {
     const double noise_std = std::sqrt(kGaussianLinearVariance);
-    for (int64_t i = 0; i < kGaussianLinearDim; ++i)
-      x[i] = static_cast<float>(theta[i] + noise_std * rng.normal());
+    for (int64_t i = 0; i < kGaussianLinearDim; ++i) x[i] = static_cast<float>(theta[i] + noise_std * rng.normal());
     return true;
   }
 };

@@ -88,8 +88,8 @@ class SlcpDistractorsSimulator final : public RowwiseSimulator {
 }  // namespace
 
 SlcpDistractorsData parse_slcp_distractors_data(const unsigned char* bytes, size_t size) {
-  check(bytes != nullptr && size >= kHeaderBytes, "header", "at least " + std::to_string(kHeaderBytes) +
-                                                                " bytes, got " + std::to_string(size));
+  check(bytes != nullptr && size >= kHeaderBytes, "header",
+        "at least " + std::to_string(kHeaderBytes) + " bytes, got " + std::to_string(size));
   check(std::memcmp(bytes, kMagic, sizeof kMagic) == 0, "magic", "\"SIMBIGMM\"");
   const uint32_t version = read_u32(bytes + 8), n_comp = read_u32(bytes + 12), dim = read_u32(bytes + 16),
                  perm_len = read_u32(bytes + 20);

@@ -10,15 +10,15 @@ namespace simbi::sim::tasks {
 
 struct SlcpDistractorsData {
   static constexpr int64_t kComponents = 20;
-  static constexpr int64_t kDim = 92;           // distractor dimensions
+  static constexpr int64_t kDim = 92;              // distractor dimensions
   static constexpr int64_t kPermutationLen = 100;  // 8 SLCP values + 92 distractors
   static constexpr int64_t kTrilSize = kDim * (kDim + 1) / 2;
 
-  double df = 0.0;                  // degrees of freedom, shared by the components
-  std::vector<double> loc;          // [kComponents][kDim]
-  std::vector<double> scale_tril;   // [kComponents][kTrilSize]: lower triangles packed row by row, as
-                                    // stored by sbibm (some diagonal entries are negative)
-  std::vector<int32_t> perm;        // x[j] = y[perm[j]], y = [slcp (8), distractors (92)]
+  double df = 0.0;                 // degrees of freedom, shared by the components
+  std::vector<double> loc;         // [kComponents][kDim]
+  std::vector<double> scale_tril;  // [kComponents][kTrilSize]: lower triangles packed row by row, as
+                                   // stored by sbibm (some diagonal entries are negative)
+  std::vector<int32_t> perm;       // x[j] = y[perm[j]], y = [slcp (8), distractors (92)]
 
   const double* loc_of(int64_t c) const { return loc.data() + c * kDim; }
   // Row r (columns 0..r) of component c's lower triangle.
