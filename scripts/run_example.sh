@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 source scripts/mpi_env.sh
 RANKS=${1:-2}
 BUDGET=${2:-20000}
-mkdir -p out
-mpiexec -n "$RANKS" build/simbi simulate --task two_moons --budget "$BUDGET" --seed 1 --out out/sims.h5 --force
-build/simbi inspect out/sims.h5
+OUT=${SIMBI_OUT_DIR:-out}
+BUILD_DIR=${SIMBI_BUILD_DIR:-build}
+mkdir -p "$OUT"
+mpiexec -n "$RANKS" "$BUILD_DIR/simbi" simulate --task two_moons --budget "$BUDGET" --seed 1 --out "$OUT/sims.h5" --force
+"$BUILD_DIR/simbi" inspect "$OUT/sims.h5"

@@ -258,7 +258,8 @@ TEST_P(LinSlcpMixObservations, ConsistentWithSimulatorAtTrueParameters) {
 
 INSTANTIATE_TEST_SUITE_P(Tasks, LinSlcpMixObservations,
                          ::testing::Values("gaussian_linear", "gaussian_linear_uniform", "slcp", "slcp_distractors",
-                                           "gaussian_mixture"));
+                                           "gaussian_mixture"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // ================================================================ slcp
 
@@ -673,6 +674,7 @@ TEST_P(LinSlcpMixBatches, RowDependsOnlyOnGlobalIndex) {
 
 INSTANTIATE_TEST_SUITE_P(Tasks, LinSlcpMixBatches,
                          ::testing::Values("gaussian_linear", "gaussian_linear_uniform", "slcp", "slcp_distractors",
-                                           "gaussian_mixture"));
+                                           "gaussian_mixture"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

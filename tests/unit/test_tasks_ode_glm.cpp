@@ -76,6 +76,7 @@ struct LogNormalCase {
   const char* task;
   std::vector<double> loc, scale;
 };
+void PrintTo(const LogNormalCase& c, std::ostream* os) { *os << c.task; }
 
 class LogNormalPriorTest : public ::testing::TestWithParam<LogNormalCase> {};
 
