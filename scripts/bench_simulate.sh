@@ -59,14 +59,14 @@ done
 
 echo
 echo "== 3. 1 vs 2 ranks into the store (ODE tasks)"
-printf "%-18s%10s%14s%14s%10s%26s\n" task rows "1 rank rows/s" "2 ranks rows/s" speed-up "rows per rank (2 ranks)"
+printf "%-16s%9s%16s%16s%10s  %s\n" task rows "1 rank rows/s" "2 ranks rows/s" speed-up "rows (busy s) per rank, 2 ranks"
 for task in sir lotka_volterra; do
   n=$((BUDGET[$task] * 2 * SCALE))
   mpiexec -n 1 "$SIMBI" -q simulate --task "$task" --budget "$n" --out "$WORK/one.h5" --force >"$WORK/one.txt"
   mpiexec -n 2 "$SIMBI" -q simulate --task "$task" --budget "$n" --out "$WORK/two.h5" --force >"$WORK/two.txt"
   r1=$(rate_of "$WORK/one.txt"); r2=$(rate_of "$WORK/two.txt")
   per_rank=$(sed -nE 's/.*per rank: (.*)\); failed.*/\1/p' "$WORK/two.txt")
-  printf "%-18s%10d%14d%14d%9.2fx  %s\n" "$task" "$n" "$r1" "$r2" "$(echo "$r2 / $r1" | bc -l)" "$per_rank"
+  printf "%-16s%9d%16d%16d%9.2fx  %s\n" "$task" "$n" "$r1" "$r2" "$(echo "$r2 / $r1" | bc -l)" "$per_rank"
   h5diff -q "$WORK/one.h5" "$WORK/two.h5" /x /x || echo "   (!) 1- and 2-rank stores differ"
   rm -f "$WORK/one.h5" "$WORK/two.h5"
 done

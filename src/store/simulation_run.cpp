@@ -143,7 +143,7 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
   std::string local_error;
   ErrorKind local_kind = ErrorKind::runtime;
   int64_t my_rows = 0, my_failed = 0, pending_done = 0, pending_failed = 0;
-  double my_busy = 0.0, my_write = 0.0;
+  double my_busy = 0.0;
   Matrix theta, x;
   std::vector<uint8_t> status;
   for (;;) {
@@ -168,15 +168,12 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
           status[static_cast<size_t>(i)] = kFailed;
           ++failed;
         }
-      const auto write_start = std::chrono::steady_clock::now();
       store.write_rows(first, theta.view(), x.view(), status);
-      my_write += seconds_since(write_start);
       my_rows += rows;
       my_failed += failed;
       pending_done = rows;
       pending_failed = failed;
       my_busy += seconds_since(chunk_start);
-      if (std::getenv("SIMBI_DEBUG")) log::any_rank("chunk " + std::to_string(c) + " " + std::to_string(seconds_since(chunk_start)));
     } catch (const std::exception& e) {
       local_error = e.what();
       if (const auto* se = dynamic_cast<const Error*>(&e)) local_kind = se->kind();
@@ -185,7 +182,6 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
     }
   }
   counter.finish();
-  if (std::getenv("SIMBI_DEBUG")) log::any_rank("busy " + std::to_string(my_busy) + " s, of which writing " + std::to_string(my_write) + " s");
   store.close();  // collective
   dist::agree_on_failure(local_error, local_kind);
 
