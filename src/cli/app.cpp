@@ -53,9 +53,20 @@ int run_commands(int argc, char** argv) {
 
 }  // namespace
 
+// Commands that never need MPI when run by hand; under an MPI launcher every command starts MPI.
+bool needs_mpi(int argc, char** argv) {
+  if (dist::launched_by_mpi()) return true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "tasks" || a == "inspect") return false;
+    if (!a.empty() && a[0] != '-') return true;  // another command
+  }
+  return false;  // no command: help, version or a parse error
+}
+
 int run_main(int argc, char** argv) {
   try {
-    dist::World world(&argc, &argv);
+    dist::World world(&argc, &argv, needs_mpi(argc, argv));
     try {
       return run_commands(argc, argv);
     } catch (const dist::AgreedError& e) {

@@ -21,7 +21,21 @@ void check(int rc, const char* what) {
 }
 }  // namespace
 
-World::World(int* argc, char*** argv) {
+bool launched_by_mpi() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"})
+    if (std::getenv(var)) return true;
+  return false;
+}
+
+bool mpi_active() {
+  int initialised = 0, finalised = 0;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalised);
+  return initialised && !finalised;
+}
+
+World::World(int* argc, char*** argv, bool init_mpi) {
+  if (!init_mpi && !mpi_active()) return;  // serial command: every helper below acts as rank 0 of 1
   int initialised = 0;
   MPI_Initialized(&initialised);
   if (!initialised) {
@@ -54,21 +68,24 @@ World::~World() {
 MPI_Comm comm() { return MPI_COMM_WORLD; }
 int rank() {
   int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  if (mpi_active()) MPI_Comm_rank(MPI_COMM_WORLD, &r);
   return r;
 }
 int size() {
   int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  if (mpi_active()) MPI_Comm_size(MPI_COMM_WORLD, &s);
   return s;
 }
 bool is_root() { return rank() == 0; }
 int local_rank() { return g_local_rank; }
 bool thread_multiple() { return g_thread_multiple; }
 
-void barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "barrier"); }
+void barrier() {
+  if (mpi_active()) check(MPI_Barrier(MPI_COMM_WORLD), "barrier");
+}
 
 void broadcast(std::string& s, int root) {
+  if (!mpi_active()) return;
   int64_t n = static_cast<int64_t>(s.size());
   broadcast(n, root);
   s.resize(static_cast<size_t>(n));
@@ -76,6 +93,7 @@ void broadcast(std::string& s, int root) {
 }
 
 void broadcast(std::vector<int64_t>& v, int root) {
+  if (!mpi_active()) return;
   int64_t n = static_cast<int64_t>(v.size());
   broadcast(n, root);
   v.resize(static_cast<size_t>(n));
@@ -86,21 +104,29 @@ void broadcast(std::vector<int64_t>& v, int root) {
   }
 }
 
-void broadcast(int64_t& v, int root) { check(MPI_Bcast(&v, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "broadcast"); }
+void broadcast(int64_t& v, int root) {
+  if (mpi_active()) check(MPI_Bcast(&v, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "broadcast");
+}
 
 int64_t allreduce_sum(int64_t v) {
+  if (!mpi_active()) return v;
   int64_t out = 0;
   check(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), "allreduce");
   return out;
 }
 
 double allreduce_max(double v) {
+  if (!mpi_active()) return v;
   double out = 0;
   check(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "allreduce");
   return out;
 }
 
 void agree_on_failure(const std::string& local_message, ErrorKind local_kind) {
+  if (!mpi_active()) {
+    if (!local_message.empty()) throw AgreedError(local_kind, local_message, 0);
+    return;
+  }
   const int me = rank();
   const int mine = local_message.empty() ? size() : me;
   int first = size();
@@ -133,10 +159,7 @@ void run_agreed(const std::function<void()>& f) {
 }
 
 void abort_all(int code) {
-  int initialised = 0, finalised = 0;
-  MPI_Initialized(&initialised);
-  MPI_Finalized(&finalised);
-  if (initialised && !finalised && size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
+  if (mpi_active() && size() > 1) MPI_Abort(MPI_COMM_WORLD, code);
   std::exit(code);
 }
 

@@ -94,26 +94,25 @@ std::string read_string_attribute(hid_t obj, const std::string& name, const std:
   return s;
 }
 
-int64_t read_int_attribute(hid_t obj, const std::string& name, const std::string& where) {
+namespace {
+template <typename T>
+T read_integer_attribute(hid_t obj, const std::string& name, const std::string& where, hid_t mem_type) {
   Handle a = open_attribute(obj, name, where);
   Handle ftype(H5Aget_type(a.get()), H5Tclose);
   require(H5Tget_class(ftype.get()) == H5T_INTEGER, ErrorKind::format,
           where + ": attribute '" + name + "' is not an integer");
-  int64_t v = 0;
-  require(H5Aread(a.get(), H5T_NATIVE_INT64, &v) >= 0, ErrorKind::format,
-          where + ": cannot read attribute '" + name + "'");
+  T v = 0;
+  require(H5Aread(a.get(), mem_type, &v) >= 0, ErrorKind::format, where + ": cannot read attribute '" + name + "'");
   return v;
+}
+}  // namespace
+
+int64_t read_int_attribute(hid_t obj, const std::string& name, const std::string& where) {
+  return read_integer_attribute<int64_t>(obj, name, where, H5T_NATIVE_INT64);
 }
 
 uint64_t read_uint_attribute(hid_t obj, const std::string& name, const std::string& where) {
-  Handle a = open_attribute(obj, name, where);
-  Handle ftype(H5Aget_type(a.get()), H5Tclose);
-  require(H5Tget_class(ftype.get()) == H5T_INTEGER, ErrorKind::format,
-          where + ": attribute '" + name + "' is not an integer");
-  uint64_t v = 0;
-  require(H5Aread(a.get(), H5T_NATIVE_UINT64, &v) >= 0, ErrorKind::format,
-          where + ": cannot read attribute '" + name + "'");
-  return v;
+  return read_integer_attribute<uint64_t>(obj, name, where, H5T_NATIVE_UINT64);
 }
 
 std::vector<std::string> read_string_array_attribute(hid_t obj, const std::string& name, const std::string& where) {

@@ -52,31 +52,35 @@ h5::Handle create_status_dataset(hid_t file, int64_t rows, hsize_t chunk) {
   return d;
 }
 
-void write_block(hid_t dataset, hid_t mem_type, int64_t first, int64_t rows, int64_t cols, const void* data,
-                 hid_t xfer, const std::string& where) {
-  if (rows == 0) return;
+// File and memory dataspaces selecting rows [first, first + rows) (all columns; cols = 0 for 1-D).
+std::pair<h5::Handle, h5::Handle> row_selection(hid_t dataset, int64_t first, int64_t rows, int64_t cols) {
   h5::Handle fspace(H5Dget_space(dataset), H5Sclose);
   const int rank = cols > 0 ? 2 : 1;
   const hsize_t start[2] = {static_cast<hsize_t>(first), 0};
   const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
   H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
   h5::Handle mspace(H5Screate_simple(rank, count, nullptr), H5Sclose);
+  return {std::move(fspace), std::move(mspace)};
+}
+
+std::string rows_text(int64_t first, int64_t rows) {
+  return "rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1);
+}
+
+void write_block(hid_t dataset, hid_t mem_type, int64_t first, int64_t rows, int64_t cols, const void* data,
+                 hid_t xfer, const std::string& where) {
+  if (rows == 0) return;
+  const auto [fspace, mspace] = row_selection(dataset, first, rows, cols);
   require(H5Dwrite(dataset, mem_type, mspace.get(), fspace.get(), xfer, data) >= 0, ErrorKind::io,
-          where + ": writing rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1) + " failed");
+          where + ": writing " + rows_text(first, rows) + " failed");
 }
 
 void read_block(hid_t dataset, hid_t mem_type, int64_t first, int64_t rows, int64_t cols, void* data,
                 const std::string& where) {
   if (rows == 0) return;
-  h5::Handle fspace(H5Dget_space(dataset), H5Sclose);
-  const int rank = cols > 0 ? 2 : 1;
-  const hsize_t start[2] = {static_cast<hsize_t>(first), 0};
-  const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
-  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
-  h5::Handle mspace(H5Screate_simple(rank, count, nullptr), H5Sclose);
+  const auto [fspace, mspace] = row_selection(dataset, first, rows, cols);
   require(H5Dread(dataset, mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data) >= 0, ErrorKind::format,
-          where + ": reading rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1) +
-              " failed (file truncated or damaged?)");
+          where + ": reading " + rows_text(first, rows) + " failed (file truncated or damaged?)");
 }
 
 std::string shape_string(const std::vector<int64_t>& s) {

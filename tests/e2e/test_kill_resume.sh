@@ -2,8 +2,8 @@
 # A 2-rank simulation killed with SIGKILL (all ranks at once) part-way, then continued with --resume,
 # ends byte-identical to an uninterrupted run, and the resumed run does not start over.
 source "$(dirname "$0")/lib.sh"
-BUDGET=120000
-ARGS=(simulate --task sir --budget $BUDGET --seed 3 --chunk-rows 500)
+BUDGET=400000
+ARGS=(simulate --task sir --budget $BUDGET --seed 3 --chunk-rows 1000)
 
 "$MPIEXEC" -n 1 "$SIMBI" -q "${ARGS[@]}" --out reference.h5
 
@@ -25,9 +25,9 @@ echo "killed with $completed of $BUDGET rows complete"
 
 mpirun2 "$SIMBI" "${ARGS[@]}" --out killed.h5 --resume >run2.log 2>&1 || { cat run2.log; fail "resume failed"; }
 cat run2.log
-grep -E "resuming killed.h5: [0-9]+ of 240 chunks" run2.log >/dev/null || fail "no resume message"
-todo=$(sed -nE 's/.*resuming killed.h5: ([0-9]+) of 240 chunks.*/\1/p' run2.log)
-[ "$todo" -lt 240 ] || fail "resume started over ($todo of 240 chunks)"
+grep -E "resuming killed.h5: [0-9]+ of 400 chunks" run2.log >/dev/null || fail "no resume message"
+todo=$(sed -nE 's/.*resuming killed.h5: ([0-9]+) of 400 chunks.*/\1/p' run2.log)
+[ "$todo" -lt 400 ] || fail "resume started over ($todo of 400 chunks)"
 [ "$(inspect_field killed.h5 completed)" = $BUDGET ] || fail "resumed store is incomplete"
 same_datasets reference.h5 killed.h5
 echo "ok: killed at $completed rows, resumed $todo chunks, identical to the uninterrupted run"

@@ -14,14 +14,20 @@
 namespace simbi::dist {
 
 // RAII owner of MPI_Init_thread / MPI_Finalize (asks for MPI_THREAD_MULTIPLE: the work counter
-// serves requests from a thread on rank 0).
+// serves requests from a thread on rank 0). With init_mpi = false (a serial command not started by an
+// MPI launcher) MPI is not started at all and the functions below act as one rank of one.
 class World {
  public:
-  World(int* argc, char*** argv);
+  World(int* argc, char*** argv, bool init_mpi = true);
   ~World();
   World(const World&) = delete;
   World& operator=(const World&) = delete;
 };
+
+// Whether this process was started by an MPI launcher (mpiexec, srun), from the environment.
+bool launched_by_mpi();
+// Whether MPI is running in this process (initialised and not finalised).
+bool mpi_active();
 
 MPI_Comm comm();
 int rank();
