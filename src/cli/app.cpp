@@ -13,9 +13,7 @@
 
 namespace simbi::cli {
 
-namespace {
-
-int run_commands(int argc, char** argv) {
+int run_args(const std::vector<std::string>& raw_args) {
   CLI::App app{"simbi: simulation-based inference on HPC clusters (simulate, train, sample, evaluate)", "simbi"};
   app.require_subcommand(1);
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
@@ -31,12 +29,19 @@ int run_commands(int argc, char** argv) {
   add_simulate_command(app, commands);
   add_import_command(app, commands);
   add_inspect_command(app, commands);
+  add_train_command(app, commands);
+  add_sample_command(app, commands);
+  add_evaluate_command(app, commands);
+  add_run_command(app, commands);
 
   std::vector<std::string> names;
   for (const Command& c : commands) names.push_back(c.app->get_name());
+  auto has_option = [&app](const std::string& sub, const std::string& option) {
+    return app.get_subcommand(sub)->get_option_no_throw(option) != nullptr;
+  };
   try {
     std::vector<std::string> args;
-    dist::run_agreed([&] { args = expand_config_args(argc, argv, names); });
+    dist::run_agreed([&] { args = expand_config_args(raw_args, names, has_option); });
     std::reverse(args.begin(), args.end());  // CLI11 takes the vector in reverse order
     app.parse(args);
   } catch (const CLI::ParseError& e) {
@@ -51,14 +56,12 @@ int run_commands(int argc, char** argv) {
   return 2;
 }
 
-}  // namespace
-
 // Commands that never need MPI when run by hand; under an MPI launcher every command starts MPI.
 bool needs_mpi(int argc, char** argv) {
   if (dist::launched_by_mpi()) return true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "tasks" || a == "inspect") return false;
+    if (a == "tasks" || a == "inspect" || a == "evaluate") return false;
     if (!a.empty() && a[0] != '-') return true;  // another command
   }
   return false;  // no command: help, version or a parse error
@@ -68,7 +71,7 @@ int run_main(int argc, char** argv) {
   try {
     dist::World world(&argc, &argv, needs_mpi(argc, argv));
     try {
-      return run_commands(argc, argv);
+      return run_args(std::vector<std::string>(argv + 1, argv + argc));
     } catch (const dist::AgreedError& e) {
       // Every rank has the same error: one line from rank 0, a non-zero exit everywhere.
       if (dist::is_root()) log::error_line(e.what());

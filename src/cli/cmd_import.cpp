@@ -27,41 +27,14 @@ struct ImportArgs {
   bool force = false;
 };
 
-// "file.csv" or "file.h5:/dataset" (a bare .h5 file means its /theta or /x dataset).
-Matrix read_matrix(const std::string& spec, const std::string& default_dataset, std::vector<std::string>* header) {
-  std::string path = spec, dataset = default_dataset;
-  const auto colon = spec.rfind(':');
-  if (colon != std::string::npos && colon > 0 && spec.find(".csv") == std::string::npos) {
-    path = spec.substr(0, colon);
-    dataset = spec.substr(colon + 1);
-  }
-  const std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".csv" || ext == ".txt") {
-    store::Table t = store::read_csv(path);
-    if (header) *header = t.header;
-    return std::move(t.values);
-  }
-  store::h5::Handle f = store::h5::open_file_read(path);
-  const std::vector<int64_t> shape = store::h5::dataset_shape(f.get(), dataset);
-  require(!shape.empty(), ErrorKind::format, path + ": dataset " + dataset + " is missing");
-  require(shape.size() <= 2, ErrorKind::format,
-          path + ": dataset " + dataset + " has " + std::to_string(shape.size()) + " dimensions, expected [rows, dims]");
-  const int64_t rows = shape[0], cols = shape.size() == 2 ? shape[1] : 1;
-  Matrix m(rows, cols);
-  store::h5::Handle d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
-  require(H5Dread(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.data()) >= 0, ErrorKind::format,
-          path + ": dataset " + dataset + " cannot be read as numbers");
-  return m;
-}
-
 int run_import(const ImportArgs& a) {
   dist::run_agreed([&] {
     if (!dist::is_root()) return;
     require(!std::filesystem::exists(a.out) || a.force, ErrorKind::invalid_argument,
             a.out + ": output exists; pass --force to overwrite it");
     std::vector<std::string> theta_header;
-    Matrix theta = read_matrix(a.theta, "/theta", &theta_header);
-    Matrix x = read_matrix(a.x.empty() ? a.theta : a.x, "/x", nullptr);
+    Matrix theta = read_matrix_spec(a.theta, "/theta", &theta_header);
+    Matrix x = read_matrix_spec(a.x.empty() ? a.theta : a.x, "/x", nullptr);
     require(theta.rows() == x.rows(), ErrorKind::format,
             "theta has " + std::to_string(theta.rows()) + " rows but x has " + std::to_string(x.rows()));
     require(theta.rows() > 0, ErrorKind::format, a.theta + ": no rows to import");
@@ -90,7 +63,7 @@ int run_import(const ImportArgs& a) {
 
     std::vector<uint8_t> status(static_cast<size_t>(theta.rows()), store::kOk);
     if (!a.status.empty()) {
-      const Matrix s = read_matrix(a.status, "/status", nullptr);
+      const Matrix s = read_matrix_spec(a.status, "/status", nullptr);
       require(s.rows() == theta.rows() && s.cols() == 1, ErrorKind::format,
               a.status + ": status must be one value per row (" + std::to_string(theta.rows()) + " rows)");
       for (int64_t i = 0; i < s.rows(); ++i) {

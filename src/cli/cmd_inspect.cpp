@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/sim/prior.hpp"
+#include "simbi/store/model_file.hpp"
 #include "simbi/store/sim_store.hpp"
 
 namespace simbi::cli {
@@ -54,17 +55,43 @@ void describe_store(const std::string& path, bool as_json) {
     std::printf("  status        INCOMPLETE: finish it with `simbi simulate ... --resume`\n");
 }
 
+void describe_model(const std::string& path, bool as_json) {
+  nlohmann::json m = store::read_model_metadata(path);
+  m["file"] = path;
+  if (as_json) {
+    std::printf("%s\n", m.dump(2).c_str());
+    return;
+  }
+  const nlohmann::json h = m.value("history", nlohmann::json::object());
+  std::printf("%s: simbi model (format %s v%d)\n", path.c_str(), store::kModelFormat,
+              m.value("format_version", 0));
+  std::printf("  method        %s\n", m.value("method", std::string("?")).c_str());
+  std::printf("  task          %s  (theta_dim %lld, x_dim %lld)\n", m.value("task", std::string("?")).c_str(),
+              static_cast<long long>(m.value("theta_dim", 0)), static_cast<long long>(m.value("x_dim", 0)));
+  std::printf("  estimator     %s\n", m.value("estimator", nlohmann::json::object()).dump().c_str());
+  std::printf("  training      %s\n", m.value("training", nlohmann::json::object()).dump().c_str());
+  std::printf("  data          %s\n", m.value("data", nlohmann::json::object()).dump().c_str());
+  std::printf("  result        %lld epochs in %.1f s on %d rank(s); best epoch %lld, validation loss %.4f (%s)\n",
+              static_cast<long long>(m.value("epochs", 0)), m.value("train_seconds", 0.0), m.value("ranks", 1),
+              static_cast<long long>(h.value("best_epoch", -1) + 1), h.value("best_val_loss", 0.0),
+              h.value("stop_reason", std::string()).c_str());
+  std::printf("  created       %s by simbi %s\n", m.value("created", std::string()).c_str(),
+              m.value("simbi_version", std::string()).c_str());
+}
+
 }  // namespace
 
 void add_inspect_command(CLI::App& app, std::vector<Command>& commands) {
   auto file = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  CLI::App* sub = app.add_subcommand("inspect", "Describe a file simbi wrote (simulation store)");
+  CLI::App* sub = app.add_subcommand("inspect", "Describe a file simbi wrote (simulation store or model)");
   sub->add_option("file", *file, "The file")->required();
   sub->add_flag("--json", *as_json, "Print JSON instead of text");
   commands.push_back({sub, [file, as_json] {
                         dist::run_agreed([&] {
-                          if (dist::is_root()) describe_store(*file, *as_json);
+                          if (!dist::is_root()) return;
+                          if (store::is_model_file(*file)) describe_model(*file, *as_json);
+                          else describe_store(*file, *as_json);
                         });
                         return 0;
                       }});

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "simbi/core/matrix.hpp"
 #include "simbi/sim/task.hpp"
 
 namespace simbi::cli {
@@ -21,6 +22,24 @@ void add_tasks_command(CLI::App& app, std::vector<Command>& commands);
 void add_simulate_command(CLI::App& app, std::vector<Command>& commands);
 void add_inspect_command(CLI::App& app, std::vector<Command>& commands);
 void add_import_command(CLI::App& app, std::vector<Command>& commands);
+void add_train_command(CLI::App& app, std::vector<Command>& commands);
+void add_sample_command(CLI::App& app, std::vector<Command>& commands);
+void add_run_command(CLI::App& app, std::vector<Command>& commands);
+void add_evaluate_command(CLI::App& app, std::vector<Command>& commands);
+
+// Parses and runs one simbi command line (without the program name) on every rank; used by main and
+// by `simbi run` for its stages. Returns the exit code; throws simbi::Error on failure.
+int run_args(const std::vector<std::string>& args);
+
+// A matrix from "file.csv" (header row) or "file.h5[:/dataset]" (default_dataset when none is named);
+// the CSV header goes to *header when given.
+Matrix read_matrix_spec(const std::string& spec, const std::string& default_dataset, std::vector<std::string>* header);
+
+// "64,64,64" -> {64, 64, 64}; Error(invalid_argument) naming the option otherwise.
+std::vector<int64_t> parse_widths(const std::string& text, const std::string& option);
+// Torch intra-op threads for this rank: cores of the node / ranks on the node (at least 1), unless
+// `requested` > 0. Returns the number set.
+int set_torch_threads(int requested);
 
 // Where a task comes from: a built-in name, or a user simulator (plugin / command) with its config.
 struct TaskSource {

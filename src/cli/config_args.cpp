@@ -11,7 +11,10 @@ namespace simbi::cli {
 
 namespace {
 
-std::vector<std::string> config_tokens(const std::string& path, const std::string& subcommand) {
+using HasOption = std::function<bool(const std::string&, const std::string&)>;
+
+std::vector<std::string> config_tokens(const std::string& path, const std::string& subcommand,
+                                       const HasOption& has_option) {
   std::ifstream in(path);
   require(in.good(), ErrorKind::io, path + ": cannot open the config file");
   std::vector<CLI::ConfigItem> items;
@@ -27,22 +30,23 @@ std::vector<std::string> config_tokens(const std::string& path, const std::strin
     const bool mine = item.parents.size() == 1 && item.parents[0] == subcommand;
     if (!top && !mine) continue;  // a section for another command
     const std::string option = "--" + item.name;
+    if (top && !has_option(subcommand, option)) continue;  // a key for other commands
     if (item.inputs.size() == 1 && (item.inputs[0] == "true" || item.inputs[0] == "false")) {
       if (item.inputs[0] == "true") tokens.push_back(option);  // a flag
       continue;
     }
-    for (const auto& value : item.inputs) {
-      tokens.push_back(option);
-      tokens.push_back(value);
-    }
+    std::string joined;
+    for (const auto& value : item.inputs) joined += (joined.empty() ? "" : ",") + value;
+    tokens.push_back(option);
+    tokens.push_back(joined);
   }
   return tokens;
 }
 
 }  // namespace
 
-std::vector<std::string> expand_config_args(int argc, char** argv, const std::vector<std::string>& subcommands) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+std::vector<std::string> expand_config_args(const std::vector<std::string>& args,
+                                            const std::vector<std::string>& subcommands, const HasOption& has_option) {
   const auto sub_it = std::find_if(args.begin(), args.end(), [&](const std::string& a) {
     return std::find(subcommands.begin(), subcommands.end(), a) != subcommands.end();
   });
@@ -60,7 +64,7 @@ std::vector<std::string> expand_config_args(int argc, char** argv, const std::ve
       user.push_back(*it);
       continue;
     }
-    const std::vector<std::string> tokens = config_tokens(path, subcommand);
+    const std::vector<std::string> tokens = config_tokens(path, subcommand, has_option);
     from_config.insert(from_config.end(), tokens.begin(), tokens.end());
   }
   before.insert(before.end(), from_config.begin(), from_config.end());

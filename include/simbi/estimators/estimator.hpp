@@ -1,0 +1,40 @@
+// The interfaces the trainer and the samplers see: an Estimator has a training loss; a
+// PosteriorSampler draws θ for an observation. Estimators take θ and x in original units and
+// standardise internally (z-score buffers saved with the weights). Contract: torch modules, one
+// thread at a time; no MPI, no files.
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace simbi::estimators {
+
+class Estimator : public torch::nn::Module {
+ public:
+  // "cpvae", "upvae", ...
+  virtual std::string method() const = 0;
+  // Dimensions and hyperparameters: make_estimator(config()) rebuilds an identical architecture.
+  virtual nlohmann::json config() const = 0;
+  // Sets the z-score statistics from the training rows (θ [N,dθ], x [N,dx]).
+  virtual void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) = 0;
+  // Per-example losses [B] for a batch (θ [B,dθ], x [B,dx], original units); the trainer averages.
+  virtual torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) = 0;
+};
+
+class PosteriorSampler {
+ public:
+  virtual ~PosteriorSampler() = default;
+  // n draws of θ [n,dθ] (original units) from the posterior at one observation x_o [dx].
+  virtual torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) = 0;
+};
+
+// Builds an estimator from config(): {"method": ..., "theta_dim": ..., "x_dim": ..., ...}. Missing
+// hyperparameters take the method's defaults; unknown methods are Error(invalid_argument).
+std::shared_ptr<Estimator> make_estimator(const nlohmann::json& config);
+// The methods make_estimator knows.
+std::vector<std::string> known_methods();
+
+}  // namespace simbi::estimators

@@ -1,0 +1,90 @@
+// Small helpers shared by the cli commands.
+#include <sched.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "commands.hpp"
+#include "simbi/core/error.hpp"
+#include "simbi/dist/world.hpp"
+#include "simbi/store/hdf5_util.hpp"
+#include "simbi/store/table.hpp"
+
+namespace simbi::cli {
+
+std::vector<int64_t> parse_widths(const std::string& text, const std::string& option) {
+  std::vector<int64_t> widths;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto b = item.find_first_not_of(" []");
+    const auto e = item.find_last_not_of(" []");
+    if (b == std::string::npos) continue;
+    item = item.substr(b, e - b + 1);
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    require(used == item.size() && v > 0, ErrorKind::invalid_argument,
+            option + ": '" + text + "' must be a list of positive layer widths, e.g. 64,64");
+    widths.push_back(v);
+  }
+  require(!widths.empty(), ErrorKind::invalid_argument, option + ": at least one hidden layer width is needed");
+  return widths;
+}
+
+// "file.csv" or "file.h5:/dataset" (a bare .h5 file means its /theta or /x dataset).
+Matrix read_matrix_spec(const std::string& spec, const std::string& default_dataset, std::vector<std::string>* header) {
+  std::string path = spec, dataset = default_dataset;
+  const auto colon = spec.rfind(':');
+  if (colon != std::string::npos && colon > 0 && spec.find(".csv") == std::string::npos) {
+    path = spec.substr(0, colon);
+    dataset = spec.substr(colon + 1);
+  }
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".csv" || ext == ".txt") {
+    store::Table t = store::read_csv(path);
+    if (header) *header = t.header;
+    return std::move(t.values);
+  }
+  store::h5::Handle f = store::h5::open_file_read(path);
+  const std::vector<int64_t> shape = store::h5::dataset_shape(f.get(), dataset);
+  require(!shape.empty(), ErrorKind::format, path + ": dataset " + dataset + " is missing");
+  require(shape.size() <= 2, ErrorKind::format,
+          path + ": dataset " + dataset + " has " + std::to_string(shape.size()) + " dimensions, expected [rows, dims]");
+  const int64_t rows = shape[0], cols = shape.size() == 2 ? shape[1] : 1;
+  Matrix m(rows, cols);
+  store::h5::Handle d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  require(H5Dread(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.data()) >= 0, ErrorKind::format,
+          path + ": dataset " + dataset + " cannot be read as numbers");
+  return m;
+}
+
+int set_torch_threads(int requested) {
+  int threads = requested;
+  if (threads <= 0) {
+    cpu_set_t set;
+    int cores = 1;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+    // Ranks of this node share its cores: oversubscription (threads x ranks > cores) is far slower.
+    int node_ranks = 1;
+    if (dist::mpi_active()) {
+      MPI_Comm node;
+      MPI_Comm_split_type(dist::comm(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+      MPI_Comm_size(node, &node_ranks);
+      MPI_Comm_free(&node);
+      // mpiexec binds each rank to one core by default: count the node's cores, not this rank's mask.
+      cores = std::max(cores, static_cast<int>(std::thread::hardware_concurrency()));
+    }
+    threads = std::max(1, cores / std::max(1, node_ranks));
+  }
+  torch::set_num_threads(threads);
+  torch::set_num_interop_threads(1);
+  return threads;
+}
+
+}  // namespace simbi::cli

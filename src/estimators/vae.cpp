@@ -1,0 +1,127 @@
+#include "simbi/estimators/vae.hpp"
+
+#include "simbi/core/error.hpp"
+
+namespace simbi::estimators {
+
+namespace {
+
+std::vector<int64_t> widths(const nlohmann::json& j, const char* key, const std::vector<int64_t>& fallback) {
+  if (!j.contains(key)) return fallback;
+  require(j[key].is_array(), ErrorKind::format, std::string("estimator config: '") + key + "' must be a list of widths");
+  std::vector<int64_t> w;
+  for (const auto& v : j[key]) {
+    require(v.is_number_integer() && v.get<int64_t>() > 0, ErrorKind::format,
+            std::string("estimator config: '") + key + "' must contain positive integers");
+    w.push_back(v.get<int64_t>());
+  }
+  return w;
+}
+
+}  // namespace
+
+VaeConfig VaeConfig::from_json(const nlohmann::json& j) {
+  VaeConfig c;
+  require(j.contains("theta_dim") && j.contains("x_dim"), ErrorKind::format,
+          "estimator config: 'theta_dim' and 'x_dim' are required");
+  c.theta_dim = j["theta_dim"].get<int64_t>();
+  c.x_dim = j["x_dim"].get<int64_t>();
+  c.latent_dim = j.value("latent_dim", int64_t{0});
+  c.encoder_hidden = widths(j, "encoder_hidden", c.encoder_hidden);
+  c.prior_hidden = widths(j, "prior_hidden", c.prior_hidden);
+  c.decoder_hidden = widths(j, "decoder_hidden", c.decoder_hidden);
+  c.data_decoder_hidden = widths(j, "data_decoder_hidden", c.data_decoder_hidden);
+  require(c.theta_dim > 0 && c.x_dim > 0, ErrorKind::format, "estimator config: dimensions must be positive");
+  require(c.latent_dim >= 0, ErrorKind::invalid_argument, "--latent-dim must be positive");
+  if (c.latent_dim == 0) c.latent_dim = c.theta_dim;
+  return c;
+}
+
+nlohmann::json VaeConfig::to_json(const std::string& method) const {
+  nlohmann::json j = {{"method", method},
+                      {"theta_dim", theta_dim},
+                      {"x_dim", x_dim},
+                      {"latent_dim", latent_dim},
+                      {"encoder_hidden", encoder_hidden},
+                      {"decoder_hidden", decoder_hidden}};
+  if (method == "cpvae") j["prior_hidden"] = prior_hidden;
+  if (method == "upvae") j["data_decoder_hidden"] = data_decoder_hidden;
+  return j;
+}
+
+VaeBase::VaeBase(const VaeConfig& config_in) : config_(config_in) {
+  if (config_.latent_dim <= 0) config_.latent_dim = config_.theta_dim;  // the default: dz = dθ
+  const VaeConfig& config = config_;
+  theta_z_ = register_module("theta_zscore", nn::ZScore(config.theta_dim));
+  x_z_ = register_module("x_zscore", nn::ZScore(config.x_dim));
+  encoder_ = register_module(
+      "encoder", nn::Mlp(config.x_dim + config.theta_dim, config.encoder_hidden, 2 * config.latent_dim));
+  decoder_ = register_module(
+      "decoder", nn::Mlp(config.x_dim + config.latent_dim, config.decoder_hidden, 2 * config.theta_dim));
+}
+
+void VaeBase::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) {
+  theta_z_->fit(theta);
+  x_z_->fit(x);
+}
+
+torch::Tensor VaeBase::gaussian_nll(const nn::DiagGaussian& dist, const torch::Tensor& value) {
+  const torch::Tensor diff = value - dist.mean;
+  return (0.5 * dist.log_var + 0.5 * diff * diff * torch::exp(-dist.log_var)).sum(-1);
+}
+
+nn::DiagGaussian VaeBase::encode(const torch::Tensor& xz, const torch::Tensor& thetaz) {
+  return nn::DiagGaussian::from_head(encoder_->forward(torch::cat({xz, thetaz}, 1)));
+}
+
+nn::DiagGaussian VaeBase::decode_theta(const torch::Tensor& xz, const torch::Tensor& z) {
+  return nn::DiagGaussian::from_head(decoder_->forward(torch::cat({xz, z}, 1)));
+}
+
+torch::Tensor VaeBase::draw_theta(const torch::Tensor& x_o, const torch::Tensor& z, at::Generator& gen) {
+  const torch::Tensor xz = x_z_->forward(x_o.reshape({1, -1})).expand({z.size(0), config_.x_dim});
+  const nn::DiagGaussian theta_dist = decode_theta(xz, z);
+  return theta_z_->inverse(theta_dist.rsample(gen));
+}
+
+CpVae::CpVae(const VaeConfig& config) : VaeBase(config) {
+  prior_ = register_module("prior", nn::Mlp(config_.x_dim, config_.prior_hidden, 2 * config_.latent_dim));
+}
+
+torch::Tensor CpVae::loss(const torch::Tensor& theta, const torch::Tensor& x) {
+  const torch::Tensor xz = x_z_->forward(x), thetaz = theta_z_->forward(theta);
+  const nn::DiagGaussian q = encode(xz, thetaz);
+  const nn::DiagGaussian p = nn::DiagGaussian::from_head(prior_->forward(xz));
+  const torch::Tensor z = q.rsample();
+  return q.kl_to(p) + gaussian_nll(decode_theta(xz, z), thetaz);
+}
+
+torch::Tensor CpVae::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor xz = x_z_->forward(x_o.reshape({1, -1}));
+  const nn::DiagGaussian p = nn::DiagGaussian::from_head(prior_->forward(xz));
+  const nn::DiagGaussian p_n{p.mean.expand({n, config_.latent_dim}), p.log_var.expand({n, config_.latent_dim})};
+  return draw_theta(x_o, p_n.rsample(gen), gen);
+}
+
+UpVae::UpVae(const VaeConfig& config) : VaeBase(config) {
+  data_decoder_ =
+      register_module("data_decoder", nn::Mlp(config_.latent_dim, config_.data_decoder_hidden, 2 * config_.x_dim));
+}
+
+torch::Tensor UpVae::loss(const torch::Tensor& theta, const torch::Tensor& x) {
+  const torch::Tensor xz = x_z_->forward(x), thetaz = theta_z_->forward(theta);
+  const nn::DiagGaussian q = encode(xz, thetaz);
+  const torch::Tensor z = q.rsample();
+  const torch::Tensor nll_theta = gaussian_nll(decode_theta(xz, z), thetaz);
+  const torch::Tensor nll_x = gaussian_nll(nn::DiagGaussian::from_head(data_decoder_->forward(z)), xz);
+  return kKlWeight * q.kl_to_standard_normal() + kThetaWeight * nll_theta + kDataWeight * nll_x;
+}
+
+torch::Tensor UpVae::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor z = torch::randn({n, config_.latent_dim}, gen, torch::kFloat);
+  return draw_theta(x_o, z, gen);
+}
+
+}  // namespace simbi::estimators

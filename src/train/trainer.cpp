@@ -1,0 +1,211 @@
+#include "simbi/train/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "simbi/core/error.hpp"
+#include "simbi/core/log.hpp"
+#include "simbi/core/random.hpp"
+#include "simbi/dist/world.hpp"
+#include "simbi/store/sim_store.hpp"
+
+namespace simbi::train {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Fisher-Yates with a simbi stream: the same order on every rank and every platform.
+std::vector<int64_t> permutation(int64_t n, uint64_t seed, StreamPurpose purpose, uint64_t index) {
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) p[static_cast<size_t>(i)] = i;
+  RandomStream rng(seed, purpose, index);
+  for (int64_t i = n - 1; i > 0; --i) std::swap(p[static_cast<size_t>(i)], p[rng.below(static_cast<uint64_t>(i + 1))]);
+  return p;
+}
+
+torch::Tensor index_tensor(const std::vector<int64_t>& idx, size_t begin, size_t end) {
+  return torch::from_blob(const_cast<int64_t*>(idx.data()) + begin, {static_cast<int64_t>(end - begin)}, torch::kLong)
+      .clone();
+}
+
+// This rank's part [lo, hi) of n rows split as evenly as possible.
+std::pair<int64_t, int64_t> my_slice(int64_t n) {
+  const int64_t size = dist::size(), rank = dist::rank();
+  return {n * rank / size, n * (rank + 1) / size};
+}
+
+using NamedState = std::vector<std::pair<std::string, torch::Tensor>>;
+
+NamedState snapshot(torch::nn::Module& m) {
+  NamedState s;
+  torch::NoGradGuard no_grad;
+  for (const auto& p : m.named_parameters()) s.emplace_back(p.key(), p.value().detach().clone());
+  for (const auto& b : m.named_buffers()) s.emplace_back(b.key(), b.value().detach().clone());
+  return s;
+}
+
+void restore(torch::nn::Module& m, const NamedState& s) {
+  torch::NoGradGuard no_grad;
+  auto params = m.named_parameters();
+  auto buffers = m.named_buffers();
+  for (const auto& [name, value] : s) {
+    if (auto* p = params.find(name)) p->copy_(value);
+    else if (auto* b = buffers.find(name)) b->copy_(value);
+  }
+}
+
+}  // namespace
+
+nlohmann::json TrainOptions::to_json() const {
+  return {{"batch_size", batch_size}, {"lr", lr},
+          {"weight_decay", weight_decay}, {"max_epochs", max_epochs},
+          {"patience", patience}, {"clip_norm", clip_norm},
+          {"validation_fraction", validation_fraction}, {"seed", seed}};
+}
+
+nlohmann::json TrainHistory::to_json() const {
+  return {{"train_loss", train_loss}, {"val_loss", val_loss},     {"epoch_seconds", epoch_seconds},
+          {"best_epoch", best_epoch}, {"best_val_loss", best_val_loss}, {"train_rows", train_rows},
+          {"val_rows", val_rows},     {"seconds", seconds},        {"allreduce_seconds", allreduce_seconds},
+          {"steps", steps},           {"stop_reason", stop_reason}};
+}
+
+TrainingData load_training_data(const std::string& store_path) {
+  const store::SimStore s = store::SimStore::open_read(store_path);
+  const int64_t n = s.meta().budget;
+  Matrix theta, x;
+  std::vector<uint8_t> status;
+  s.read_rows(0, n, theta, x, status);
+  std::vector<int64_t> keep;
+  for (int64_t i = 0; i < n; ++i) {
+    bool ok = status[static_cast<size_t>(i)] == store::kOk;
+    for (int64_t j = 0; ok && j < x.cols(); ++j) ok = std::isfinite(x(i, j));
+    for (int64_t j = 0; ok && j < theta.cols(); ++j) ok = std::isfinite(theta(i, j));
+    if (ok) keep.push_back(i);
+  }
+  require(!keep.empty(), ErrorKind::format,
+          store_path + ": no usable rows to train on (" + std::to_string(n) +
+              " rows, none simulated successfully; check the simulator or finish the store with --resume)");
+  TrainingData d;
+  const torch::Tensor all_theta = torch::from_blob(theta.data(), {n, theta.cols()}, torch::kFloat);
+  const torch::Tensor all_x = torch::from_blob(x.data(), {n, x.cols()}, torch::kFloat);
+  const torch::Tensor idx = index_tensor(keep, 0, keep.size());
+  d.theta = all_theta.index_select(0, idx).clone();
+  d.x = all_x.index_select(0, idx).clone();
+  d.dropped_rows = n - static_cast<int64_t>(keep.size());
+  return d;
+}
+
+TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const TrainOptions& o, GradSync& sync) {
+  require(o.batch_size > 0, ErrorKind::invalid_argument, "--batch-size must be positive");
+  require(o.lr > 0, ErrorKind::invalid_argument, "--lr must be positive");
+  require(o.max_epochs > 0, ErrorKind::invalid_argument, "--max-epochs must be positive");
+  require(o.patience > 0, ErrorKind::invalid_argument, "--patience must be positive");
+  require(o.validation_fraction > 0 && o.validation_fraction < 1, ErrorKind::invalid_argument,
+          "--validation-fraction must be in (0, 1)");
+  const int64_t n = data.theta.size(0);
+  require(n >= 2, ErrorKind::format, "training needs at least 2 usable rows, got " + std::to_string(n));
+  const auto t_start = std::chrono::steady_clock::now();
+
+  // Split by seed: the first n_val rows of a seeded permutation are the validation set.
+  const std::vector<int64_t> order = permutation(n, o.seed, StreamPurpose::shuffle, 0);
+  const int64_t n_val = std::clamp<int64_t>(std::llround(o.validation_fraction * n), 1, n - 1);
+  const torch::Tensor val_idx = index_tensor(order, 0, static_cast<size_t>(n_val));
+  const torch::Tensor train_idx = index_tensor(order, static_cast<size_t>(n_val), order.size());
+  const torch::Tensor train_theta = data.theta.index_select(0, train_idx);
+  const torch::Tensor train_x = data.x.index_select(0, train_idx);
+  const int64_t n_train = train_theta.size(0);
+  model.fit_standardization(train_theta, train_x);
+  // This rank's share of the validation rows.
+  const auto [val_lo, val_hi] = my_slice(n_val);
+  const torch::Tensor my_val_idx = val_idx.slice(0, val_lo, val_hi);
+  const torch::Tensor val_theta = data.theta.index_select(0, my_val_idx);
+  const torch::Tensor val_x = data.x.index_select(0, my_val_idx);
+
+  std::vector<torch::Tensor> params = model.parameters();
+  sync.broadcast_parameters(params);
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+
+  TrainHistory h;
+  h.train_rows = n_train;
+  h.val_rows = n_val;
+  NamedState best_state = snapshot(model);
+  double last_print = -1e9;
+  for (int64_t epoch = 0; epoch < o.max_epochs; ++epoch) {
+    const auto t_epoch = std::chrono::steady_clock::now();
+    model.train();
+    const std::vector<int64_t> perm = permutation(n_train, o.seed, StreamPurpose::shuffle, 1 + epoch);
+    double loss_sum = 0.0;
+    for (int64_t begin = 0; begin < n_train; begin += o.batch_size) {
+      const int64_t rows = std::min(o.batch_size, n_train - begin);
+      const auto [lo, hi] = my_slice(rows);
+      optimizer.zero_grad();
+      if (hi > lo) {
+        const torch::Tensor idx = index_tensor(perm, static_cast<size_t>(begin + lo), static_cast<size_t>(begin + hi));
+        const torch::Tensor losses = model.loss(train_theta.index_select(0, idx), train_x.index_select(0, idx));
+        // Sum over this rank's rows divided by the global batch: summing gradients over ranks then
+        // gives exactly the gradient of the global batch mean.
+        const torch::Tensor batch_loss = losses.sum() / static_cast<double>(rows);
+        batch_loss.backward();
+        loss_sum += losses.sum().item<double>();
+      }
+      sync.allreduce_sum_gradients(params);
+      if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, o.clip_norm);
+      optimizer.step();
+      ++h.steps;
+    }
+    const double train_loss = sync.allreduce_sum(loss_sum) / static_cast<double>(n_train);
+
+    model.eval();
+    double val_sum = 0.0;
+    {
+      torch::NoGradGuard no_grad;
+      if (val_theta.size(0) > 0) val_sum = model.loss(val_theta, val_x).sum().item<double>();
+    }
+    const double val_loss = sync.allreduce_sum(val_sum) / static_cast<double>(n_val);
+    h.train_loss.push_back(train_loss);
+    h.val_loss.push_back(val_loss);
+    h.epoch_seconds.push_back(seconds_since(t_epoch));
+    require(std::isfinite(train_loss) && std::isfinite(val_loss), ErrorKind::numeric,
+            "training diverged at epoch " + std::to_string(epoch + 1) + " (loss is not finite); try a smaller --lr");
+
+    if (val_loss < h.best_val_loss) {
+      h.best_val_loss = val_loss;
+      h.best_epoch = epoch;
+      best_state = snapshot(model);
+    }
+    const double elapsed = seconds_since(t_start);
+    const bool patience_over = epoch - h.best_epoch >= o.patience;
+    // Ranks must agree: any rank over the limit stops all.
+    const bool out_of_time =
+        std::isfinite(o.max_seconds) && sync.allreduce_sum(elapsed >= o.max_seconds ? 1.0 : 0.0) > 0.0;
+    const bool last = patience_over || out_of_time || epoch + 1 == o.max_epochs;
+    if (o.progress && (elapsed - last_print >= 2.0 || last || epoch == 0)) {
+      last_print = elapsed;
+      char line[200];
+      std::snprintf(line, sizeof line, "epoch %lld: train %.4f  val %.4f  (best %.4f at epoch %lld)  %.2f s/epoch",
+                    static_cast<long long>(epoch + 1), train_loss, val_loss, h.best_val_loss,
+                    static_cast<long long>(h.best_epoch + 1), h.epoch_seconds.back());
+      log::info(line);
+    }
+    if (patience_over) {
+      h.stop_reason = "early stopping: no improvement for " + std::to_string(o.patience) + " epochs";
+      break;
+    }
+    if (out_of_time) {
+      h.stop_reason = "time limit reached";
+      break;
+    }
+  }
+  if (h.stop_reason.empty()) h.stop_reason = "max epochs reached";
+  restore(model, best_state);
+  h.seconds = seconds_since(t_start);
+  h.allreduce_seconds = sync.seconds_in_allreduce();
+  return h;
+}
+
+}  // namespace simbi::train

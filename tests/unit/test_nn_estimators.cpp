@@ -1,0 +1,250 @@
+// nn building blocks, CP-VAE / UP-VAE losses against hand computations, the trainer's early stopping
+// and best-weights restore, and the model file round trip.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "simbi/core/error.hpp"
+#include "simbi/estimators/vae.hpp"
+#include "simbi/nn/gaussian.hpp"
+#include "simbi/nn/mlp.hpp"
+#include "simbi/nn/zscore.hpp"
+#include "simbi/store/model_file.hpp"
+#include "simbi/train/trainer.hpp"
+
+namespace simbi {
+namespace {
+
+constexpr double kLog2Pi = 1.8378770664093454836;
+
+torch::Tensor t(std::vector<float> v, int64_t rows, int64_t cols) {
+  return torch::tensor(v, torch::kFloat).reshape({rows, cols});
+}
+
+TEST(DiagGaussian, LogProbMatchesClosedForm) {
+  const nn::DiagGaussian g{t({0.5f, -1.0f}, 1, 2), t({std::log(4.0f), std::log(0.25f)}, 1, 2)};
+  const torch::Tensor v = t({1.5f, 0.0f}, 1, 2);
+  // N(1.5; 0.5, 4) and N(0; -1, 0.25): −½log(2π·var) − (v−μ)²/(2var)
+  const double expected = (-0.5 * std::log(2 * M_PI * 4.0) - 1.0 / 8.0) + (-0.5 * std::log(2 * M_PI * 0.25) - 2.0);
+  EXPECT_NEAR(g.log_prob(v).item<double>(), expected, 1e-5);
+}
+
+TEST(DiagGaussian, KlMatchesClosedFormAndIsZeroForEqualDistributions) {
+  const nn::DiagGaussian p{t({0.3f}, 1, 1), t({std::log(2.0f)}, 1, 1)};
+  const nn::DiagGaussian q{t({-0.2f}, 1, 1), t({std::log(0.5f)}, 1, 1)};
+  // KL(p‖q) = log(σq/σp) + (σp² + (μp−μq)²)/(2σq²) − ½
+  const double expected = 0.5 * std::log(0.5 / 2.0) + (2.0 + 0.25) / (2 * 0.5) - 0.5;
+  EXPECT_NEAR(p.kl_to(q).item<double>(), expected, 1e-5);
+  EXPECT_NEAR(p.kl_to(p).item<double>(), 0.0, 1e-6);
+  const double to_std = 0.5 * (2.0 + 0.09 - 1.0 - std::log(2.0));
+  EXPECT_NEAR(p.kl_to_standard_normal().item<double>(), to_std, 1e-5);
+  const nn::DiagGaussian std_normal{t({0.0f}, 1, 1), t({0.0f}, 1, 1)};
+  EXPECT_NEAR(p.kl_to(std_normal).item<double>(), to_std, 1e-5);
+}
+
+TEST(DiagGaussian, LogVarianceIsClamped) {
+  const auto g = nn::DiagGaussian::from_head(t({0.0f, 1e4f}, 1, 2));
+  EXPECT_LE(g.log_var.item<double>(), nn::kMaxLogVar);
+  EXPECT_TRUE(std::isfinite(g.log_prob(t({1.0f}, 1, 1)).item<double>()));
+}
+
+TEST(DiagGaussian, RsampleHasTheRightMoments) {
+  torch::manual_seed(3);
+  const int64_t n = 200000;
+  const nn::DiagGaussian g{torch::full({n, 1}, 2.0), torch::full({n, 1}, std::log(9.0))};
+  const torch::Tensor s = g.rsample();
+  // standard errors: 3/√n for the mean, ≈ 9·√(2/n) for the variance
+  EXPECT_NEAR(s.mean().item<double>(), 2.0, 5 * 3.0 / std::sqrt(n));
+  EXPECT_NEAR(s.var().item<double>(), 9.0, 5 * 9.0 * std::sqrt(2.0 / n));
+}
+
+TEST(ZScore, RoundTripAndStatistics) {
+  nn::ZScore z(2);
+  const torch::Tensor data = t({1, 10, 2, 20, 3, 30, 4, 40}, 4, 2);
+  z->fit(data);
+  EXPECT_NEAR(z->mean()[1].item<double>(), 25.0, 1e-5);
+  EXPECT_NEAR(z->std()[0].item<double>(), std::sqrt(5.0 / 3.0), 1e-5);  // unbiased std
+  EXPECT_TRUE(torch::allclose(z->inverse(z->forward(data)), data, 1e-5, 1e-5));
+  const torch::Tensor zd = z->forward(data);
+  EXPECT_NEAR(zd.mean(0).abs().max().item<double>(), 0.0, 1e-5);
+  // A constant column: std floored at 1e-7, no division by zero.
+  nn::ZScore c(1);
+  c->fit(torch::ones({5, 1}));
+  EXPECT_NEAR(c->std().item<double>(), 1e-7, 1e-12);
+}
+
+TEST(Mlp, ShapesAndKaimingScale) {
+  torch::manual_seed(1);
+  nn::Mlp m(200, std::vector<int64_t>{400}, 3);
+  EXPECT_EQ(m->forward(torch::zeros({5, 200})).sizes(), (std::vector<int64_t>{5, 3}));
+  const auto params = m->named_parameters();
+  const double std0 = params["linear0.weight"].std().item<double>();
+  EXPECT_NEAR(std0, std::sqrt(2.0 / 1.01) / std::sqrt(200.0), 0.02 * std0);
+}
+
+// With every weight zero each network outputs its bias, so the losses are closed-form numbers.
+void zero_weights_set_biases(torch::nn::Module& m, const std::map<std::string, std::vector<float>>& biases) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : m.named_parameters()) {
+    if (p.key().find("weight") != std::string::npos) p.value().zero_();
+  }
+  for (const auto& [name, values] : biases) {
+    auto* p = m.named_parameters().find(name);
+    ASSERT_NE(p, nullptr) << name;
+    p->copy_(torch::tensor(values));
+  }
+}
+
+TEST(CpVae, LossOfAKnownConfigurationMatchesHandComputation) {
+  estimators::VaeConfig c;
+  c.theta_dim = 1;
+  c.x_dim = 1;
+  c.latent_dim = 1;
+  c.encoder_hidden = c.prior_hidden = c.decoder_hidden = {3};
+  estimators::CpVae vae(c);
+  // z-score identity (mean 0, std 1): fit on data with that mean/std.
+  vae.fit_standardization(t({-1, 1}, 2, 1) / std::sqrt(2.0f), t({-1, 1}, 2, 1) / std::sqrt(2.0f));
+  // q = N(0.5, e^{0.2}), p = N(-0.5, e^{-0.4}), decoder N(0.1, e^{0.6}).
+  zero_weights_set_biases(vae, {{"encoder.linear1.bias", {0.5f, 0.2f}},
+                                {"prior.linear1.bias", {-0.5f, -0.4f}},
+                                {"decoder.linear1.bias", {0.1f, 0.6f}}});
+  const double vq = std::exp(0.2), vp = std::exp(-0.4), vd = std::exp(0.6);
+  const double kl = 0.5 * (-0.4 - 0.2 + (vq + 1.0) / vp - 1.0);
+  const double theta = 0.7;
+  const double nll = 0.5 * 0.6 + 0.5 * (theta - 0.1) * (theta - 0.1) / vd;  // paper eq. 7, no constant
+  const torch::Tensor loss = vae.loss(t({static_cast<float>(theta)}, 1, 1), t({0.3f}, 1, 1));
+  EXPECT_NEAR(loss.item<double>(), kl + nll, 1e-5);
+}
+
+TEST(UpVae, LossOfAKnownConfigurationMatchesHandComputation) {
+  estimators::VaeConfig c;
+  c.theta_dim = 1;
+  c.x_dim = 1;
+  c.latent_dim = 1;
+  c.encoder_hidden = c.decoder_hidden = c.data_decoder_hidden = {3};
+  estimators::UpVae vae(c);
+  vae.fit_standardization(t({-1, 1}, 2, 1) / std::sqrt(2.0f), t({-1, 1}, 2, 1) / std::sqrt(2.0f));
+  zero_weights_set_biases(vae, {{"encoder.linear1.bias", {0.5f, 0.2f}},
+                                {"decoder.linear1.bias", {0.1f, 0.6f}},
+                                {"data_decoder.linear1.bias", {-0.2f, 0.0f}}});
+  const double vq = std::exp(0.2), vd = std::exp(0.6);
+  const double kl = 0.5 * (vq + 0.25 - 1.0 - 0.2);
+  const double nll_theta = 0.5 * 0.6 + 0.5 * 0.36 / vd;          // θ = 0.7
+  const double nll_x = 0.0 + 0.5 * 0.25;                          // x = 0.3, mean −0.2, var 1
+  const torch::Tensor loss = vae.loss(t({0.7f}, 1, 1), t({0.3f}, 1, 1));
+  EXPECT_NEAR(loss.item<double>(), 0.4 * kl + 0.4 * nll_theta + 0.2 * nll_x, 1e-5);
+}
+
+TEST(CpVae, SamplesAreDecoderDrawsInOriginalUnits) {
+  estimators::VaeConfig c;
+  c.theta_dim = 1;
+  c.x_dim = 1;
+  c.latent_dim = 1;
+  c.encoder_hidden = c.prior_hidden = c.decoder_hidden = {3};
+  estimators::CpVae vae(c);
+  // θ standardised with mean 10, std 2: decoder N(0.5, 1) in z units is N(11, 4) in θ units.
+  vae.fit_standardization(t({8, 12}, 2, 1) * 0 + t({10 - std::sqrt(2.0f), 10 + std::sqrt(2.0f)}, 2, 1),
+                          t({-1, 1}, 2, 1));
+  zero_weights_set_biases(vae, {{"decoder.linear1.bias", {0.5f, 0.0f}}});
+  at::Generator gen = at::detail::createCPUGenerator(7);
+  const torch::Tensor s = vae.sample_posterior(torch::zeros({1}), 100000, gen);
+  EXPECT_NEAR(s.mean().item<double>(), 11.0, 5 * 2.0 / std::sqrt(1e5));
+  EXPECT_NEAR(s.std().item<double>(), 2.0, 0.03);  // a draw, not the decoder mean (std would be 0)
+}
+
+// A deterministic estimator for trainer tests: a small MLP regression x -> θ with squared error.
+class Regression final : public estimators::Estimator {
+ public:
+  Regression() { net_ = register_module("net", nn::Mlp(1, std::vector<int64_t>{16}, 1)); }
+  std::string method() const override { return "regression"; }
+  nlohmann::json config() const override { return {}; }
+  void fit_standardization(const torch::Tensor&, const torch::Tensor&) override {}
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override {
+    return (net_->forward(x) - theta).pow(2).sum(1);
+  }
+
+ private:
+  nn::Mlp net_{nullptr};
+};
+
+TEST(Trainer, EarlyStoppingRestoresTheBestEpoch) {
+  torch::manual_seed(5);
+  // Noisy data and a large learning rate: the validation loss goes up and down, so the last epoch is
+  // not the best one and the restore is observable.
+  const int64_t n = 400;
+  train::TrainingData data;
+  data.x = torch::rand({n, 1}) * 4 - 2;
+  data.theta = torch::sin(2 * data.x) + 0.3 * torch::randn({n, 1});
+  Regression model;
+  train::TrainOptions o;
+  o.batch_size = 16;
+  o.lr = 0.05;
+  o.max_epochs = 200;
+  o.patience = 8;
+  o.seed = 11;
+  o.progress = false;
+  auto sync = train::make_mpi_grad_sync();
+  const train::TrainHistory h = train::fit(model, data, o, *sync);
+  const int64_t epochs = static_cast<int64_t>(h.val_loss.size());
+  ASSERT_LT(h.best_epoch, epochs - 1) << "the last epoch was the best; the test needs a noisier run";
+  EXPECT_EQ(epochs - 1 - h.best_epoch, o.patience);  // stopped exactly `patience` epochs after the best
+  EXPECT_NE(h.stop_reason.find("early stopping"), std::string::npos);
+  // The model now holds the best epoch's weights: its validation loss equals the recorded best.
+  // Rebuild the validation split exactly as the trainer does (seeded permutation, first 10%).
+  double best = *std::min_element(h.val_loss.begin(), h.val_loss.end());
+  EXPECT_DOUBLE_EQ(best, h.best_val_loss);
+  EXPECT_DOUBLE_EQ(h.val_loss[static_cast<size_t>(h.best_epoch)], best);
+  // Evaluate the restored model on all rows vs the last epoch's weights: they must differ, and the
+  // restored weights must reproduce the best validation loss on the validation rows.
+  train::TrainOptions one = o;
+  one.max_epochs = 1;
+  one.lr = 1e-12;  // a no-op epoch: the reported validation loss is that of the current weights
+  Regression copy;
+  {
+    torch::NoGradGuard ng;
+    auto src = model.named_parameters();
+    for (auto& p : copy.named_parameters()) p.value().copy_(src[p.key()]);
+  }
+  const train::TrainHistory again = train::fit(copy, data, one, *sync);
+  EXPECT_NEAR(again.val_loss[0], h.best_val_loss, 1e-4 * std::fabs(h.best_val_loss));
+}
+
+TEST(ModelFile, RoundTripKeepsWeightsStatisticsAndMetadata) {
+  estimators::VaeConfig c;
+  c.theta_dim = 2;
+  c.x_dim = 3;
+  auto vae = std::make_shared<estimators::CpVae>(c);
+  vae->fit_standardization(torch::randn({50, 2}) * 3 + 1, torch::randn({50, 3}) * 5 - 2);
+  const std::string path = (std::filesystem::temp_directory_path() / "simbi_test_model.pt").string();
+  store::save_model_file(path, *vae, {{"estimator", vae->config()}, {"task", "unit"}});
+  const nlohmann::json meta = store::read_model_metadata(path);
+  EXPECT_EQ(meta["task"], "unit");
+  EXPECT_EQ(meta["format"], store::kModelFormat);
+  auto loaded = estimators::make_estimator(meta["estimator"]);
+  store::load_model_weights(path, *loaded);
+  auto* a = dynamic_cast<estimators::PosteriorSampler*>(vae.get());
+  auto* b = dynamic_cast<estimators::PosteriorSampler*>(loaded.get());
+  at::Generator g1 = at::detail::createCPUGenerator(3), g2 = at::detail::createCPUGenerator(3);
+  const torch::Tensor x_o = torch::tensor({0.1f, 0.2f, 0.3f});
+  EXPECT_TRUE(torch::equal(a->sample_posterior(x_o, 100, g1), b->sample_posterior(x_o, 100, g2)));
+  std::filesystem::remove(path);
+}
+
+TEST(ModelFile, ForeignFilesAreRefusedWithAClearError) {
+  const std::string path = (std::filesystem::temp_directory_path() / "simbi_not_a_model.pt").string();
+  { std::ofstream(path) << "hello"; }
+  try {
+    store::read_model_metadata(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a simbi model file"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+  EXPECT_THROW(estimators::make_estimator({{"method", "nope"}, {"theta_dim", 1}, {"x_dim", 1}}), Error);
+}
+
+}  // namespace
+}  // namespace simbi
