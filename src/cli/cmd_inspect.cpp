@@ -73,7 +73,7 @@ void describe_model(const std::string& path, bool as_json) {
   std::printf("  data          %s\n", m.value("data", nlohmann::json::object()).dump().c_str());
   std::printf("  result        %lld epochs in %.1f s on %d rank(s); best epoch %lld, validation loss %.4f (%s)\n",
               static_cast<long long>(m.value("epochs", 0)), m.value("train_seconds", 0.0), m.value("ranks", 1),
-              static_cast<long long>(h.value("best_epoch", -1) + 1), h.value("best_val_loss", 0.0),
+              static_cast<long long>(h.value("best_epoch", 0)), h.value("best_val_loss", 0.0),
               h.value("stop_reason", std::string()).c_str());
   std::printf("  created       %s by simbi %s\n", m.value("created", std::string()).c_str(),
               m.value("simbi_version", std::string()).c_str());

@@ -83,7 +83,12 @@ int set_torch_threads(int requested) {
     threads = std::max(1, cores / std::max(1, node_ranks));
   }
   torch::set_num_threads(threads);
-  torch::set_num_interop_threads(1);
+  // Inter-op threads can be set once per process, before any parallel work (`run` trains then samples).
+  static const bool interop_set = [] {
+    torch::set_num_interop_threads(1);
+    return true;
+  }();
+  (void)interop_set;
   return threads;
 }
 

@@ -66,6 +66,8 @@ std::vector<std::string> expand_config_args(const std::vector<std::string>& args
     }
     const std::vector<std::string> tokens = config_tokens(path, subcommand, has_option);
     from_config.insert(from_config.end(), tokens.begin(), tokens.end());
+    // `run` hands the file on to its stages, so it keeps the option itself too.
+    if (subcommand == "run") user.insert(user.end(), {"--config", path});
   }
   before.insert(before.end(), from_config.begin(), from_config.end());
   before.insert(before.end(), user.begin(), user.end());

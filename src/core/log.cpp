@@ -33,7 +33,11 @@ void warn(const std::string& line) {
 void any_rank(const std::string& line) {
   write_line("[simbi rank " + std::to_string(g_rank) + "] " + line);
 }
-void error_line(const std::string& message) { write_line("error: " + message); }
+void error_line(const std::string& message) {
+  // One line: exceptions from libraries (LibTorch) append multi-line backtraces.
+  const std::string first = message.substr(0, message.find('\n'));
+  write_line("error: " + first);
+}
 
 std::string human_count(double v) {
   char buf[32];

@@ -69,7 +69,7 @@ nlohmann::json TrainOptions::to_json() const {
 
 nlohmann::json TrainHistory::to_json() const {
   return {{"train_loss", train_loss}, {"val_loss", val_loss},     {"epoch_seconds", epoch_seconds},
-          {"best_epoch", best_epoch}, {"best_val_loss", best_val_loss}, {"train_rows", train_rows},
+          {"best_epoch", best_epoch + 1}, {"best_val_loss", best_val_loss}, {"train_rows", train_rows},
           {"val_rows", val_rows},     {"seconds", seconds},        {"allreduce_seconds", allreduce_seconds},
           {"steps", steps},           {"stop_reason", stop_reason}};
 }
