@@ -111,6 +111,7 @@ int run_evaluate(const EvaluateArgs& a) {
   co.seed = a.seed;
   co.folds = a.folds;
   co.double_precision = a.double_precision;
+  co.threads = threads;
   co.fold_subset = metrics::folds_of_rank(a.folds, rank, size);
   co.on_fold = [&](const metrics::C2stFold& f) {
     log::info("c2st fold " + std::to_string(f.fold + 1) + "/" + std::to_string(a.folds) + ": accuracy " +
@@ -132,7 +133,8 @@ int run_evaluate(const EvaluateArgs& a) {
 
   // Combine: every fold was computed on exactly one rank.
   const double none = -std::numeric_limits<double>::infinity();
-  std::vector<double> fold_acc(static_cast<size_t>(a.folds)), fold_sec(static_cast<size_t>(a.folds));
+  std::vector<double> fold_acc(static_cast<size_t>(a.folds)), fold_sec(static_cast<size_t>(a.folds)),
+      fold_loss(static_cast<size_t>(a.folds));
   std::vector<int64_t> fold_epochs(static_cast<size_t>(a.folds)), fold_conv(static_cast<size_t>(a.folds));
   double c2st_mean = 0.0;
   if (want.c2st) {
@@ -142,6 +144,7 @@ int run_evaluate(const EvaluateArgs& a) {
       const metrics::C2stFold* p = mine[static_cast<size_t>(f)];
       fold_acc[f] = dist::allreduce_max(p ? p->accuracy : none);
       fold_sec[f] = dist::allreduce_max(p ? p->seconds : none);
+      fold_loss[f] = dist::allreduce_max(p ? p->final_loss : none);
       fold_epochs[f] = dist::allreduce_sum(p ? p->epochs : 0);
       fold_conv[f] = dist::allreduce_sum(p && p->converged ? 1 : 0);
       c2st_mean += fold_acc[f];
@@ -177,6 +180,7 @@ int run_evaluate(const EvaluateArgs& a) {
       for (int64_t c : fold_conv) conv.push_back(c > 0);
       j["c2st_fold_converged"] = conv;
       j["c2st_fold_seconds"] = fold_sec;
+      j["c2st_fold_final_loss"] = fold_loss;
       j["c2st_settings"] = {{"folds", co.folds},
                             {"z_score", co.z_score},
                             {"hidden", {co.hidden_factor * dim, co.hidden_factor * dim}},

@@ -6,7 +6,11 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -296,31 +300,69 @@ C2stResult run_c2st(const torch::Tensor& X_in, const torch::Tensor& Y_in, const 
   r.dim = d;
   r.fold_accuracy.assign(static_cast<size_t>(o.folds), std::nan(""));
   r.fold_epochs.assign(static_cast<size_t>(o.folds), 0);
-  double sum = 0.0;
-  for (int f : subset) {
+
+  // One fold: KFold's train rows (ascending) and test rows, a fresh classifier, its test accuracy.
+  auto run_fold = [&](int f) {
     const std::vector<int64_t>& test = tests[static_cast<size_t>(f)];
     std::vector<uint8_t> in_test(static_cast<size_t>(N), 0);
     for (int64_t i : test) in_test[static_cast<size_t>(i)] = 1;
-    std::vector<int64_t> train;  // ascending, as KFold's train indices
+    std::vector<int64_t> train;
     train.reserve(static_cast<size_t>(N) - test.size());
     for (int64_t i = 0; i < N; ++i)
       if (!in_test[static_cast<size_t>(i)]) train.push_back(i);
-    FoldData fd;
-    auto index = [](std::vector<int64_t>& v) {
+    std::vector<int64_t> test_rows = test;
+    auto as_index = [](std::vector<int64_t>& v) {
       return torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kInt64);
     };
-    std::vector<int64_t> test_copy = test;
-    fd.x_train = data.index_select(0, index(train));
-    fd.x_test = data.index_select(0, index(test_copy));
+    FoldData fd;
+    fd.x_train = data.index_select(0, as_index(train));
+    fd.x_test = data.index_select(0, as_index(test_rows));
     for (int64_t i : train) fd.y_train.push_back(i >= n ? 1 : 0);
     for (int64_t i : test) fd.y_test.push_back(i >= n ? 1 : 0);
     C2stFold fold = fit_and_score<T>(fd, o);
     fold.fold = f;
-    r.fold_accuracy[static_cast<size_t>(f)] = fold.accuracy;
-    r.fold_epochs[static_cast<size_t>(f)] = fold.epochs;
+    return fold;
+  };
+
+  // Folds are trained by `threads` workers taking the next fold from a shared counter; each worker
+  // runs torch/BLAS single-threaded (small matrices: fold-level parallelism is what scales, and a fold's
+  // result then does not depend on the thread count or on how folds are spread over ranks).
+  std::vector<C2stFold> done(subset.size());
+  std::atomic<size_t> next{0};
+  std::mutex callback_mutex;
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto worker = [&] {
+    try {
+      c10::InferenceMode worker_inference;
+      at::set_num_threads(1);
+      for (size_t k = next++; k < subset.size(); k = next++) {
+        done[k] = run_fold(subset[k]);
+        if (o.on_fold) {
+          std::lock_guard<std::mutex> lock(callback_mutex);
+          o.on_fold(done[k]);
+        }
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next = subset.size();
+    }
+  };
+  const int caller_threads = at::get_num_threads();
+  const size_t n_workers = std::min<size_t>(static_cast<size_t>(std::max(1, o.threads)), subset.size());
+  std::vector<std::thread> pool;
+  for (size_t w = 0; w < n_workers; ++w) pool.emplace_back(worker);
+  for (std::thread& t : pool) t.join();
+  at::set_num_threads(caller_threads);  // the workers' setting is global for torch's own pool
+  if (failure) std::rethrow_exception(failure);
+
+  double sum = 0.0;
+  for (const C2stFold& fold : done) {
+    r.fold_accuracy[static_cast<size_t>(fold.fold)] = fold.accuracy;
+    r.fold_epochs[static_cast<size_t>(fold.fold)] = fold.epochs;
     sum += fold.accuracy;
     r.computed.push_back(fold);
-    if (o.on_fold) o.on_fold(fold);
   }
   r.accuracy = r.computed.empty() ? std::nan("") : sum / static_cast<double>(r.computed.size());
   return r;

@@ -50,22 +50,32 @@ inline uint64_t bucket_of(double v) {
   return bits >> kBucketShift;
 }
 
-// Σ_ij exp(-‖a_i - b_j‖² / (2σ²)) over all pairs, the squared distance as ‖a‖² + ‖b‖² - 2a·b.
-double kernel_sum(const torch::Tensor& A, const torch::Tensor& B, double inv_two_sigma2, int64_t block_rows) {
+// Σ_ij exp(-‖a_i - b_j‖² / (2σ²)) over all pairs, the squared distance as ‖a‖² + ‖b‖² - 2a·b. With
+// symmetric (B is A), only the blocks on and right of the diagonal are computed, the off-diagonal ones
+// counted twice.
+double kernel_sum(const torch::Tensor& A, const torch::Tensor& B, double inv_two_sigma2, int64_t block_rows,
+                  bool symmetric) {
   const int64_t n = A.size(0), m = B.size(0);
-  const torch::Tensor cB = (B * B).sum(1) * (-inv_two_sigma2);  // [m]
-  const torch::Tensor Bt = B.t();
-  torch::Tensor E = torch::empty({std::min(block_rows, n), m}, torch::kFloat64);
+  const torch::Tensor cA = (A * A).sum(1) * (-inv_two_sigma2);  // [n]
+  const torch::Tensor cB = symmetric ? cA : (B * B).sum(1) * (-inv_two_sigma2);  // [m]
+  torch::Tensor E = torch::empty({std::min(block_rows, n) * m}, torch::kFloat64);  // one contiguous block
   double total = 0.0;
   for (int64_t start = 0; start < n; start += block_rows) {
     const int64_t b = std::min(block_rows, n - start);
+    const int64_t col0 = symmetric ? start : 0;  // columns [col0, m)
     const torch::Tensor Ab = A.narrow(0, start, b);
-    torch::Tensor Eb = E.narrow(0, 0, b);
-    // -(‖a‖² + ‖b‖² - 2a·b) / (2σ²) = cA + cB + a·b / σ²
-    at::addmm_out(Eb, cB, Ab, Bt, 1.0, 2.0 * inv_two_sigma2);
-    Eb.add_(((Ab * Ab).sum(1) * (-inv_two_sigma2)).unsqueeze(1));
+    // Eb = cA_i + cB_j + a_i·b_j / σ² = -(‖a‖² + ‖b‖² - 2a·b) / (2σ²), then exp.
+    torch::Tensor Eb = E.narrow(0, 0, b * (m - col0)).view({b, m - col0});
+    at::addmm_out(Eb, cB.narrow(0, col0, m - col0), Ab, B.narrow(0, col0, m - col0).t(), 1.0, 2.0 * inv_two_sigma2);
+    Eb.add_(cA.narrow(0, start, b).unsqueeze(1));
     Eb.exp_();
-    total += Eb.sum().item<double>();
+    if (!symmetric) {
+      total += Eb.sum().item<double>();
+    } else {
+      const double square = Eb.narrow(1, 0, b).sum().item<double>();
+      const double right = b < m - col0 ? Eb.narrow(1, b, m - col0 - b).sum().item<double>() : 0.0;
+      total += square + 2.0 * right;
+    }
   }
   return total;
 }
@@ -133,8 +143,8 @@ MmdResult mmd(const at::Tensor& X_in, const at::Tensor& Y_in, int64_t block_rows
   }
   const double inv = 1.0 / (2.0 * r.bandwidth * r.bandwidth);
   const double n = static_cast<double>(X.size(0)), m = static_cast<double>(Y.size(0));
-  const double kxx = kernel_sum(X, X, inv, block_rows), kyy = kernel_sum(Y, Y, inv, block_rows);
-  const double kxy = kernel_sum(X, Y, inv, block_rows);
+  const double kxx = kernel_sum(X, X, inv, block_rows, true), kyy = kernel_sum(Y, Y, inv, block_rows, true);
+  const double kxy = kernel_sum(X, Y, inv, block_rows, false);
   r.mmd2 = (kxx - n) / (n * (n - 1.0)) + (kyy - m) / (m * (m - 1.0)) - 2.0 * kxy / (n * m);
   return r;
 }

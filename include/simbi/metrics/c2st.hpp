@@ -1,5 +1,5 @@
 // C2ST: the classifier two-sample test exactly as sbibm computes it (scikit-learn's MLPClassifier recipe,
-// 5-fold shuffled cross-validation). Contract: no MPI; serial apart from torch's intra-op threads; the
+// 5-fold shuffled cross-validation). Contract: no MPI; folds run on options.threads worker threads; the
 // caller splits folds across ranks with fold_subset and combines the per-fold results.
 #pragma once
 #include <ATen/core/Tensor.h>
@@ -37,7 +37,9 @@ struct C2stOptions {
   int64_t hidden_factor = 10;  // hidden widths = hidden_factor · d (two hidden layers)
   bool double_precision = false;  // float64 arithmetic (default float32, as sbibm's float32 inputs give)
   std::vector<int> fold_subset;   // folds to compute (empty: all); e.g. folds_of_rank(folds, rank, size)
-  std::function<void(const C2stFold&)> on_fold;  // called after each computed fold (progress output)
+  int threads = 1;                // folds trained concurrently (threads of this process); every fold runs
+                                  // torch/BLAS single-threaded, so results do not depend on threads or ranks
+  std::function<void(const C2stFold&)> on_fold;  // after each computed fold (from a worker thread, serialised)
 };
 
 struct C2stResult {
