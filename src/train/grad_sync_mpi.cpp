@@ -14,19 +14,18 @@ class MpiGradSync final : public GradSync {
   void broadcast_parameters(const std::vector<torch::Tensor>& params) override {
     if (dist::size() == 1) return;
     torch::NoGradGuard no_grad;
-    torch::Tensor flat = torch::cat(flatten(params, false));
+    torch::Tensor flat = torch::cat(flatten(params));
     MPI_Bcast(flat.data_ptr<float>(), static_cast<int>(flat.numel()), MPI_FLOAT, 0, dist::comm());
-    unflatten(flat, params, false);
+    unflatten(flat, params);
   }
 
-  void allreduce_sum_gradients(const std::vector<torch::Tensor>& params) override {
+  void allreduce_sum_flat(torch::Tensor& flat) override {
     if (dist::size() == 1) return;
+    require(flat.is_contiguous() && flat.scalar_type() == torch::kFloat, ErrorKind::internal,
+            "allreduce_sum_flat: needs a contiguous float32 CPU buffer");
     const auto t0 = std::chrono::steady_clock::now();
-    torch::NoGradGuard no_grad;
-    torch::Tensor flat = torch::cat(flatten(params, true));
     MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>(), static_cast<int>(flat.numel()), MPI_FLOAT, MPI_SUM,
                   dist::comm());
-    unflatten(flat, params, true);
     seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
@@ -40,24 +39,15 @@ class MpiGradSync final : public GradSync {
   double seconds_in_allreduce() const override { return seconds_; }
 
  private:
-  static std::vector<torch::Tensor> flatten(const std::vector<torch::Tensor>& params, bool grads) {
+  static std::vector<torch::Tensor> flatten(const std::vector<torch::Tensor>& params) {
     std::vector<torch::Tensor> parts;
-    for (const auto& p : params) {
-      const torch::Tensor& t = grads ? p.grad() : p;
-      parts.push_back(t.defined() ? t.reshape({-1}).to(torch::kFloat) : torch::zeros({p.numel()}));
-    }
+    for (const auto& p : params) parts.push_back(p.reshape({-1}).to(torch::kFloat));
     return parts;
   }
-  static void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& params, bool grads) {
+  static void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& params) {
     int64_t offset = 0;
     for (const auto& p : params) {
-      const torch::Tensor part = flat.narrow(0, offset, p.numel()).view(p.sizes());
-      if (grads) {
-        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-        p.mutable_grad().copy_(part);
-      } else {
-        p.copy_(part);
-      }
+      p.copy_(flat.narrow(0, offset, p.numel()).view(p.sizes()));
       offset += p.numel();
     }
   }

@@ -9,6 +9,7 @@
 #include "simbi/core/random.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/train/flat_adamw.hpp"
 
 namespace simbi::train {
 
@@ -128,7 +129,10 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
 
   std::vector<torch::Tensor> params = model.parameters();
   sync.broadcast_parameters(params);
-  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  AdamWOptions adam;
+  adam.lr = o.lr;
+  adam.weight_decay = o.weight_decay;
+  FlatAdamW optimizer(params, adam);
 
   TrainHistory h;
   h.train_rows = n_train;
@@ -153,8 +157,8 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
         batch_loss.backward();
         loss_sum += losses.sum().item<double>();
       }
-      sync.allreduce_sum_gradients(params);
-      if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, o.clip_norm);
+      sync.allreduce_sum_flat(optimizer.flat_grads());
+      if (o.clip_norm > 0) optimizer.clip_grad_norm(o.clip_norm);
       optimizer.step();
       ++h.steps;
     }

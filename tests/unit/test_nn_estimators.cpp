@@ -13,6 +13,7 @@
 #include "simbi/nn/mlp.hpp"
 #include "simbi/nn/zscore.hpp"
 #include "simbi/store/model_file.hpp"
+#include "simbi/train/flat_adamw.hpp"
 #include "simbi/train/trainer.hpp"
 
 namespace simbi {
@@ -244,6 +245,44 @@ TEST(ModelFile, ForeignFilesAreRefusedWithAClearError) {
   }
   std::filesystem::remove(path);
   EXPECT_THROW(estimators::make_estimator({{"method", "nope"}, {"theta_dim", 1}, {"x_dim", 1}}), Error);
+}
+
+}  // namespace
+}  // namespace simbi
+
+namespace simbi {
+namespace {
+
+TEST(FlatAdamW, MatchesTorchAdamWWithClippingStepForStep) {
+  torch::manual_seed(2);
+  nn::Mlp a(3, std::vector<int64_t>{8, 8}, 2), b(3, std::vector<int64_t>{8, 8}, 2);
+  {
+    torch::NoGradGuard ng;
+    auto pa = a->named_parameters();
+    for (auto& p : b->named_parameters()) p.value().copy_(pa[p.key()]);
+  }
+  train::AdamWOptions o;
+  o.lr = 0.01;
+  o.weight_decay = 0.05;
+  train::FlatAdamW flat(a->parameters(), o);
+  torch::optim::AdamW reference(b->parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  const torch::Tensor x = torch::randn({32, 3}), y = torch::randn({32, 2}) * 5;
+  for (int step = 0; step < 25; ++step) {
+    flat.zero_grad();
+    (a->forward(x) - y).pow(2).mean().backward();
+    // The gradient landed in the flat buffer (parameters' grads are views of it).
+    ASSERT_GT(flat.flat_grads().norm().item<double>(), 0.0);
+    flat.clip_grad_norm(1.0);
+    flat.step();
+
+    reference.zero_grad();
+    (b->forward(x) - y).pow(2).mean().backward();
+    torch::nn::utils::clip_grad_norm_(b->parameters(), 1.0);
+    reference.step();
+  }
+  auto pb = b->named_parameters();
+  for (auto& p : a->named_parameters())
+    EXPECT_TRUE(torch::allclose(p.value(), pb[p.key()], 1e-5, 1e-6)) << p.key();
 }
 
 }  // namespace

@@ -12,9 +12,9 @@ class GradSync {
  public:
   virtual ~GradSync() = default;
   virtual void broadcast_parameters(const std::vector<torch::Tensor>& params) = 0;
-  // Sums the gradients of params over all ranks (callers pre-scale their loss so the sum is the
-  // global mean gradient).
-  virtual void allreduce_sum_gradients(const std::vector<torch::Tensor>& params) = 0;
+  // Sums a flat gradient buffer over all ranks in place, in one call (callers pre-scale their loss
+  // so the sum is the global mean gradient).
+  virtual void allreduce_sum_flat(torch::Tensor& flat) = 0;
   virtual double allreduce_sum(double value) = 0;
   virtual double seconds_in_allreduce() const = 0;
 };

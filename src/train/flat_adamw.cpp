@@ -1,0 +1,49 @@
+#include "simbi/train/flat_adamw.hpp"
+
+#include <cmath>
+
+namespace simbi::train {
+
+FlatAdamW::FlatAdamW(std::vector<torch::Tensor> params, const AdamWOptions& options)
+    : params_(std::move(params)), o_(options) {
+  int64_t total = 0;
+  for (const auto& p : params_) total += p.numel();
+  flat_ = torch::empty({total}, torch::kFloat);
+  grad_ = torch::zeros({total}, torch::kFloat);
+  int64_t offset = 0;
+  torch::NoGradGuard no_grad;
+  for (auto& p : params_) {
+    const int64_t n = p.numel();
+    flat_.narrow(0, offset, n).copy_(p.reshape({-1}));
+    // The parameter now lives inside flat_, its gradient inside grad_: autograd accumulates into
+    // the existing (view) gradient in place.
+    p.set_data(flat_.narrow(0, offset, n).view(p.sizes()));
+    p.mutable_grad() = grad_.narrow(0, offset, n).view(p.sizes());
+    offset += n;
+  }
+  m_ = torch::zeros_like(flat_);
+  v_ = torch::zeros_like(flat_);
+}
+
+void FlatAdamW::zero_grad() { grad_.zero_(); }
+
+double FlatAdamW::clip_grad_norm(double max_norm) {
+  const double norm = grad_.norm().item<double>();
+  const double coef = max_norm / (norm + 1e-6);  // as torch.nn.utils.clip_grad_norm_
+  if (coef < 1.0) grad_.mul_(coef);
+  return norm;
+}
+
+void FlatAdamW::step() {
+  torch::NoGradGuard no_grad;
+  ++t_;
+  const double bias1 = 1.0 - std::pow(o_.beta1, static_cast<double>(t_));
+  const double bias2 = 1.0 - std::pow(o_.beta2, static_cast<double>(t_));
+  flat_.mul_(1.0 - o_.lr * o_.weight_decay);  // decoupled weight decay
+  m_.mul_(o_.beta1).add_(grad_, 1.0 - o_.beta1);
+  v_.mul_(o_.beta2).addcmul_(grad_, grad_, 1.0 - o_.beta2);
+  const torch::Tensor denom = (v_.sqrt() / std::sqrt(bias2)).add_(o_.eps);
+  flat_.addcdiv_(m_, denom, -o_.lr / bias1);
+}
+
+}  // namespace simbi::train
