@@ -123,11 +123,15 @@ int run_evaluate(const EvaluateArgs& a) {
   metrics::MmdResult mmd;
   double mmd_seconds = 0.0;
   dist::run_agreed([&] {
-    if (want.c2st && !co.fold_subset.empty()) c2st = metrics::c2st(reference.view(), samples.view(), co);
-    if (want.mmd && rank == mmd_rank) {
-      const auto m0 = std::chrono::steady_clock::now();
-      mmd = metrics::mmd(reference.view(), samples.view());
-      mmd_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m0).count();
+    try {
+      if (want.c2st && !co.fold_subset.empty()) c2st = metrics::c2st(reference.view(), samples.view(), co);
+      if (want.mmd && rank == mmd_rank) {
+        const auto m0 = std::chrono::steady_clock::now();
+        mmd = metrics::mmd(reference.view(), samples.view());
+        mmd_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m0).count();
+      }
+    } catch (const Error& e) {  // name the files (the metrics see only matrices)
+      throw Error(e.kind(), a.samples + " vs " + a.reference + ": " + e.what());
     }
   });
 

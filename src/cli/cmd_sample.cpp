@@ -178,7 +178,7 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--seed", a->seed, "Seed")->capture_default_str();
   sub->add_flag("--reject-outside-prior", a->reject_outside_prior,
                 "Keep only draws inside the prior's support (reports the acceptance rate)");
-  sub->add_option("--threads", a->threads, "Torch threads per rank (default: cores per node / ranks per node)");
+  sub->add_option("--threads", a->threads, "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");
   commands.push_back({sub, [a] { return run_sample(*a); }});
 }
 

@@ -132,7 +132,7 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--prior-hidden", a->prior_hidden, "CP-VAE: hidden widths of p(z | x)");
   sub->add_option("--decoder-hidden", a->decoder_hidden, "Hidden widths of p(θ | x, z)");
   sub->add_option("--data-decoder-hidden", a->data_decoder_hidden, "UP-VAE: hidden widths of p(x | z)");
-  sub->add_option("--threads", a->threads, "Torch threads per rank (default: cores per node / ranks per node)");
+  sub->add_option("--threads", a->threads, "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");
   commands.push_back({sub, [a] { return run_train(*a); }});
 }
 

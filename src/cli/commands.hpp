@@ -37,8 +37,7 @@ Matrix read_matrix_spec(const std::string& spec, const std::string& default_data
 
 // "64,64,64" -> {64, 64, 64}; Error(invalid_argument) naming the option otherwise.
 std::vector<int64_t> parse_widths(const std::string& text, const std::string& option);
-// Torch intra-op threads for this rank: cores of the node / ranks on the node (at least 1), unless
-// `requested` > 0. Returns the number set.
+// Torch intra-op threads for this rank: `requested` when > 0, else 1 (see common.cpp). Returns it.
 int set_torch_threads(int requested);
 
 // Where a task comes from: a built-in name, or a user simulator (plugin / command) with its config.
