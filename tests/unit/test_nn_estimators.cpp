@@ -86,6 +86,15 @@ TEST(Mlp, ShapesAndKaimingScale) {
   EXPECT_NEAR(std0, std::sqrt(2.0 / 1.01) / std::sqrt(200.0), 0.02 * std0);
 }
 
+// A 1-D VAE with one hidden layer of 3 units per network, standardisation set to the identity.
+estimators::VaeConfig tiny_config() {
+  estimators::VaeConfig c;
+  c.theta_dim = c.x_dim = c.latent_dim = 1;
+  c.encoder_hidden = c.prior_hidden = c.decoder_hidden = c.data_decoder_hidden = {3};
+  return c;
+}
+const torch::Tensor kUnitData = torch::tensor({-1.0f, 1.0f}).reshape({2, 1}) / std::sqrt(2.0f);  // mean 0, std 1
+
 // With every weight zero each network outputs its bias, so the losses are closed-form numbers.
 void zero_weights_set_biases(torch::nn::Module& m, const std::map<std::string, std::vector<float>>& biases) {
   torch::NoGradGuard no_grad;
@@ -100,14 +109,8 @@ void zero_weights_set_biases(torch::nn::Module& m, const std::map<std::string, s
 }
 
 TEST(CpVae, LossOfAKnownConfigurationMatchesHandComputation) {
-  estimators::VaeConfig c;
-  c.theta_dim = 1;
-  c.x_dim = 1;
-  c.latent_dim = 1;
-  c.encoder_hidden = c.prior_hidden = c.decoder_hidden = {3};
-  estimators::CpVae vae(c);
-  // z-score identity (mean 0, std 1): fit on data with that mean/std.
-  vae.fit_standardization(t({-1, 1}, 2, 1) / std::sqrt(2.0f), t({-1, 1}, 2, 1) / std::sqrt(2.0f));
+  estimators::CpVae vae(tiny_config());
+  vae.fit_standardization(kUnitData, kUnitData);
   // q = N(0.5, e^{0.2}), p = N(-0.5, e^{-0.4}), decoder N(0.1, e^{0.6}).
   zero_weights_set_biases(vae, {{"encoder.linear1.bias", {0.5f, 0.2f}},
                                 {"prior.linear1.bias", {-0.5f, -0.4f}},
@@ -121,13 +124,8 @@ TEST(CpVae, LossOfAKnownConfigurationMatchesHandComputation) {
 }
 
 TEST(UpVae, LossOfAKnownConfigurationMatchesHandComputation) {
-  estimators::VaeConfig c;
-  c.theta_dim = 1;
-  c.x_dim = 1;
-  c.latent_dim = 1;
-  c.encoder_hidden = c.decoder_hidden = c.data_decoder_hidden = {3};
-  estimators::UpVae vae(c);
-  vae.fit_standardization(t({-1, 1}, 2, 1) / std::sqrt(2.0f), t({-1, 1}, 2, 1) / std::sqrt(2.0f));
+  estimators::UpVae vae(tiny_config());
+  vae.fit_standardization(kUnitData, kUnitData);
   zero_weights_set_biases(vae, {{"encoder.linear1.bias", {0.5f, 0.2f}},
                                 {"decoder.linear1.bias", {0.1f, 0.6f}},
                                 {"data_decoder.linear1.bias", {-0.2f, 0.0f}}});
@@ -140,15 +138,9 @@ TEST(UpVae, LossOfAKnownConfigurationMatchesHandComputation) {
 }
 
 TEST(CpVae, SamplesAreDecoderDrawsInOriginalUnits) {
-  estimators::VaeConfig c;
-  c.theta_dim = 1;
-  c.x_dim = 1;
-  c.latent_dim = 1;
-  c.encoder_hidden = c.prior_hidden = c.decoder_hidden = {3};
-  estimators::CpVae vae(c);
+  estimators::CpVae vae(tiny_config());
   // θ standardised with mean 10, std 2: decoder N(0.5, 1) in z units is N(11, 4) in θ units.
-  vae.fit_standardization(t({8, 12}, 2, 1) * 0 + t({10 - std::sqrt(2.0f), 10 + std::sqrt(2.0f)}, 2, 1),
-                          t({-1, 1}, 2, 1));
+  vae.fit_standardization(10 + 2 * kUnitData, kUnitData);
   zero_weights_set_biases(vae, {{"decoder.linear1.bias", {0.5f, 0.0f}}});
   at::Generator gen = at::detail::createCPUGenerator(7);
   const torch::Tensor s = vae.sample_posterior(torch::zeros({1}), 100000, gen);
