@@ -1,6 +1,8 @@
 // `simbi evaluate`: C2ST and MMD of posterior samples against reference samples, as sbibm reports them
 // (first --max-samples rows of each file). C2ST folds are dealt round-robin to the ranks; MMD runs on
 // the rank with the fewest folds; rank 0 prints one line and writes the JSON.
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -8,6 +10,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -72,6 +75,24 @@ Matrix read_samples(const std::string& path, int64_t max_rows, int64_t min_rows,
   return m;
 }
 
+// Default threads per rank: the node's cores shared by its ranks. C2ST folds are independent work
+// (no synchronisation between them), so, unlike training, evaluate uses every core.
+int default_threads() {
+  cpu_set_t set;
+  int cores = 1;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+  int node_ranks = 1;
+  if (dist::mpi_active()) {
+    MPI_Comm node;
+    MPI_Comm_split_type(dist::comm(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &node_ranks);
+    MPI_Comm_free(&node);
+    // mpiexec binds each rank to one core by default: count the node's cores, not this rank's mask.
+    cores = std::max(cores, static_cast<int>(std::thread::hardware_concurrency()));
+  }
+  return std::max(1, cores / std::max(1, node_ranks));
+}
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -99,7 +120,10 @@ int run_evaluate(const EvaluateArgs& a) {
             a.samples + " has " + std::to_string(samples.cols()) + " columns but " + a.reference + " has " +
                 std::to_string(reference.cols()) + "; expected samples of the same parameters");
   });
-  const int threads = set_torch_threads(a.threads);
+  // Parallelism within a rank comes from worker threads (C2ST folds, MMD blocks), each running torch
+  // single-threaded: OpenMP intra-op threads spin and collapse when another process shares the cores.
+  set_torch_threads(1);
+  const int threads = a.threads > 0 ? a.threads : default_threads();
   const int rank = dist::rank(), size = dist::size();
   const int64_t dim = samples.cols();
   log::info("evaluate: " + std::to_string(samples.rows()) + " samples vs " + std::to_string(reference.rows()) +
@@ -127,7 +151,9 @@ int run_evaluate(const EvaluateArgs& a) {
       if (want.c2st && !co.fold_subset.empty()) c2st = metrics::c2st(reference.view(), samples.view(), co);
       if (want.mmd && rank == mmd_rank) {
         const auto m0 = std::chrono::steady_clock::now();
-        mmd = metrics::mmd(reference.view(), samples.view());
+        metrics::MmdOptions mo;
+        mo.threads = threads;
+        mmd = metrics::mmd(reference.view(), samples.view(), mo);
         mmd_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m0).count();
       }
     } catch (const Error& e) {  // name the files (the metrics see only matrices)
@@ -155,9 +181,13 @@ int run_evaluate(const EvaluateArgs& a) {
     }
     c2st_mean /= a.folds;
   }
-  if (want.mmd) {
-    mmd.mmd2 = dist::allreduce_max(rank == mmd_rank ? mmd.mmd2 : none);
-    mmd.bandwidth = dist::allreduce_max(rank == mmd_rank ? mmd.bandwidth : none);
+  if (want.mmd) {  // NaN (a degenerate reference) travels as a flag: MPI_MAX is undefined on NaN
+    const bool mine = rank == mmd_rank, nan = mine && std::isnan(mmd.mmd2);
+    const bool any_nan = dist::allreduce_sum(nan ? 1 : 0) > 0;
+    mmd.mmd2 = dist::allreduce_max(mine && !nan ? mmd.mmd2 : none);
+    mmd.bandwidth = dist::allreduce_max(mine && std::isfinite(mmd.bandwidth) ? mmd.bandwidth : none);
+    if (any_nan) mmd.mmd2 = std::nan("");
+    if (mmd.bandwidth == none) mmd.bandwidth = std::nan("");
     mmd_seconds = dist::allreduce_max(rank == mmd_rank ? mmd_seconds : none);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -238,7 +268,8 @@ void add_evaluate_command(CLI::App& app, std::vector<Command>& commands) {
       ->capture_default_str();
   sub->add_option("--folds", a->folds, "C2ST cross-validation folds")->capture_default_str();
   sub->add_flag("--double", a->double_precision, "C2ST classifier in float64 (default float32, as sbibm's inputs)");
-  sub->add_option("--threads", a->threads, "Torch threads per rank (default: cores per node / ranks per node)");
+  sub->add_option("--threads", a->threads,
+                  "Threads per rank: C2ST folds run concurrently on them (default: cores per node / ranks per node)");
   commands.push_back({sub, [a] { return run_evaluate(*a); }});
 }
 

@@ -226,6 +226,7 @@ C2stFold fit_and_score(const FoldData& data, const C2stOptions& o) {
     const double loss = accumulated_loss / static_cast<double>(n);
     out.epochs = epoch + 1;
     out.final_loss = loss;
+    out.loss_curve.push_back(loss);
     if (loss > best_loss - o.tol)
       ++no_improvement;
     else

@@ -12,7 +12,7 @@ DATA=$SIMBI_TEST_DATA/metrics
 TOL=0.01
 status=0
 printf '%-10s %8s %8s %8s   %s\n' fixture simbi sklearn diff "seconds (simbi / sklearn)"
-for f in same_2d shift_5d banana_2d; do
+for f in same_2d shift_3d banana_2d; do
   ref=$DATA/${f}_reference.csv smp=$DATA/${f}_samples.csv
   [ -f "$ref" ] && [ -f "$smp" ] || fail "missing fixture $f (run scripts/dev/make_metrics_fixtures.py)"
   t0=$(date +%s.%N)
@@ -39,10 +39,10 @@ done
 [ "$status" -eq 0 ] || fail "simbi's C2ST differs from scikit-learn's by more than $TOL"
 
 # Folds split over 2 ranks: the same fold accuracies and epochs as on 1 rank.
-mpirun2 "$SIMBI" -q evaluate --metrics c2st,mmd --reference "$DATA/shift_5d_reference.csv" \
-  --samples "$DATA/shift_5d_samples.csv" --out two_ranks.json >two_ranks.txt || { cat two_ranks.txt; fail "2-rank evaluate"; }
+mpirun2 "$SIMBI" -q evaluate --metrics c2st,mmd --reference "$DATA/shift_3d_reference.csv" \
+  --samples "$DATA/shift_3d_samples.csv" --out two_ranks.json >two_ranks.txt || { cat two_ranks.txt; fail "2-rank evaluate"; }
 cat two_ranks.txt
-"$PY" - shift_5d.json two_ranks.json <<'PYEOF' || fail "2 ranks differ from 1 rank"
+"$PY" - shift_3d.json two_ranks.json <<'PYEOF' || fail "2 ranks differ from 1 rank"
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:])
 assert b["ranks"] == 2, b["ranks"]

@@ -22,7 +22,7 @@ assert 0.6 < j["c2st"] < 0.9, j["c2st"]
 assert math.isfinite(j["mmd"]) and j["mmd"] > 0 and j["mmd_bandwidth"] > 0
 PYEOF
 "$SIMBI" -q evaluate --reference "$REF" --samples "$SMP" --metrics mmd --out mmd.json >mmd.txt
-grep -Eq '^mmd [-0-9.e]+  \[3000 vs 3000 samples, 2-D' mmd.txt || { cat mmd.txt; fail "mmd-only line"; }
+grep -Eq '^mmd [-0-9.e]+  \[10000 vs 10000 samples, 2-D' mmd.txt || { cat mmd.txt; fail "mmd-only line"; }
 "$PY" -c "import json; j = json.load(open('mmd.json')); assert 'c2st' not in j and j['mmd'] > 0" || fail "mmd-only JSON"
 echo "ok: summary line and JSON"
 

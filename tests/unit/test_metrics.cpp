@@ -101,12 +101,13 @@ TEST(C2st, DisjointDistributionsGiveOne) {
   EXPECT_GE(r.accuracy, 0.995);
 }
 
-// A difference in scale only (mean and location equal): the MLP needs its hidden layers; the Bayes
-// accuracy of N(0, 1) vs N(0, 3²) in 2-D is about 0.79.
+// A difference in scale only (same mean): the MLP needs its hidden layers. The Bayes accuracy of
+// N(0, I) vs N(0, 3²I) in 2-D is 0.838 (threshold on ‖x‖²: 2·ln 9 / (1 - 1/9) = 4.94); the binomial
+// standard deviation over 1600 test predictions is 0.009.
 TEST(C2st, ScaleDifferenceIsDetected) {
   const auto r = simbi::metrics::c2st(gaussian(800, 2, 0.0, 1.0, 5), gaussian(800, 2, 0.0, 3.0, 6));
-  EXPECT_GT(r.accuracy, 0.72);
-  EXPECT_LT(r.accuracy, 0.84);
+  EXPECT_GT(r.accuracy, 0.78);
+  EXPECT_LT(r.accuracy, 0.838 + 4 * 0.009);
 }
 
 // Folds computed separately (as ranks do), or on several threads, give exactly the same per-fold
@@ -182,9 +183,13 @@ TEST(Mmd, MatchesDirectDoublePrecisionComputation) {
   const double expected = direct_mmd2(X, Y, &sigma);
   // Small blocks exercise the blocked and symmetric paths (uneven last block).
   for (int64_t block : {7, 64, 512}) {
-    const auto r = simbi::metrics::mmd(X, Y, block);
+    const auto r = simbi::metrics::mmd(X, Y, {block, 1});
     EXPECT_DOUBLE_EQ(r.bandwidth, sigma);
     EXPECT_NEAR(r.mmd2, expected, 1e-12 + 1e-9 * std::abs(expected)) << "block " << block;
+    // Worker threads change nothing, not even the last bit (block sums are added in block order).
+    const auto t = simbi::metrics::mmd(X, Y, {block, 3});
+    EXPECT_EQ(t.mmd2, r.mmd2) << "block " << block;
+    EXPECT_EQ(t.bandwidth, r.bandwidth);
   }
   EXPECT_GT(expected, 0.01);
   EXPECT_NEAR(simbi::metrics::mmd_squared(X, Y), expected, 1e-12);
@@ -221,6 +226,7 @@ TEST(Mmd, MedianIsExactOnManyPairs) {
   const size_t k = (dists.size() - 1) / 2;
   std::nth_element(dists.begin(), dists.begin() + static_cast<std::ptrdiff_t>(k), dists.end());
   EXPECT_NEAR(simbi::metrics::median_pairwise_distance(X), dists[k], 1e-14 * dists[k]);
+  EXPECT_EQ(simbi::metrics::median_pairwise_distance(X, 3), simbi::metrics::median_pairwise_distance(X));
 }
 
 TEST(Mmd, NanGivesNan) {

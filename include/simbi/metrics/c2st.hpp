@@ -20,6 +20,7 @@ struct C2stFold {
   bool converged = false;  // stopped by the no-improvement rule (false: max_epochs reached)
   double final_loss = 0.0; // epoch-average training loss (log-loss + L2 term) of the last epoch
   double seconds = 0.0;    // wall time of this fold (training + scoring)
+  std::vector<double> loss_curve;  // the epoch losses (sklearn's loss_curve_)
 };
 
 struct C2stOptions {
