@@ -41,13 +41,7 @@ struct Wanted {
 
 Wanted parse_metrics(const std::string& text) {
   Wanted w;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    const auto b = item.find_first_not_of(" []\"");
-    const auto e = item.find_last_not_of(" []\"");
-    if (b == std::string::npos) continue;
-    item = item.substr(b, e - b + 1);
+  for (const std::string& item : split_list(text)) {
     if (item == "c2st")
       w.c2st = true;
     else if (item == "mmd")

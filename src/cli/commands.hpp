@@ -35,6 +35,9 @@ int run_args(const std::vector<std::string>& args);
 // the CSV header goes to *header when given.
 Matrix read_matrix_spec(const std::string& spec, const std::string& default_dataset, std::vector<std::string>* header);
 
+// "a, b,[c]" -> {"a", "b", "c"}: a comma-separated list (as config arrays arrive), items trimmed of
+// spaces, brackets and quotes; empty items dropped.
+std::vector<std::string> split_list(const std::string& text);
 // "64,64,64" -> {64, 64, 64}; Error(invalid_argument) naming the option otherwise.
 std::vector<int64_t> parse_widths(const std::string& text, const std::string& option);
 // Torch intra-op threads for this rank: `requested` when > 0, else 1 (see common.cpp). Returns it.

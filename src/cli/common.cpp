@@ -12,15 +12,21 @@
 
 namespace simbi::cli {
 
-std::vector<int64_t> parse_widths(const std::string& text, const std::string& option) {
-  std::vector<int64_t> widths;
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    const auto b = item.find_first_not_of(" []");
-    const auto e = item.find_last_not_of(" []");
-    if (b == std::string::npos) continue;
-    item = item.substr(b, e - b + 1);
+    const auto b = item.find_first_not_of(" []\"");
+    const auto e = item.find_last_not_of(" []\"");
+    if (b != std::string::npos) items.push_back(item.substr(b, e - b + 1));
+  }
+  return items;
+}
+
+std::vector<int64_t> parse_widths(const std::string& text, const std::string& option) {
+  std::vector<int64_t> widths;
+  for (const std::string& item : split_list(text)) {
     size_t used = 0;
     long long v = 0;
     try {

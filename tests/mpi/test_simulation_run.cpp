@@ -15,8 +15,8 @@ namespace {
 std::string temp_path(const std::string& name) {
   std::string dir;
   if (dist::is_root()) {
-    char tmpl[] = "/tmp/simbi_mpi_test_XXXXXX";
-    dir = mkdtemp(tmpl);
+    std::string tmpl = (std::filesystem::temp_directory_path() / "simbi_mpi_test_XXXXXX").string();
+    dir = mkdtemp(tmpl.data());
   }
   dist::broadcast(dir);
   return dir + "/" + name;

@@ -3,6 +3,8 @@
 // (SIMBI_TEST_PLUGIN_DIR, from tests/plugins/*.c), python3 and a POSIX shell with awk.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <unistd.h>
 
 #include <chrono>
@@ -76,8 +78,8 @@ bool row_is_nan(const Matrix& m, int64_t i) {
 class TempDir {
  public:
   TempDir() {
-    char tmpl[] = "/tmp/simbi_user_sim_XXXXXX";
-    const char* p = mkdtemp(tmpl);
+    std::string tmpl = (std::filesystem::temp_directory_path() / "simbi_user_sim_XXXXXX").string();
+    const char* p = mkdtemp(tmpl.data());
     if (!p) throw std::runtime_error("mkdtemp failed");
     path_ = p;
   }
