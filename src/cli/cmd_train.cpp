@@ -98,6 +98,11 @@ int run_train(TrainArgs a) {
                 static_cast<long long>(h.best_epoch + 1), h.best_val_loss,
                 1e3 * h.seconds / std::max<int64_t>(1, h.steps), 1e3 * h.allreduce_seconds / std::max<int64_t>(1, h.steps),
                 a.out.c_str());
+    const double per = 1e3 / static_cast<double>(std::max<int64_t>(1, h.steps));
+    std::printf("  time per step (rank 0): data %.3f ms, forward %.3f ms, backward %.3f ms, allreduce %.3f ms, "
+                "clip+optimizer %.3f ms\n",
+                h.data_seconds * per, h.forward_seconds * per, h.backward_seconds * per, h.allreduce_seconds * per,
+                h.optimizer_seconds * per);
     std::fflush(stdout);
   }
   dist::barrier();

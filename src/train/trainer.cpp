@@ -72,7 +72,9 @@ nlohmann::json TrainHistory::to_json() const {
   return {{"train_loss", train_loss}, {"val_loss", val_loss},     {"epoch_seconds", epoch_seconds},
           {"best_epoch", best_epoch + 1}, {"best_val_loss", best_val_loss}, {"train_rows", train_rows},
           {"val_rows", val_rows},     {"seconds", seconds},        {"allreduce_seconds", allreduce_seconds},
-          {"steps", steps},           {"stop_reason", stop_reason}};
+          {"steps", steps},           {"stop_reason", stop_reason},
+          {"step_seconds", {{"data", data_seconds}, {"forward", forward_seconds}, {"backward", backward_seconds},
+                            {"allreduce", allreduce_seconds}, {"optimizer", optimizer_seconds}}}};
 }
 
 TrainingData load_training_data(const std::string& store_path) {
@@ -147,19 +149,31 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
     for (int64_t begin = 0; begin < n_train; begin += o.batch_size) {
       const int64_t rows = std::min(o.batch_size, n_train - begin);
       const auto [lo, hi] = my_slice(rows);
+      auto t = std::chrono::steady_clock::now();
+      auto lap = [&t](double& into) {
+        const auto now = std::chrono::steady_clock::now();
+        into += std::chrono::duration<double>(now - t).count();
+        t = now;
+      };
       optimizer.zero_grad();
       if (hi > lo) {
         const torch::Tensor idx = index_tensor(perm, static_cast<size_t>(begin + lo), static_cast<size_t>(begin + hi));
-        const torch::Tensor losses = model.loss(train_theta.index_select(0, idx), train_x.index_select(0, idx));
+        const torch::Tensor theta_b = train_theta.index_select(0, idx), x_b = train_x.index_select(0, idx);
+        lap(h.data_seconds);
+        const torch::Tensor losses = model.loss(theta_b, x_b);
         // Sum over this rank's rows divided by the global batch: summing gradients over ranks then
         // gives exactly the gradient of the global batch mean.
-        const torch::Tensor batch_loss = losses.sum() / static_cast<double>(rows);
-        batch_loss.backward();
-        loss_sum += losses.sum().item<double>();
+        const torch::Tensor summed = losses.sum();
+        loss_sum += summed.item<double>();
+        lap(h.forward_seconds);
+        (summed / static_cast<double>(rows)).backward();
+        lap(h.backward_seconds);
       }
       sync.allreduce_sum_flat(optimizer.flat_grads());
+      t = std::chrono::steady_clock::now();  // allreduce time is counted by the sync itself
       if (o.clip_norm > 0) optimizer.clip_grad_norm(o.clip_norm);
       optimizer.step();
+      lap(h.optimizer_seconds);
       ++h.steps;
     }
     const double train_loss = sync.allreduce_sum(loss_sum) / static_cast<double>(n_train);

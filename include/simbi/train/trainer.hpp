@@ -39,6 +39,9 @@ struct TrainHistory {
   int64_t train_rows = 0, val_rows = 0;
   double seconds = 0.0;
   double allreduce_seconds = 0.0;
+  // Where the training steps' time went (all epochs, this rank): batch gathering, forward (loss),
+  // backward, gradient allreduce (including waiting for other ranks), clipping + optimizer update.
+  double data_seconds = 0.0, forward_seconds = 0.0, backward_seconds = 0.0, optimizer_seconds = 0.0;
   int64_t steps = 0;
   std::string stop_reason;
 
