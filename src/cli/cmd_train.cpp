@@ -129,6 +129,11 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--max-epochs", o.max_epochs, "Maximum epochs")->capture_default_str();
   sub->add_option("--patience", o.patience, "Early stopping: epochs without validation improvement")
       ->capture_default_str();
+  sub->add_option("--lr-decay-patience", o.lr_decay_patience,
+                  "Halve (--lr-decay-factor) the learning rate after this many epochs without improvement (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--lr-decay-factor", o.lr_decay_factor, "Learning-rate decay factor on a plateau")
+      ->capture_default_str();
   sub->add_option("--clip-norm", o.clip_norm, "Gradient-norm clipping (0 = off)")->capture_default_str();
   sub->add_option("--validation-fraction", o.validation_fraction, "Held-out fraction")->capture_default_str();
   sub->add_option("--max-minutes", a->max_minutes, "Stop after this many minutes (keeps the best weights)");

@@ -1,6 +1,7 @@
 #include "simbi/estimators/vae.hpp"
 
 #include "simbi/core/error.hpp"
+#include "simbi/nn/lattice.hpp"
 
 namespace simbi::estimators {
 
@@ -107,6 +108,16 @@ torch::Tensor CpVae::sample_posterior(const torch::Tensor& x_o, int64_t n, at::G
 UpVae::UpVae(const VaeConfig& config) : VaeBase(config) {
   data_decoder_ =
       register_module("data_decoder", nn::Mlp(config_.latent_dim, config_.data_decoder_hidden, 2 * config_.x_dim));
+  x_log_var_floor_ = register_buffer("x_log_var_floor", torch::full({config_.x_dim}, nn::kMinLogVar));
+}
+
+void UpVae::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) {
+  VaeBase::fit_standardization(theta, x);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor spacing_z = nn::lattice_spacing(x) / x_z_->std();  // Δ in z-scored units
+  const torch::Tensor floor = torch::where(spacing_z > 0, torch::log(spacing_z * spacing_z / 12.0),
+                                           torch::full_like(spacing_z, nn::kMinLogVar));
+  x_log_var_floor_.copy_(floor.clamp(nn::kMinLogVar, nn::kMaxLogVar));
 }
 
 torch::Tensor UpVae::loss(const torch::Tensor& theta, const torch::Tensor& x) {
@@ -114,7 +125,9 @@ torch::Tensor UpVae::loss(const torch::Tensor& theta, const torch::Tensor& x) {
   const nn::DiagGaussian q = encode(xz, thetaz);
   const torch::Tensor z = q.rsample();
   const torch::Tensor nll_theta = gaussian_nll(decode_theta(xz, z), thetaz);
-  const torch::Tensor nll_x = gaussian_nll(nn::DiagGaussian::from_head(data_decoder_->forward(z)), xz);
+  nn::DiagGaussian x_dist = nn::DiagGaussian::from_head(data_decoder_->forward(z));
+  x_dist.log_var = torch::maximum(x_dist.log_var, x_log_var_floor_);
+  const torch::Tensor nll_x = gaussian_nll(x_dist, xz);
   return kKlWeight * q.kl_to_standard_normal() + kThetaWeight * nll_theta + kDataWeight * nll_x;
 }
 

@@ -64,12 +64,13 @@ void restore(torch::nn::Module& m, const NamedState& s) {
 nlohmann::json TrainOptions::to_json() const {
   return {{"batch_size", batch_size}, {"lr", lr},
           {"weight_decay", weight_decay}, {"max_epochs", max_epochs},
-          {"patience", patience}, {"clip_norm", clip_norm},
+          {"patience", patience}, {"lr_decay_patience", lr_decay_patience},
+          {"lr_decay_factor", lr_decay_factor}, {"clip_norm", clip_norm},
           {"validation_fraction", validation_fraction}, {"seed", seed}};
 }
 
 nlohmann::json TrainHistory::to_json() const {
-  return {{"train_loss", train_loss}, {"val_loss", val_loss},     {"epoch_seconds", epoch_seconds},
+  return {{"train_loss", train_loss}, {"val_loss", val_loss},     {"epoch_seconds", epoch_seconds}, {"lr", lr},
           {"best_epoch", best_epoch + 1}, {"best_val_loss", best_val_loss}, {"train_rows", train_rows},
           {"val_rows", val_rows},     {"seconds", seconds},        {"allreduce_seconds", allreduce_seconds},
           {"steps", steps},           {"stop_reason", stop_reason},
@@ -108,6 +109,9 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
   require(o.lr > 0, ErrorKind::invalid_argument, "--lr must be positive");
   require(o.max_epochs > 0, ErrorKind::invalid_argument, "--max-epochs must be positive");
   require(o.patience > 0, ErrorKind::invalid_argument, "--patience must be positive");
+  require(o.lr_decay_patience >= 0, ErrorKind::invalid_argument, "--lr-decay-patience must be 0 (off) or positive");
+  require(o.lr_decay_factor > 0 && o.lr_decay_factor < 1, ErrorKind::invalid_argument,
+          "--lr-decay-factor must be in (0, 1)");
   require(o.validation_fraction > 0 && o.validation_fraction < 1, ErrorKind::invalid_argument,
           "--validation-fraction must be in (0, 1)");
   const int64_t n = data.theta.size(0);
@@ -141,6 +145,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
   h.val_rows = n_val;
   NamedState best_state = snapshot(model);
   double last_print = -1e9;
+  int64_t last_decay_epoch = -1;
   for (int64_t epoch = 0; epoch < o.max_epochs; ++epoch) {
     const auto t_epoch = std::chrono::steady_clock::now();
     model.train();
@@ -185,6 +190,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
       if (val_theta.size(0) > 0) val_sum = model.loss(val_theta, val_x).sum().item<double>();
     }
     const double val_loss = sync.allreduce_sum(val_sum) / static_cast<double>(n_val);
+    h.lr.push_back(optimizer.lr());
     h.train_loss.push_back(train_loss);
     h.val_loss.push_back(val_loss);
     h.epoch_seconds.push_back(seconds_since(t_epoch));
@@ -195,6 +201,16 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
       h.best_val_loss = val_loss;
       h.best_epoch = epoch;
       best_state = snapshot(model);
+    }
+    if (o.lr_decay_patience > 0 && epoch - std::max(h.best_epoch, last_decay_epoch) >= o.lr_decay_patience) {
+      optimizer.set_lr(optimizer.lr() * o.lr_decay_factor);
+      last_decay_epoch = epoch;
+      if (o.progress) {
+        char line[120];
+        std::snprintf(line, sizeof line, "epoch %lld: no improvement for %lld epochs, learning rate -> %.3g",
+                      static_cast<long long>(epoch + 1), static_cast<long long>(o.lr_decay_patience), optimizer.lr());
+        log::info(line);
+      }
     }
     const double elapsed = seconds_since(t_start);
     const bool patience_over = epoch - h.best_epoch >= o.patience;

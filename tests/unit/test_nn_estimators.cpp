@@ -1,15 +1,19 @@
-// nn building blocks, CP-VAE / UP-VAE losses against hand computations, the trainer's early stopping
-// and best-weights restore, and the model file round trip.
+// nn building blocks, CP-VAE / UP-VAE losses against hand computations, the UP-VAE variance floor on
+// lattice data, the trainer's early stopping, best-weights restore and plateau learning-rate decay, and
+// the model file round trip.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "simbi/core/error.hpp"
 #include "simbi/estimators/vae.hpp"
 #include "simbi/nn/gaussian.hpp"
+#include "simbi/nn/lattice.hpp"
 #include "simbi/nn/mlp.hpp"
 #include "simbi/nn/zscore.hpp"
 #include "simbi/store/model_file.hpp"
@@ -137,6 +141,57 @@ TEST(UpVae, LossOfAKnownConfigurationMatchesHandComputation) {
   EXPECT_NEAR(loss.item<double>(), 0.4 * kl + 0.4 * nll_theta + 0.2 * nll_x, 1e-5);
 }
 
+TEST(LatticeSpacing, FindsCountsBinaryAndScaledGridsButNotContinuousData) {
+  torch::manual_seed(3);
+  const int64_t n = 1000;
+  const torch::Tensor counts = torch::randint(0, 40, {n, 1}).to(torch::kFloat);
+  const torch::Tensor binary = torch::randint(0, 2, {n, 1}).to(torch::kFloat);
+  const torch::Tensor grid = 0.25f * torch::randint(-20, 20, {n, 1}).to(torch::kFloat) + 3.0f;
+  const torch::Tensor gappy = 2.0f * torch::randint(0, 5, {n, 1}).to(torch::kFloat) * 3.0f + 7.0f;  // 7, 13, ...
+  const torch::Tensor continuous = torch::randn({n, 1});
+  const torch::Tensor constant = torch::full({n, 1}, 4.0f);
+  const torch::Tensor s = nn::lattice_spacing(torch::cat({counts, binary, grid, gappy, continuous, constant}, 1));
+  EXPECT_FLOAT_EQ(s[0].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(s[1].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(s[2].item<float>(), 0.25f);
+  EXPECT_FLOAT_EQ(s[3].item<float>(), 6.0f);
+  EXPECT_EQ(s[4].item<float>(), 0.0f);
+  EXPECT_EQ(s[5].item<float>(), 0.0f);
+  // One half-integer makes the lattice finer; one value off every grid makes the column continuous.
+  torch::Tensor halves = counts.clone(), off = counts.clone();
+  halves[0][0] = 2.5f;
+  off[0][0] = 2.3f;
+  EXPECT_FLOAT_EQ(nn::lattice_spacing(halves)[0].item<float>(), 0.5f);
+  EXPECT_EQ(nn::lattice_spacing(off)[0].item<float>(), 0.0f);
+}
+
+TEST(UpVae, DataDecoderVarianceIsFlooredOnLatticeDimensionsOnly) {
+  estimators::VaeConfig c;
+  c.theta_dim = 1;
+  c.x_dim = 2;
+  c.encoder_hidden = c.decoder_hidden = c.data_decoder_hidden = {4};
+  estimators::UpVae vae(c);
+  // Column 0 is sir's first output in miniature: a count that is 0 in 998 of 1000 rows; column 1 is continuous.
+  torch::manual_seed(5);
+  torch::Tensor x = torch::cat({torch::zeros({1000, 1}), torch::randn({1000, 1})}, 1);
+  x[10][0] = 1.0f;
+  x[20][0] = 1.0f;
+  vae.fit_standardization(torch::randn({1000, 1}), x);
+  const double sd = x.select(1, 0).std().item<double>();
+  EXPECT_NEAR(vae.x_log_var_floor()[0].item<double>(), std::log(1.0 / (sd * sd) / 12.0), 1e-4);
+  EXPECT_EQ(vae.x_log_var_floor()[1].item<double>(), nn::kMinLogVar);
+  // A data decoder that has collapsed to mean 0 (z units), log-variance −16: the loss of a row whose count
+  // is 1 (z ≈ 22) stays bounded by the floor; without it NLL_x alone would be ~0.5·22²·e^16 ≈ 2e9.
+  zero_weights_set_biases(vae, {{"data_decoder.linear1.bias", {0.0f, 0.0f, -16.0f, 0.0f}}});
+  const torch::Tensor outlier = vae.loss(torch::zeros({1, 1}), x.slice(0, 10, 11));
+  const double z = (1.0 - x.select(1, 0).mean().item<double>()) / sd;
+  const double floor_var = 1.0 / (sd * sd) / 12.0;
+  const double nll_x0 = 0.5 * std::log(floor_var) + 0.5 * z * z / floor_var;
+  EXPECT_TRUE(std::isfinite(outlier.item<double>()));
+  EXPECT_LT(outlier.item<double>(), 0.2 * nll_x0 + 50.0);
+  EXPECT_GT(outlier.item<double>(), 0.2 * nll_x0 - 50.0);
+}
+
 TEST(CpVae, SamplesAreDecoderDrawsInOriginalUnits) {
   estimators::CpVae vae(tiny_config());
   // θ standardised with mean 10, std 2: decoder N(0.5, 1) in z units is N(11, 4) in θ units.
@@ -203,6 +258,47 @@ TEST(Trainer, EarlyStoppingRestoresTheBestEpoch) {
   }
   const train::TrainHistory again = train::fit(copy, data, one, *sync);
   EXPECT_NEAR(again.val_loss[0], h.best_val_loss, 1e-4 * std::fabs(h.best_val_loss));
+}
+
+TEST(Trainer, LearningRateHalvesOnAPlateauOnly) {
+  torch::manual_seed(5);
+  const int64_t n = 400;
+  train::TrainingData data;
+  data.x = torch::rand({n, 1}) * 4 - 2;
+  data.theta = torch::sin(2 * data.x) + 0.3 * torch::randn({n, 1});
+  Regression model;
+  train::TrainOptions o;
+  o.batch_size = 16;
+  o.lr = 0.05;
+  o.max_epochs = 200;
+  o.patience = 12;
+  o.lr_decay_patience = 4;
+  o.seed = 11;
+  o.progress = false;
+  auto sync = train::make_mpi_grad_sync();
+  const train::TrainHistory h = train::fit(model, data, o, *sync);
+  ASSERT_EQ(h.lr.size(), h.val_loss.size());
+  EXPECT_DOUBLE_EQ(h.lr.front(), o.lr);
+  // Replay the rule on the recorded validation losses: the rate in force at epoch e+1 is halved exactly
+  // when e is lr_decay_patience epochs past both the last improvement and the last decay.
+  double best = std::numeric_limits<double>::infinity(), lr = o.lr;
+  int64_t best_epoch = -1, last_decay = -1, decays = 0;
+  for (size_t e = 0; e < h.val_loss.size(); ++e) {
+    EXPECT_DOUBLE_EQ(h.lr[e], lr) << "epoch " << e;
+    if (h.val_loss[e] < best) best = h.val_loss[e], best_epoch = static_cast<int64_t>(e);
+    if (static_cast<int64_t>(e) - std::max(best_epoch, last_decay) >= o.lr_decay_patience) {
+      lr *= o.lr_decay_factor, last_decay = static_cast<int64_t>(e), ++decays;
+    }
+  }
+  EXPECT_GE(decays, 2) << "the run never plateaued; the test needs a noisier run";
+  EXPECT_LT(h.lr.back(), o.lr);
+  // Off by default: the rate stays constant.
+  Regression other;
+  train::TrainOptions constant = o;
+  constant.lr_decay_patience = 0;
+  constant.max_epochs = 30;
+  const train::TrainHistory c = train::fit(other, data, constant, *sync);
+  for (double r : c.lr) EXPECT_DOUBLE_EQ(r, o.lr);
 }
 
 TEST(ModelFile, RoundTripKeepsWeightsStatisticsAndMetadata) {

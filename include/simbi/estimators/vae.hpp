@@ -58,6 +58,10 @@ class CpVae final : public VaeBase {
 
 // UP-VAE: prior N(0, I) and a data decoder p(x | z) used in training only.
 // Loss = 0.4·KL(q ‖ N(0,I)) + 0.4·NLL_θ + 0.2·NLL_x (the paper's appendix B.2 weights).
+// The data decoder's variance of an x dimension that lives on a lattice of spacing Δ (counts, binary
+// outcomes; nn/lattice.hpp) is floored at Δ²/12, the variance of its dequantisation cell: without it
+// the decoder can collapse the variance of an almost-constant count (sir's first output) and the rare
+// other values blow the loss up by ~1/σ². Continuous dimensions keep the plain clamp.
 class UpVae final : public VaeBase {
  public:
   static constexpr double kKlWeight = 0.4, kThetaWeight = 0.4, kDataWeight = 0.2;
@@ -66,9 +70,13 @@ class UpVae final : public VaeBase {
   nlohmann::json config() const override { return config_.to_json(method()); }
   torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override;
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
+  void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
+  // Per x dimension, the smallest log-variance of the data decoder in z-scored units.
+  const torch::Tensor& x_log_var_floor() const { return x_log_var_floor_; }
 
  private:
   nn::Mlp data_decoder_{nullptr};
+  torch::Tensor x_log_var_floor_;  // buffer [dx], saved with the model
 };
 
 }  // namespace simbi::estimators

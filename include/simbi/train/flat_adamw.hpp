@@ -22,6 +22,8 @@ class FlatAdamW {
   // Scales the gradient so that its global norm is at most max_norm; returns the norm before.
   double clip_grad_norm(double max_norm);
   void step();
+  double lr() const { return o_.lr; }
+  void set_lr(double lr) { o_.lr = lr; }
   torch::Tensor& flat_params() { return flat_; }
   torch::Tensor& flat_grads() { return grad_; }
 

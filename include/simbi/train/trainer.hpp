@@ -23,6 +23,11 @@ struct TrainOptions {
   double weight_decay = 0.01;
   int64_t max_epochs = 1000;
   int64_t patience = 20;
+  // Plateau decay of the learning rate: after lr_decay_patience epochs without a better validation
+  // loss (counted from the last improvement or the last decay) the rate is multiplied by
+  // lr_decay_factor. 0 keeps the rate constant (the paper's setting).
+  int64_t lr_decay_patience = 0;
+  double lr_decay_factor = 0.5;
   double clip_norm = 3.0;  // <= 0: no clipping
   double validation_fraction = 0.1;
   uint64_t seed = 0;
@@ -33,7 +38,7 @@ struct TrainOptions {
 };
 
 struct TrainHistory {
-  std::vector<double> train_loss, val_loss, epoch_seconds;
+  std::vector<double> train_loss, val_loss, epoch_seconds, lr;  // per epoch
   int64_t best_epoch = -1;  // 0-based
   double best_val_loss = std::numeric_limits<double>::infinity();
   int64_t train_rows = 0, val_rows = 0;
