@@ -1,13 +1,14 @@
-// `simbi inspect FILE`: describe a file simbi wrote (for now: simulation stores).
+// `simbi inspect FILE`: describe a file simbi wrote (simulation stores, models, training checkpoints).
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/sim/prior.hpp"
+#include "simbi/store/atomic_file.hpp"
 #include "simbi/store/model_file.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/train/checkpoint.hpp"
 
 namespace simbi::cli {
 
@@ -79,18 +80,57 @@ void describe_model(const std::string& path, bool as_json) {
               m.value("simbi_version", std::string()).c_str());
 }
 
+void describe_checkpoint(const std::string& path, bool as_json) {
+  const train::TrainState s = train::decode_checkpoint(store::read_whole_file(path), path);
+  const nlohmann::json j = {{"file", path},
+                            {"format", train::kCheckpointFormat},
+                            {"format_version", train::kCheckpointVersion},
+                            {"epochs", s.history.val_loss.size()},  // completed epochs
+                            {"next_epoch", s.epoch + 1},
+                            {"next_row", s.next_row},
+                            {"ranks", s.rng.size()},
+                            {"optimizer_steps", s.optimizer.t},
+                            {"lr", s.optimizer.lr},
+                            {"fingerprint", s.fingerprint},
+                            {"history", s.history.to_json()}};
+  if (as_json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf("%s: simbi training checkpoint (format %s v%d)\n", path.c_str(), train::kCheckpointFormat,
+              train::kCheckpointVersion);
+  std::printf("  position      %zu epochs done; continues at epoch %lld, row %lld (%lld optimizer steps, lr %.3g)\n",
+              s.history.val_loss.size(), static_cast<long long>(s.epoch + 1), static_cast<long long>(s.next_row),
+              static_cast<long long>(s.optimizer.t), s.optimizer.lr);
+  if (s.history.best_epoch >= 0)
+    std::printf("  best          epoch %lld, validation loss %.4f\n", static_cast<long long>(s.history.best_epoch + 1),
+                s.history.best_val_loss);
+  std::printf("  written by    %zu rank(s)\n", s.rng.size());
+  std::printf("  estimator     %s\n", s.fingerprint.value("estimator", nlohmann::json::object()).dump().c_str());
+  std::printf("  training      %s\n", s.fingerprint.value("training", nlohmann::json::object()).dump().c_str());
+  std::printf("  data          %s\n", s.fingerprint.value("data", nlohmann::json::object()).dump().c_str());
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 }  // namespace
 
 void add_inspect_command(CLI::App& app, std::vector<Command>& commands) {
   auto file = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  CLI::App* sub = app.add_subcommand("inspect", "Describe a file simbi wrote (simulation store or model)");
+  CLI::App* sub =
+      app.add_subcommand("inspect", "Describe a file simbi wrote (simulation store, model or training checkpoint)");
   sub->add_option("file", *file, "The file")->required();
   sub->add_flag("--json", *as_json, "Print JSON instead of text");
   commands.push_back({sub, [file, as_json] {
                         dist::run_agreed([&] {
                           if (!dist::is_root()) return;
-                          if (store::is_model_file(*file)) describe_model(*file, *as_json);
+                          if (store::is_model_file(*file) && ends_with(*file, ".ckpt"))
+                            describe_checkpoint(*file, *as_json);
+                          else if (store::is_model_file(*file))
+                            describe_model(*file, *as_json);
                           else describe_store(*file, *as_json);
                         });
                         return 0;

@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "simbi/core/log.hpp"
+#include "simbi/core/stop_signal.hpp"
 #include "simbi/dist/world.hpp"
 
 namespace simbi::cli {
@@ -38,6 +38,7 @@ int run_pipeline(const RunArgs& a) {
       {"simulate", {"simulate", "--config", a.config, "--out", sims, a.force ? "--force" : "--resume"}},
       {"train", {"train", "--config", a.config, "--data", sims, "--out", model}},
   };
+  if (!a.force) stages.back().args.push_back("--resume");  // continue a training stopped by a signal
   if (!a.observation.empty())
     stages.push_back({"sample", {"sample", "--config", a.config, "--model", model, "--observation", a.observation,
                                  "--out", samples}});
@@ -48,6 +49,8 @@ int run_pipeline(const RunArgs& a) {
     log::info("run: stage " + std::string(s.name));
     const int rc = run_args(s.args);
     if (rc != 0) return rc;
+    // A stage stopped by SIGTERM/SIGUSR1 has checkpointed and said so; the next `simbi run` resumes it.
+    if (stop_signal() != 0) return 0;
   }
   if (dist::is_root()) {
     std::printf("run complete: store %s, model %s", sims.c_str(), model.c_str());

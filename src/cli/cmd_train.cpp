@@ -1,17 +1,24 @@
 // `simbi train`: fit an estimator to a simulation store, data-parallel over the ranks, and write
-// model.pt (weights + metadata with the training history).
+// model.pt (weights + metadata with the training history). Checkpoints go to model.pt.ckpt; --resume
+// continues from it; SIGTERM/SIGUSR1 checkpoint at the next step and exit 0.
 #include <torch/torch.h>
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 
 #include "commands.hpp"
 #include "simbi/core/log.hpp"
+#include "simbi/core/stop_signal.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/estimators/estimator.hpp"
+#include "simbi/store/atomic_file.hpp"
 #include "simbi/store/model_file.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/train/checkpoint.hpp"
 #include "simbi/train/trainer.hpp"
 
 namespace simbi::cli {
@@ -26,6 +33,8 @@ struct TrainArgs {
   std::string encoder_hidden, prior_hidden, decoder_hidden, data_decoder_hidden;
   double max_minutes = 0;
   int threads = 0;
+  int64_t checkpoint_every_epochs = 1;
+  double checkpoint_seconds = 0;
   train::TrainOptions options;
 };
 
@@ -39,8 +48,63 @@ nlohmann::json estimator_config(const TrainArgs& a, int64_t theta_dim, int64_t x
   return c;
 }
 
+// This process's command line with --resume added (for the message after a stop signal); the
+// launcher (mpiexec/srun) is not visible from here.
+std::string resume_command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+  if (args.empty()) return "the same command with --resume";
+  bool has_resume = false, is_train = false;
+  std::string line;
+  for (const std::string& arg : args) {
+    has_resume |= arg == "--resume";
+    is_train |= arg == "train";
+    const bool plain = !arg.empty() && arg.find_first_of(" \t'\"$\\") == std::string::npos;
+    line += (line.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
+  }
+  // `simbi run` resumes its stages by itself.
+  return is_train && !has_resume ? line + " --resume" : line;
+}
+
+// Rank 0 reads the checkpoint (if there is one) and broadcasts it; every rank decodes it and checks
+// that it was written for this model, these options and this data.
+std::optional<train::TrainState> read_checkpoint_for_resume(const std::string& path,
+                                                            const nlohmann::json& fingerprint) {
+  std::string bytes;
+  dist::run_agreed([&] {
+    if (!dist::is_root() || !std::filesystem::exists(path)) return;
+    bytes = store::read_whole_file(path);
+    require(!bytes.empty(), ErrorKind::format, path + ": empty file, not a training checkpoint");
+  });
+  dist::broadcast(bytes);
+  if (bytes.empty()) {
+    log::info("--resume: no checkpoint " + path + " yet; training from the start");
+    return std::nullopt;
+  }
+  train::TrainState s;
+  dist::run_agreed([&] {
+    s = train::decode_checkpoint(bytes, path);
+    train::check_fingerprint(s.fingerprint, fingerprint, path);
+  });
+  const int64_t epochs_done = static_cast<int64_t>(s.history.val_loss.size());
+  const int64_t ranks_then = static_cast<int64_t>(s.rng.size());
+  log::info(
+      "resuming from checkpoint " + path + ": epoch " + std::to_string(s.epoch + 1) +
+      (s.next_row > 0 ? " at row " + std::to_string(s.next_row) + " of " + std::to_string(s.history.train_rows) : "") +
+      " (" + std::to_string(epochs_done) + " epochs done" +
+      (s.history.best_epoch >= 0 ? ", best validation loss " + std::to_string(s.history.best_val_loss) + " at epoch " +
+                                       std::to_string(s.history.best_epoch + 1)
+                                 : "") +
+      "; written by " + std::to_string(ranks_then) + " rank(s), now " + std::to_string(dist::size()) + ")");
+  return s;
+}
+
 int run_train(TrainArgs a) {
+  const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1 only set a flag the trainer polls
   const int threads = set_torch_threads(a.threads);
+  const std::string ckpt_path = train::checkpoint_path(a.out);
+  nlohmann::json fingerprint;
   store::SimStoreMeta store_meta;
   train::TrainingData data;
   std::shared_ptr<estimators::Estimator> model;
@@ -53,7 +117,9 @@ int run_train(TrainArgs a) {
     require(a.device == "cpu", ErrorKind::invalid_argument, "--device cuda: GPU training is not available yet");
     require(a.backend == "mpi", ErrorKind::invalid_argument,
             "--backend " + a.backend + ": only the mpi backend is available in this build");
-    require(!a.resume, ErrorKind::invalid_argument, "--resume: training checkpoints are not available yet");
+    require(a.checkpoint_every_epochs >= 0, ErrorKind::invalid_argument,
+            "--checkpoint-every-epochs must be 0 (off) or positive");
+    require(a.checkpoint_seconds >= 0, ErrorKind::invalid_argument, "--checkpoint-seconds must be 0 (off) or positive");
     require(!a.method.empty(), ErrorKind::invalid_argument,
             "--method is required (cpvae or upvae), on the command line or as `method` in the --config file");
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
@@ -61,8 +127,15 @@ int run_train(TrainArgs a) {
     data = train::load_training_data(a.data);
     torch::manual_seed(a.seed);  // the same initial weights on every rank (also broadcast from rank 0)
     model = estimators::make_estimator(estimator_config(a, store_meta.theta_dim, store_meta.x_dim));
+    a.options.seed = a.seed;
+    fingerprint = train::training_fingerprint(model->config(), a.options, a.data, data);
   });
-  a.options.seed = a.seed;
+  std::optional<train::TrainState> resume;
+  if (a.resume) {
+    resume = read_checkpoint_for_resume(ckpt_path, fingerprint);
+  } else if (dist::is_root() && std::filesystem::exists(ckpt_path)) {
+    log::warn(ckpt_path + " (from an earlier run) will be replaced; pass --resume to continue from it instead");
+  }
   // Different reparameterisation noise per rank (they see different rows anyway).
   torch::manual_seed(static_cast<uint64_t>(mix64(a.seed) + static_cast<uint64_t>(dist::rank())));
   const int64_t rows = data.theta.size(0);
@@ -71,7 +144,22 @@ int run_train(TrainArgs a) {
             ", global batch " + std::to_string(a.options.batch_size) + " on " + std::to_string(dist::size()) +
             " rank(s) x " + std::to_string(threads) + " thread(s)");
   auto sync = train::make_mpi_grad_sync();
-  const train::TrainHistory h = train::fit(*model, data, a.options, *sync);
+  train::CheckpointPlan plan;
+  plan.path = ckpt_path;
+  plan.every_epochs = a.checkpoint_every_epochs;
+  plan.every_seconds = a.checkpoint_seconds;
+  plan.fingerprint = fingerprint;
+  const train::TrainHistory h = train::fit(*model, data, a.options, *sync, plan, resume ? &*resume : nullptr);
+  if (h.stop_signal != 0) {
+    if (dist::is_root()) {
+      std::printf("received %s: checkpoint written to %s after %zu epochs (%lld steps); continue with: %s\n",
+                  signal_name(h.stop_signal), ckpt_path.c_str(), h.val_loss.size(), static_cast<long long>(h.steps),
+                  resume_command_line().c_str());
+      std::fflush(stdout);
+    }
+    dist::barrier();
+    return 0;
+  }
 
   if (dist::is_root()) {
     nlohmann::json meta = {
@@ -92,6 +180,11 @@ int run_train(TrainArgs a) {
         {"simbi_version", kVersion},
         {"created", store::utc_now_iso8601()}};
     store::save_model_file(a.out, *model, meta);
+    // The model file is the result; the checkpoint of the finished run is removed with it in place.
+    std::error_code ec;
+    const auto ckpt_bytes = std::filesystem::exists(ckpt_path) ? std::filesystem::file_size(ckpt_path, ec) : 0;
+    std::filesystem::remove(ckpt_path, ec);
+    std::filesystem::remove(ckpt_path + ".tmp", ec);  // left by a kill during a checkpoint write
     std::printf("trained %s on %s in %.1f s: %zu epochs (%s; best epoch %lld, validation loss %.4f), "
                 "%.2f ms/step (allreduce %.3f ms/step) -> %s\n",
                 a.method.c_str(), store_meta.task.c_str(), h.seconds, h.train_loss.size(), h.stop_reason.c_str(),
@@ -103,6 +196,12 @@ int run_train(TrainArgs a) {
                 "clip+optimizer %.3f ms\n",
                 h.data_seconds * per, h.forward_seconds * per, h.backward_seconds * per, h.allreduce_seconds * per,
                 h.optimizer_seconds * per);
+    if (h.checkpoints > 0)
+      std::printf(
+          "  checkpoints: %lld written (%.1f ms each, %.2f MB), stop/checkpoint agreement %.3f ms/step; "
+          "%s removed\n",
+          static_cast<long long>(h.checkpoints), 1e3 * h.checkpoint_seconds / static_cast<double>(h.checkpoints),
+          static_cast<double>(ckpt_bytes) / 1e6, h.control_seconds * per, ckpt_path.c_str());
     std::fflush(stdout);
   }
   dist::barrier();
@@ -121,7 +220,13 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--seed", a->seed, "Seed (split, shuffling, initialisation)")->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   sub->add_option("--backend", a->backend, "Gradient sync: mpi | nccl")->capture_default_str();
-  sub->add_flag("--resume", a->resume, "Continue from the last checkpoint");
+  sub->add_flag("--resume", a->resume,
+                "Continue from the checkpoint OUT.ckpt if there is one (any rank count), else start from scratch");
+  sub->add_option("--checkpoint-every-epochs", a->checkpoint_every_epochs,
+                  "Write OUT.ckpt at the end of every k-th epoch (0 = only on a stop signal / --checkpoint-seconds)")
+      ->capture_default_str();
+  sub->add_option("--checkpoint-seconds", a->checkpoint_seconds,
+                  "Also write OUT.ckpt at the first step this many seconds after the last one (0 = off)");
   auto& o = a->options;
   sub->add_option("--batch-size", o.batch_size, "Global batch size (split over ranks)")->capture_default_str();
   sub->add_option("--lr", o.lr, "AdamW learning rate")->capture_default_str();

@@ -108,6 +108,31 @@ void broadcast(int64_t& v, int root) {
   if (mpi_active()) check(MPI_Bcast(&v, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "broadcast");
 }
 
+std::vector<std::string> gather(const std::string& s, int root) {
+  if (!mpi_active()) return {s};
+  const int n = static_cast<int>(s.size());
+  require(s.size() <= (size_t{1} << 30), ErrorKind::internal, "gather: string too long for one MPI call");
+  std::vector<int> counts(static_cast<size_t>(size())), offsets(counts.size());
+  check(MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "gather");
+  std::string all;
+  if (rank() == root) {
+    int64_t total = 0;
+    for (size_t r = 0; r < counts.size(); ++r) {
+      offsets[r] = static_cast<int>(total);
+      total += counts[r];
+    }
+    require(total <= (int64_t{1} << 30), ErrorKind::internal, "gather: strings too long for one MPI call");
+    all.resize(static_cast<size_t>(total));
+  }
+  check(MPI_Gatherv(s.data(), n, MPI_CHAR, all.data(), counts.data(), offsets.data(), MPI_CHAR, root, MPI_COMM_WORLD),
+        "gather");
+  std::vector<std::string> out;
+  if (rank() == root)
+    for (size_t r = 0; r < counts.size(); ++r)
+      out.push_back(all.substr(static_cast<size_t>(offsets[r]), static_cast<size_t>(counts[r])));
+  return out;
+}
+
 int64_t allreduce_sum(int64_t v) {
   if (!mpi_active()) return v;
   int64_t out = 0;

@@ -6,10 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "simbi/core/error.hpp"
+#include "simbi/store/atomic_file.hpp"
+#include "simbi/store/torch_archive.hpp"
 
 namespace simbi::store {
 
@@ -27,13 +26,6 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
   return archive;
 }
 
-void fsync_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
 }  // namespace
 
 void save_model_file(const std::string& path, const torch::nn::Module& module, nlohmann::json metadata) {
@@ -42,16 +34,7 @@ void save_model_file(const std::string& path, const torch::nn::Module& module, n
   torch::serialize::OutputArchive archive;
   module.save(archive);
   archive.write(kMetadataKey, c10::IValue(metadata.dump()));
-  const std::string tmp = path + ".tmp";
-  try {
-    archive.save_to(tmp);
-  } catch (const std::exception& e) {
-    throw Error(ErrorKind::io, path + ": cannot write the model file (" + std::string(e.what()).substr(0, 200) + ")");
-  }
-  fsync_file(tmp);
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  require(!ec, ErrorKind::io, path + ": cannot move the finished model file into place: " + ec.message());
+  write_file_atomically(path, archive_bytes(archive));
 }
 
 nlohmann::json read_model_metadata(const std::string& path) {

@@ -1,6 +1,9 @@
 #include "simbi/train/flat_adamw.hpp"
 
 #include <cmath>
+#include <string>
+
+#include "simbi/core/error.hpp"
 
 namespace simbi::train {
 
@@ -23,6 +26,19 @@ FlatAdamW::FlatAdamW(std::vector<torch::Tensor> params, const AdamWOptions& opti
   }
   m_ = torch::zeros_like(flat_);
   v_ = torch::zeros_like(flat_);
+}
+
+FlatAdamWState FlatAdamW::state() const { return {m_.clone(), v_.clone(), t_, o_.lr}; }
+
+void FlatAdamW::load_state(const FlatAdamWState& s) {
+  require(s.m.numel() == m_.numel() && s.v.numel() == v_.numel(), ErrorKind::format,
+          "optimizer state has " + std::to_string(s.m.numel()) + " entries, the model has " +
+              std::to_string(m_.numel()) + " parameters");
+  torch::NoGradGuard no_grad;
+  m_.copy_(s.m.reshape({-1}));
+  v_.copy_(s.v.reshape({-1}));
+  t_ = s.t;
+  o_.lr = s.lr;
 }
 
 void FlatAdamW::zero_grad() { grad_.zero_(); }

@@ -1,14 +1,20 @@
 #include "simbi/train/trainer.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 
 #include "simbi/core/error.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/core/random.hpp"
+#include "simbi/core/stop_signal.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/store/atomic_file.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/train/checkpoint.hpp"
 #include "simbi/train/flat_adamw.hpp"
 
 namespace simbi::train {
@@ -39,7 +45,7 @@ std::pair<int64_t, int64_t> my_slice(int64_t n) {
   return {n * rank / size, n * (rank + 1) / size};
 }
 
-using NamedState = std::vector<std::pair<std::string, torch::Tensor>>;
+using NamedState = NamedTensors;
 
 NamedState snapshot(torch::nn::Module& m) {
   NamedState s;
@@ -59,6 +65,28 @@ void restore(torch::nn::Module& m, const NamedState& s) {
   }
 }
 
+// torch's default CPU generator (the reparameterisation noise of the losses) as bytes, and back.
+std::string generator_state() {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  const torch::Tensor state = gen.get_state();
+  return std::string(static_cast<const char*>(state.data_ptr()), static_cast<size_t>(state.numel()));
+}
+
+void set_generator_state(const torch::Tensor& state) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+torch::Tensor bytes_tensor(const std::string& bytes) {
+  return torch::from_blob(const_cast<char*>(bytes.data()), {static_cast<int64_t>(bytes.size())}, torch::kUInt8).clone();
+}
+
+// What the per-step agreement decides (allreduce max over ranks): a stop signal on any rank wins
+// (kStopBase + its number), then a checkpoint that rank 0's clock says is due.
+constexpr double kCheckpointDue = 1.0, kStopBase = 1000.0;
+
 }  // namespace
 
 nlohmann::json TrainOptions::to_json() const {
@@ -70,12 +98,55 @@ nlohmann::json TrainOptions::to_json() const {
 }
 
 nlohmann::json TrainHistory::to_json() const {
-  return {{"train_loss", train_loss}, {"val_loss", val_loss},     {"epoch_seconds", epoch_seconds}, {"lr", lr},
-          {"best_epoch", best_epoch + 1}, {"best_val_loss", best_val_loss}, {"train_rows", train_rows},
-          {"val_rows", val_rows},     {"seconds", seconds},        {"allreduce_seconds", allreduce_seconds},
-          {"steps", steps},           {"stop_reason", stop_reason},
-          {"step_seconds", {{"data", data_seconds}, {"forward", forward_seconds}, {"backward", backward_seconds},
-                            {"allreduce", allreduce_seconds}, {"optimizer", optimizer_seconds}}}};
+  return {{"train_loss", train_loss},
+          {"val_loss", val_loss},
+          {"epoch_seconds", epoch_seconds},
+          {"lr", lr},
+          {"best_epoch", best_epoch + 1},
+          {"best_val_loss", best_val_loss},
+          {"train_rows", train_rows},
+          {"val_rows", val_rows},
+          {"seconds", seconds},
+          {"allreduce_seconds", allreduce_seconds},
+          {"steps", steps},
+          {"stop_reason", stop_reason},
+          {"step_seconds",
+           {{"data", data_seconds},
+            {"forward", forward_seconds},
+            {"backward", backward_seconds},
+            {"allreduce", allreduce_seconds},
+            {"optimizer", optimizer_seconds}}},
+          {"checkpoints", {{"written", checkpoints}, {"seconds", checkpoint_seconds}}},
+          {"control_seconds", control_seconds},
+          {"resumes", resumes}};
+}
+
+TrainHistory TrainHistory::from_json(const nlohmann::json& j) {
+  TrainHistory h;
+  j.at("train_loss").get_to(h.train_loss);
+  j.at("val_loss").get_to(h.val_loss);
+  j.at("epoch_seconds").get_to(h.epoch_seconds);
+  j.at("lr").get_to(h.lr);
+  h.best_epoch = j.at("best_epoch").get<int64_t>() - 1;
+  // JSON has no infinity (written as null): the best loss before the first validation.
+  const nlohmann::json& best = j.at("best_val_loss");
+  h.best_val_loss = best.is_number() ? best.get<double>() : std::numeric_limits<double>::infinity();
+  h.train_rows = j.at("train_rows").get<int64_t>();
+  h.val_rows = j.at("val_rows").get<int64_t>();
+  h.seconds = j.at("seconds").get<double>();
+  h.allreduce_seconds = j.at("allreduce_seconds").get<double>();
+  h.steps = j.at("steps").get<int64_t>();
+  h.stop_reason = j.at("stop_reason").get<std::string>();
+  const nlohmann::json& t = j.at("step_seconds");
+  h.data_seconds = t.at("data").get<double>();
+  h.forward_seconds = t.at("forward").get<double>();
+  h.backward_seconds = t.at("backward").get<double>();
+  h.optimizer_seconds = t.at("optimizer").get<double>();
+  h.checkpoints = j.at("checkpoints").at("written").get<int64_t>();
+  h.checkpoint_seconds = j.at("checkpoints").at("seconds").get<double>();
+  h.control_seconds = j.at("control_seconds").get<double>();
+  h.resumes = j.at("resumes");
+  return h;
 }
 
 TrainingData load_training_data(const std::string& store_path) {
@@ -104,7 +175,8 @@ TrainingData load_training_data(const std::string& store_path) {
   return d;
 }
 
-TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const TrainOptions& o, GradSync& sync) {
+TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const TrainOptions& o, GradSync& sync,
+                 const CheckpointPlan& plan, const TrainState* resume) {
   require(o.batch_size > 0, ErrorKind::invalid_argument, "--batch-size must be positive");
   require(o.lr > 0, ErrorKind::invalid_argument, "--lr must be positive");
   require(o.max_epochs > 0, ErrorKind::invalid_argument, "--max-epochs must be positive");
@@ -134,6 +206,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
   const torch::Tensor val_x = data.x.index_select(0, my_val_idx);
 
   std::vector<torch::Tensor> params = model.parameters();
+  if (resume) restore(model, resume->model);
   sync.broadcast_parameters(params);
   AdamWOptions adam;
   adam.lr = o.lr;
@@ -141,17 +214,80 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
   FlatAdamW optimizer(params, adam);
 
   TrainHistory h;
+  NamedState best_state;
+  int64_t last_decay_epoch = -1, start_epoch = 0, start_row = 0;
+  double start_loss_sum = 0.0, start_epoch_seconds = 0.0, seconds_before = 0.0, allreduce_before = 0.0;
+  if (resume) {
+    optimizer.load_state(resume->optimizer);
+    best_state = resume->best;
+    h = resume->history;
+    h.stop_reason.clear();
+    last_decay_epoch = resume->last_decay_epoch;
+    start_epoch = resume->epoch;
+    start_row = resume->next_row;
+    start_loss_sum = resume->epoch_loss_sum;
+    start_epoch_seconds = resume->epoch_seconds;
+    seconds_before = h.seconds;
+    allreduce_before = h.allreduce_seconds;
+    h.resumes.push_back({{"epoch", start_epoch + 1}, {"row", start_row}, {"ranks", dist::size()}});
+    // The same rank count continues every rank's noise exactly; another one cannot, so each rank
+    // starts a fresh stream (the data order is global and does not depend on the ranks).
+    if (static_cast<int>(resume->rng.size()) == dist::size()) {
+      set_generator_state(resume->rng[static_cast<size_t>(dist::rank())]);
+    } else {
+      torch::manual_seed(mix64(mix64(o.seed) + static_cast<uint64_t>(start_epoch)) +
+                         static_cast<uint64_t>(dist::rank()));
+    }
+  } else {
+    best_state = snapshot(model);
+  }
   h.train_rows = n_train;
   h.val_rows = n_val;
-  NamedState best_state = snapshot(model);
+
+  // Collective: every rank contributes its loss so far and generator state; rank 0 writes (an I/O
+  // error there is agreed, so no rank is left waiting).
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  auto write_checkpoint = [&](int64_t epoch, int64_t next_row, double local_loss_sum, double epoch_seconds) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double loss_sum_all = sync.allreduce_sum(local_loss_sum);
+    const std::vector<std::string> rng = dist::gather(generator_state());
+    ++h.checkpoints;
+    dist::run_agreed([&] {
+      if (!dist::is_root()) return;
+      TrainState s;
+      s.epoch = epoch;
+      s.next_row = next_row;
+      s.epoch_loss_sum = loss_sum_all;
+      s.epoch_seconds = epoch_seconds;
+      s.last_decay_epoch = last_decay_epoch;
+      s.history = h;
+      s.history.seconds = seconds_before + seconds_since(t_start);
+      s.history.allreduce_seconds = allreduce_before + sync.seconds_in_allreduce();
+      s.model = snapshot(model);
+      s.best = best_state;
+      s.optimizer = optimizer.state();
+      for (const std::string& r : rng) s.rng.push_back(bytes_tensor(r));
+      s.fingerprint = plan.fingerprint;
+      store::write_file_atomically(plan.path, encode_checkpoint(s));
+    });
+    h.checkpoint_seconds += seconds_since(t0);
+    last_checkpoint = std::chrono::steady_clock::now();
+  };
+
   double last_print = -1e9;
-  int64_t last_decay_epoch = -1;
-  for (int64_t epoch = 0; epoch < o.max_epochs; ++epoch) {
+  bool stopped = false;
+  int64_t poll_every = 1;  // steps between agreements; the same on every rank (broadcast from rank 0)
+  for (int64_t epoch = start_epoch; epoch < o.max_epochs; ++epoch) {
     const auto t_epoch = std::chrono::steady_clock::now();
+    const bool continued = resume && epoch == start_epoch;  // resumed inside this epoch
+    const double epoch_seconds_before = continued ? start_epoch_seconds : 0.0;
     model.train();
     const std::vector<int64_t> perm = permutation(n_train, o.seed, StreamPurpose::shuffle, 1 + epoch);
-    double loss_sum = 0.0;
-    for (int64_t begin = 0; begin < n_train; begin += o.batch_size) {
+    // The loss summed before a mid-epoch checkpoint is counted once (on rank 0).
+    double loss_sum = continued && dist::is_root() ? start_loss_sum : 0.0;
+    const auto t_steps = std::chrono::steady_clock::now();
+    int64_t epoch_steps = 0;
+    for (int64_t begin = continued ? start_row : 0; begin < n_train; begin += o.batch_size) {
       const int64_t rows = std::min(o.batch_size, n_train - begin);
       const auto [lo, hi] = my_slice(rows);
       auto t = std::chrono::steady_clock::now();
@@ -180,6 +316,31 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
       optimizer.step();
       lap(h.optimizer_seconds);
       ++h.steps;
+      ++epoch_steps;
+      if (plan.path.empty() || h.steps % poll_every != 0) continue;
+      // Step boundary: all ranks agree whether to stop (a signal on any rank) or checkpoint now.
+      double action = stop_signal() != 0 ? kStopBase + stop_signal() : 0.0;
+      if (action == 0.0 && plan.every_seconds > 0 && dist::is_root() &&
+          seconds_since(last_checkpoint) >= plan.every_seconds)
+        action = kCheckpointDue;
+      action = dist::allreduce_max(action);
+      lap(h.control_seconds);
+      if (action == 0.0) continue;
+      write_checkpoint(epoch, std::min(begin + o.batch_size, n_train), loss_sum,
+                       epoch_seconds_before + seconds_since(t_epoch));
+      if (action >= kStopBase) {
+        h.stop_signal = static_cast<int>(action - kStopBase);
+        stopped = true;
+        break;
+      }
+    }
+    if (stopped) break;
+    if (!plan.path.empty()) {
+      int64_t k =
+          std::llround(plan.poll_seconds * static_cast<double>(epoch_steps) / std::max(1e-9, seconds_since(t_steps)));
+      k = std::clamp<int64_t>(k, 1, 1000);
+      dist::broadcast(k);
+      poll_every = k;
     }
     const double train_loss = sync.allreduce_sum(loss_sum) / static_cast<double>(n_train);
 
@@ -193,7 +354,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
     h.lr.push_back(optimizer.lr());
     h.train_loss.push_back(train_loss);
     h.val_loss.push_back(val_loss);
-    h.epoch_seconds.push_back(seconds_since(t_epoch));
+    h.epoch_seconds.push_back(epoch_seconds_before + seconds_since(t_epoch));
     require(std::isfinite(train_loss) && std::isfinite(val_loss), ErrorKind::numeric,
             "training diverged at epoch " + std::to_string(epoch + 1) + " (loss is not finite); try a smaller --lr");
 
@@ -218,7 +379,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
     const bool out_of_time =
         std::isfinite(o.max_seconds) && sync.allreduce_sum(elapsed >= o.max_seconds ? 1.0 : 0.0) > 0.0;
     const bool last = patience_over || out_of_time || epoch + 1 == o.max_epochs;
-    if (o.progress && (elapsed - last_print >= 2.0 || last || epoch == 0)) {
+    if (o.progress && (elapsed - last_print >= 2.0 || last || epoch == start_epoch)) {
       last_print = elapsed;
       char line[200];
       std::snprintf(line, sizeof line, "epoch %lld: train %.4f  val %.4f  (best %.4f at epoch %lld)  %.2f s/epoch",
@@ -234,11 +395,17 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
       h.stop_reason = "time limit reached";
       break;
     }
+    if (!last && !plan.path.empty() && plan.every_epochs > 0 && (epoch + 1) % plan.every_epochs == 0)
+      write_checkpoint(epoch + 1, 0, 0.0, 0.0);
   }
-  if (h.stop_reason.empty()) h.stop_reason = "max epochs reached";
-  restore(model, best_state);
-  h.seconds = seconds_since(t_start);
-  h.allreduce_seconds = sync.seconds_in_allreduce();
+  if (stopped) {
+    h.stop_reason = std::string("stopped by ") + signal_name(h.stop_signal);
+  } else {
+    if (h.stop_reason.empty()) h.stop_reason = "max epochs reached";
+    restore(model, best_state);
+  }
+  h.seconds = seconds_before + seconds_since(t_start);
+  h.allreduce_seconds = allreduce_before + sync.seconds_in_allreduce();
   return h;
 }
 

@@ -40,6 +40,8 @@ void barrier();
 void broadcast(std::string& s, int root = 0);
 void broadcast(std::vector<int64_t>& v, int root = 0);
 void broadcast(int64_t& v, int root = 0);
+// Every rank's string at `root` (index = rank); an empty vector on the other ranks.
+std::vector<std::string> gather(const std::string& s, int root = 0);
 int64_t allreduce_sum(int64_t v);
 double allreduce_max(double v);
 

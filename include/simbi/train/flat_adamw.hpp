@@ -14,6 +14,14 @@ struct AdamWOptions {
   double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
 };
 
+// What a checkpoint needs to continue the optimizer exactly: the moment buffers (flat, in parameter
+// order), the step count and the learning rate in force.
+struct FlatAdamWState {
+  torch::Tensor m, v;
+  int64_t t = 0;
+  double lr = 0.0;
+};
+
 class FlatAdamW {
  public:
   FlatAdamW(std::vector<torch::Tensor> params, const AdamWOptions& options);
@@ -25,6 +33,9 @@ class FlatAdamW {
   double lr() const { return o_.lr; }
   void set_lr(double lr) { o_.lr = lr; }
   torch::Tensor& flat_params() { return flat_; }
+  // A copy of the optimizer's state; load_state puts one back (Error(format) if the sizes differ).
+  FlatAdamWState state() const;
+  void load_state(const FlatAdamWState& s);
   torch::Tensor& flat_grads() { return grad_; }
 
  private:

@@ -49,8 +49,15 @@ struct TrainHistory {
   double data_seconds = 0.0, forward_seconds = 0.0, backward_seconds = 0.0, optimizer_seconds = 0.0;
   int64_t steps = 0;
   std::string stop_reason;
+  int stop_signal = 0;  // SIGTERM/SIGUSR1 that stopped the run after a checkpoint (0: ran to its end)
+  // Checkpoints written (all sessions) and their cost on rank 0 (gathering state, encoding, writing,
+  // syncing); the stop/checkpoint agreement (a one-value allreduce every few steps) in control_seconds.
+  int64_t checkpoints = 0;
+  double checkpoint_seconds = 0.0, control_seconds = 0.0;
+  nlohmann::json resumes = nlohmann::json::array();  // one {epoch (1-based), row, ranks} per resume
 
   nlohmann::json to_json() const;
+  static TrainHistory from_json(const nlohmann::json& j);  // inverse of to_json (checkpoints)
 };
 
 // Rows to train on: θ [N,dθ] and x [N,dx], every row finite.
@@ -63,7 +70,27 @@ struct TrainingData {
 // Error(format) when no usable row is left.
 TrainingData load_training_data(const std::string& store_path);
 
-TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const TrainOptions& options,
-                 GradSync& sync);
+// When and where fit() writes checkpoints (see checkpoint.hpp). Rank 0 writes; every rank polls.
+struct CheckpointPlan {
+  std::string path;            // "" = no checkpoints and no signal handling (library use, tests)
+  int64_t every_epochs = 1;    // at the end of every k-th epoch (0 = not at epoch ends)
+  double every_seconds = 0.0;  // > 0: also at the first step boundary this long after the last one
+  nlohmann::json fingerprint;  // training_fingerprint() of this run, stored in every checkpoint
+  // The stop/checkpoint agreement runs every k steps, k set from the last epoch's step time so that
+  // it runs about this often (every step in the first epoch and with 0): a stop or a timed checkpoint
+  // waits at most about this long, and the agreement's allreduce costs nothing next to the steps.
+  double poll_seconds = 0.05;
+};
+
+struct TrainState;
+
+// Trains `model`. With a plan, it also stops at a step boundary soon after a stop signal
+// (stop_signal() on any rank, agreed with a one-value allreduce every few steps), writes a checkpoint and
+// returns with history.stop_signal set (the model then holds the current, not the best, weights).
+// With `resume` (decoded from a checkpoint whose fingerprint matches), it continues that run: same
+// data order; torch's generator state per rank restored when the rank count is the same, re-seeded
+// from (seed, epoch, rank) otherwise.
+TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const TrainOptions& options, GradSync& sync,
+                 const CheckpointPlan& plan = {}, const TrainState* resume = nullptr);
 
 }  // namespace simbi::train
