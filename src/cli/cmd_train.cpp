@@ -237,6 +237,9 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--lr-decay-patience", o.lr_decay_patience,
                   "Halve (--lr-decay-factor) the learning rate after this many epochs without improvement (0 = off)")
       ->capture_default_str();
+  sub->add_option("--kl-warmup-epochs", o.kl_warmup_epochs,
+                  "VAEs: ramp the KL term's weight from 1/N to 1 over the first N epochs (0 = off)")
+      ->capture_default_str();
   sub->add_option("--lr-decay-factor", o.lr_decay_factor, "Learning-rate decay factor on a plateau")
       ->capture_default_str();
   sub->add_option("--clip-norm", o.clip_norm, "Gradient-norm clipping (0 = off)")->capture_default_str();

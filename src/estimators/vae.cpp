@@ -94,7 +94,7 @@ torch::Tensor CpVae::loss(const torch::Tensor& theta, const torch::Tensor& x) {
   const nn::DiagGaussian q = encode(xz, thetaz);
   const nn::DiagGaussian p = nn::DiagGaussian::from_head(prior_->forward(xz));
   const torch::Tensor z = q.rsample();
-  return q.kl_to(p) + gaussian_nll(decode_theta(xz, z), thetaz);
+  return kl_weight_ * q.kl_to(p) + gaussian_nll(decode_theta(xz, z), thetaz);
 }
 
 torch::Tensor CpVae::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) {
@@ -128,7 +128,7 @@ torch::Tensor UpVae::loss(const torch::Tensor& theta, const torch::Tensor& x) {
   nn::DiagGaussian x_dist = nn::DiagGaussian::from_head(data_decoder_->forward(z));
   x_dist.log_var = torch::maximum(x_dist.log_var, x_log_var_floor_);
   const torch::Tensor nll_x = gaussian_nll(x_dist, xz);
-  return kKlWeight * q.kl_to_standard_normal() + kThetaWeight * nll_theta + kDataWeight * nll_x;
+  return kl_weight_ * kKlWeight * q.kl_to_standard_normal() + kThetaWeight * nll_theta + kDataWeight * nll_x;
 }
 
 torch::Tensor UpVae::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) {

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -92,7 +93,7 @@ constexpr double kCheckpointDue = 1.0, kStopBase = 1000.0;
 nlohmann::json TrainOptions::to_json() const {
   return {{"batch_size", batch_size}, {"lr", lr},
           {"weight_decay", weight_decay}, {"max_epochs", max_epochs},
-          {"patience", patience}, {"lr_decay_patience", lr_decay_patience},
+          {"patience", patience}, {"lr_decay_patience", lr_decay_patience}, {"kl_warmup_epochs", kl_warmup_epochs},
           {"lr_decay_factor", lr_decay_factor}, {"clip_norm", clip_norm},
           {"validation_fraction", validation_fraction}, {"seed", seed}};
 }
@@ -181,6 +182,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
   require(o.lr > 0, ErrorKind::invalid_argument, "--lr must be positive");
   require(o.max_epochs > 0, ErrorKind::invalid_argument, "--max-epochs must be positive");
   require(o.patience > 0, ErrorKind::invalid_argument, "--patience must be positive");
+  require(o.kl_warmup_epochs >= 0, ErrorKind::invalid_argument, "--kl-warmup-epochs must be 0 (off) or positive");
   require(o.lr_decay_patience >= 0, ErrorKind::invalid_argument, "--lr-decay-patience must be 0 (off) or positive");
   require(o.lr_decay_factor > 0 && o.lr_decay_factor < 1, ErrorKind::invalid_argument,
           "--lr-decay-factor must be in (0, 1)");
@@ -282,6 +284,10 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
     const bool continued = resume && epoch == start_epoch;  // resumed inside this epoch
     const double epoch_seconds_before = continued ? start_epoch_seconds : 0.0;
     model.train();
+    // The KL weight of this epoch. Early stopping and the learning-rate decay count from the first
+    // full-weight epoch: while the weight ramps up, the (full-weight) validation loss may rise.
+    const int64_t warmed_up = o.kl_warmup_epochs - 1;
+    model.set_kl_weight(epoch < warmed_up ? static_cast<double>(epoch + 1) / static_cast<double>(o.kl_warmup_epochs) : 1.0);
     const std::vector<int64_t> perm = permutation(n_train, o.seed, StreamPurpose::shuffle, 1 + epoch);
     // The loss summed before a mid-epoch checkpoint is counted once (on rank 0).
     double loss_sum = continued && dist::is_root() ? start_loss_sum : 0.0;
@@ -345,6 +351,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
     const double train_loss = sync.allreduce_sum(loss_sum) / static_cast<double>(n_train);
 
     model.eval();
+    model.set_kl_weight(1.0);
     double val_sum = 0.0;
     {
       torch::NoGradGuard no_grad;
@@ -363,7 +370,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
       h.best_epoch = epoch;
       best_state = snapshot(model);
     }
-    if (o.lr_decay_patience > 0 && epoch - std::max(h.best_epoch, last_decay_epoch) >= o.lr_decay_patience) {
+    if (o.lr_decay_patience > 0 && epoch - std::max({h.best_epoch, last_decay_epoch, warmed_up}) >= o.lr_decay_patience) {
       optimizer.set_lr(optimizer.lr() * o.lr_decay_factor);
       last_decay_epoch = epoch;
       if (o.progress) {
@@ -374,7 +381,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
       }
     }
     const double elapsed = seconds_since(t_start);
-    const bool patience_over = epoch - h.best_epoch >= o.patience;
+    const bool patience_over = epoch - std::max(h.best_epoch, warmed_up) >= o.patience;
     // Ranks must agree: any rank over the limit stops all.
     const bool out_of_time =
         std::isfinite(o.max_seconds) && sync.allreduce_sum(elapsed >= o.max_seconds ? 1.0 : 0.0) > 0.0;

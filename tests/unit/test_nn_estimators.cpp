@@ -125,6 +125,8 @@ TEST(CpVae, LossOfAKnownConfigurationMatchesHandComputation) {
   const double nll = 0.5 * 0.6 + 0.5 * (theta - 0.1) * (theta - 0.1) / vd;  // paper eq. 7, no constant
   const torch::Tensor loss = vae.loss(t({static_cast<float>(theta)}, 1, 1), t({0.3f}, 1, 1));
   EXPECT_NEAR(loss.item<double>(), kl + nll, 1e-5);
+  vae.set_kl_weight(0.25);  // KL warm-up scales the KL term only
+  EXPECT_NEAR(vae.loss(t({static_cast<float>(theta)}, 1, 1), t({0.3f}, 1, 1)).item<double>(), 0.25 * kl + nll, 1e-5);
 }
 
 TEST(UpVae, LossOfAKnownConfigurationMatchesHandComputation) {
@@ -139,6 +141,9 @@ TEST(UpVae, LossOfAKnownConfigurationMatchesHandComputation) {
   const double nll_x = 0.0 + 0.5 * 0.25;                          // x = 0.3, mean −0.2, var 1
   const torch::Tensor loss = vae.loss(t({0.7f}, 1, 1), t({0.3f}, 1, 1));
   EXPECT_NEAR(loss.item<double>(), 0.4 * kl + 0.4 * nll_theta + 0.2 * nll_x, 1e-5);
+  vae.set_kl_weight(0.5);
+  EXPECT_NEAR(vae.loss(t({0.7f}, 1, 1), t({0.3f}, 1, 1)).item<double>(), 0.5 * 0.4 * kl + 0.4 * nll_theta + 0.2 * nll_x,
+              1e-5);
 }
 
 TEST(LatticeSpacing, FindsCountsBinaryAndScaledGridsButNotContinuousData) {
@@ -299,6 +304,52 @@ TEST(Trainer, LearningRateHalvesOnAPlateauOnly) {
   constant.max_epochs = 30;
   const train::TrainHistory c = train::fit(other, data, constant, *sync);
   for (double r : c.lr) EXPECT_DOUBLE_EQ(r, o.lr);
+}
+
+// Records the KL weight the trainer sets, separately for training steps and for validation.
+class KlWeightProbe final : public estimators::Estimator {
+ public:
+  KlWeightProbe() { w_ = register_parameter("w", torch::zeros({1})); }
+  std::string method() const override { return "probe"; }
+  nlohmann::json config() const override { return {}; }
+  void fit_standardization(const torch::Tensor&, const torch::Tensor&) override {}
+  void set_kl_weight(double weight) override { weight_ = weight; }
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor&) override {
+    (torch::GradMode::is_enabled() ? train_weights : val_weights).push_back(weight_);
+    return (theta - w_).pow(2).sum(1);
+  }
+  std::vector<double> train_weights, val_weights;
+
+ private:
+  torch::Tensor w_;
+  double weight_ = 1.0;
+};
+
+TEST(Trainer, KlWarmupRampsTheWeightValidatesAtFullWeightAndDelaysEarlyStopping) {
+  train::TrainingData data;
+  data.theta = torch::ones({40, 1});
+  data.x = torch::zeros({40, 1});
+  train::TrainOptions o;
+  o.batch_size = 36;  // one step per epoch (36 training rows)
+  o.lr = 1e-12;       // the validation loss never improves after the first epoch
+  o.max_epochs = 50;
+  o.patience = 2;
+  o.kl_warmup_epochs = 4;
+  o.progress = false;
+  auto sync = train::make_mpi_grad_sync();
+  KlWeightProbe probe;
+  const train::TrainHistory h = train::fit(probe, data, o, *sync);
+  const std::vector<double> ramp = {0.25, 0.5, 0.75, 1.0, 1.0, 1.0};
+  EXPECT_EQ(probe.train_weights, ramp);
+  EXPECT_EQ(probe.val_weights, std::vector<double>(ramp.size(), 1.0));
+  // Patience counts from the first full-weight epoch (index 3): stop 2 epochs later, 6 epochs in all.
+  EXPECT_EQ(h.val_loss.size(), 6u);
+  // Without warm-up the same run stops after 1 + patience epochs, at full weight throughout.
+  KlWeightProbe plain;
+  o.kl_warmup_epochs = 0;
+  const train::TrainHistory p = train::fit(plain, data, o, *sync);
+  EXPECT_EQ(p.val_loss.size(), 3u);
+  EXPECT_EQ(plain.train_weights, std::vector<double>(3, 1.0));
 }
 
 TEST(ModelFile, RoundTripKeepsWeightsStatisticsAndMetadata) {

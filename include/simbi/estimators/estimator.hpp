@@ -22,6 +22,9 @@ class Estimator : public torch::nn::Module {
   virtual void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) = 0;
   // Per-example losses [B] for a batch (θ [B,dθ], x [B,dx], original units); the trainer averages.
   virtual torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) = 0;
+  // Weight of the loss's KL term, for KL warm-up (the trainer ramps it from small to 1 over the first
+  // epochs and validates at 1). Methods without a KL term ignore it.
+  virtual void set_kl_weight(double /*weight*/) {}
 };
 
 class PosteriorSampler {

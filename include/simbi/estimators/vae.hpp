@@ -29,6 +29,7 @@ class VaeBase : public Estimator, public PosteriorSampler {
   explicit VaeBase(const VaeConfig& config);
   void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
   const VaeConfig& vae_config() const { return config_; }
+  void set_kl_weight(double weight) override { kl_weight_ = weight; }
 
  protected:
   // Diagonal Gaussian negative log-likelihood without the constant (the paper's Σ log σ + ½ Σ (v−μ)²/σ²).
@@ -39,6 +40,7 @@ class VaeBase : public Estimator, public PosteriorSampler {
   torch::Tensor draw_theta(const torch::Tensor& x_o, const torch::Tensor& z, at::Generator& gen);
 
   VaeConfig config_;
+  double kl_weight_ = 1.0;  // KL warm-up factor (1 = the paper's loss)
   nn::ZScore theta_z_{nullptr}, x_z_{nullptr};
   nn::Mlp encoder_{nullptr}, decoder_{nullptr};
 };

@@ -28,6 +28,10 @@ struct TrainOptions {
   // lr_decay_factor. 0 keeps the rate constant (the paper's setting).
   int64_t lr_decay_patience = 0;
   double lr_decay_factor = 0.5;
+  // KL warm-up (against posterior collapse): in epoch e < kl_warmup_epochs the KL term is weighted
+  // (e+1)/kl_warmup_epochs. Validation always uses the full loss; early stopping and the learning-rate
+  // decay count epochs without improvement from the first full-weight epoch on. 0 = off (the paper's).
+  int64_t kl_warmup_epochs = 0;
   double clip_norm = 3.0;  // <= 0: no clipping
   double validation_fraction = 0.1;
   uint64_t seed = 0;
