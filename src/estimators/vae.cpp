@@ -89,11 +89,11 @@ CpVae::CpVae(const VaeConfig& config) : VaeBase(config) {
   prior_ = register_module("prior", nn::Mlp(config_.x_dim, config_.prior_hidden, 2 * config_.latent_dim));
 }
 
-torch::Tensor CpVae::loss(const torch::Tensor& theta, const torch::Tensor& x) {
+torch::Tensor CpVae::loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) {
   const torch::Tensor xz = x_z_->forward(x), thetaz = theta_z_->forward(theta);
   const nn::DiagGaussian q = encode(xz, thetaz);
   const nn::DiagGaussian p = nn::DiagGaussian::from_head(prior_->forward(xz));
-  const torch::Tensor z = q.rsample();
+  const torch::Tensor z = q.rsample_from(noise);
   return kl_weight_ * q.kl_to(p) + gaussian_nll(decode_theta(xz, z), thetaz);
 }
 
@@ -120,10 +120,10 @@ void UpVae::fit_standardization(const torch::Tensor& theta, const torch::Tensor&
   x_log_var_floor_.copy_(floor.clamp(nn::kMinLogVar, nn::kMaxLogVar));
 }
 
-torch::Tensor UpVae::loss(const torch::Tensor& theta, const torch::Tensor& x) {
+torch::Tensor UpVae::loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) {
   const torch::Tensor xz = x_z_->forward(x), thetaz = theta_z_->forward(theta);
   const nn::DiagGaussian q = encode(xz, thetaz);
-  const torch::Tensor z = q.rsample();
+  const torch::Tensor z = q.rsample_from(noise);
   const torch::Tensor nll_theta = gaussian_nll(decode_theta(xz, z), thetaz);
   nn::DiagGaussian x_dist = nn::DiagGaussian::from_head(data_decoder_->forward(z));
   x_dist.log_var = torch::maximum(x_dist.log_var, x_log_var_floor_);

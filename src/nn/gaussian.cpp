@@ -23,6 +23,13 @@ torch::Tensor DiagGaussian::rsample(c10::optional<at::Generator> gen) const {
   return mean + torch::exp(0.5 * log_var) * eps;
 }
 
+torch::Tensor DiagGaussian::rsample_from(const torch::Tensor& eps) const {
+  if (!eps.defined()) return rsample();
+  TORCH_CHECK(eps.sizes() == mean.sizes(), "DiagGaussian::rsample_from: noise of shape ", eps.sizes(), ", expected ",
+              mean.sizes());
+  return mean + torch::exp(0.5 * log_var) * eps;
+}
+
 torch::Tensor DiagGaussian::kl_to(const DiagGaussian& other) const {
   // ½ Σ [ log σ₂² − log σ₁² + (σ₁² + (μ₁ − μ₂)²) / σ₂² − 1 ]
   const torch::Tensor diff = mean - other.mean;

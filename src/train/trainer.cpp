@@ -66,6 +66,21 @@ void restore(torch::nn::Module& m, const NamedState& s) {
   }
 }
 
+// Standard-normal noise [hi - lo, dim] for rows lo..hi of a global batch of `rows`, from a stream keyed
+// by (seed, key): every rank draws the whole batch and keeps its rows, so an example's noise depends on
+// its position in the global batch only, never on the number of ranks. Undefined when dim = 0.
+torch::Tensor batch_noise(uint64_t seed, uint64_t key, int64_t rows, int64_t dim, int64_t lo, int64_t hi) {
+  if (dim == 0) return {};
+  const uint64_t stream = mix64(mix64(seed + static_cast<uint64_t>(StreamPurpose::training_noise)) + key);
+  at::Generator gen = at::detail::createCPUGenerator(stream);
+  return torch::randn({rows, dim}, gen, torch::kFloat).slice(0, lo, hi);
+}
+
+// The key of a training step: its epoch and the position of its first row (0 is validation's).
+uint64_t step_key(int64_t epoch, int64_t begin) {
+  return mix64(static_cast<uint64_t>(epoch + 1)) + static_cast<uint64_t>(begin);
+}
+
 // torch's default CPU generator (the reparameterisation noise of the losses) as bytes, and back.
 std::string generator_state() {
   at::Generator gen = at::detail::getDefaultCPUGenerator();
@@ -206,6 +221,10 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
   const torch::Tensor my_val_idx = val_idx.slice(0, val_lo, val_hi);
   const torch::Tensor val_theta = data.theta.index_select(0, my_val_idx);
   const torch::Tensor val_x = data.x.index_select(0, my_val_idx);
+  // The validation rows get the same noise every epoch (common random numbers: epochs are compared
+  // on the same draws, so the comparison measures the model, not the noise).
+  const int64_t noise_dim = model.noise_dim();
+  const torch::Tensor val_noise = batch_noise(o.seed, 0, n_val, noise_dim, val_lo, val_hi);
 
   std::vector<torch::Tensor> params = model.parameters();
   if (resume) restore(model, resume->model);
@@ -232,8 +251,9 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
     seconds_before = h.seconds;
     allreduce_before = h.allreduce_seconds;
     h.resumes.push_back({{"epoch", start_epoch + 1}, {"row", start_row}, {"ranks", dist::size()}});
-    // The same rank count continues every rank's noise exactly; another one cannot, so each rank
-    // starts a fresh stream (the data order is global and does not depend on the ranks).
+    // For losses that draw from torch's generator (noise_dim() = 0; the VAEs' noise is keyed by batch
+    // position instead): the same rank count continues every rank's stream exactly; another one cannot,
+    // so each rank starts a fresh stream.
     if (static_cast<int>(resume->rng.size()) == dist::size()) {
       set_generator_state(resume->rng[static_cast<size_t>(dist::rank())]);
     } else {
@@ -307,7 +327,8 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
         const torch::Tensor idx = index_tensor(perm, static_cast<size_t>(begin + lo), static_cast<size_t>(begin + hi));
         const torch::Tensor theta_b = train_theta.index_select(0, idx), x_b = train_x.index_select(0, idx);
         lap(h.data_seconds);
-        const torch::Tensor losses = model.loss(theta_b, x_b);
+        const torch::Tensor noise = batch_noise(o.seed, step_key(epoch, begin), rows, noise_dim, lo, hi);
+        const torch::Tensor losses = model.loss_with_noise(theta_b, x_b, noise);
         // Sum over this rank's rows divided by the global batch: summing gradients over ranks then
         // gives exactly the gradient of the global batch mean.
         const torch::Tensor summed = losses.sum();
@@ -355,7 +376,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
     double val_sum = 0.0;
     {
       torch::NoGradGuard no_grad;
-      if (val_theta.size(0) > 0) val_sum = model.loss(val_theta, val_x).sum().item<double>();
+      if (val_theta.size(0) > 0) val_sum = model.loss_with_noise(val_theta, val_x, val_noise).sum().item<double>();
     }
     const double val_loss = sync.allreduce_sum(val_sum) / static_cast<double>(n_val);
     h.lr.push_back(optimizer.lr());

@@ -1,9 +1,10 @@
 // Test driver for data-parallel training (run by tests/e2e/test_train_rank_equivalence.sh): trains a
-// deterministic regression network with train::fit for a given number of epochs and global batch on
-// fixed data, then rank 0 writes the flat parameters, one per line. Run under `mpiexec -n 1` and
-// `-n 2` with the same global batch, the parameters must agree to float rounding: each rank takes half
-// of every global batch and the fused allreduce restores the global-batch gradient exactly.
-// Usage: simbi_train_rank_equivalence --batch B --epochs E --out params.txt
+// regression network (deterministic loss) or a CP-VAE (a loss with reparameterisation noise) with
+// train::fit for a given number of epochs and global batch on fixed data, then rank 0 writes the flat
+// parameters, one per line. Run under `mpiexec -n 1` and `-n 2` with the same global batch, the
+// parameters must agree to float rounding: each rank takes half of every global batch, the fused
+// allreduce restores the global-batch gradient, and the noise is keyed by global batch position.
+// Usage: simbi_train_rank_equivalence --model regression|cpvae --batch B --epochs E --out params.txt
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include "simbi/dist/world.hpp"
 #include "simbi/estimators/estimator.hpp"
+#include "simbi/estimators/vae.hpp"
 #include "simbi/nn/mlp.hpp"
 #include "simbi/train/grad_sync.hpp"
 #include "simbi/train/trainer.hpp"
@@ -40,14 +42,15 @@ class Regression final : public simbi::estimators::Estimator {
 int main(int argc, char** argv) {
   simbi::dist::World world(&argc, &argv, true);
   int64_t batch = 0, epochs = 1;
-  std::string out;
+  std::string out, model_name = "regression";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--epochs")) epochs = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--out")) out = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--model")) model_name = argv[i + 1];
   }
-  if (batch <= 0 || epochs <= 0 || out.empty()) {
-    std::fprintf(stderr, "usage: %s --batch B --epochs E --out FILE\n", argv[0]);
+  if (batch <= 0 || epochs <= 0 || out.empty() || (model_name != "regression" && model_name != "cpvae")) {
+    std::fprintf(stderr, "usage: %s --model regression|cpvae --batch B --epochs E --out FILE\n", argv[0]);
     return 2;
   }
   torch::set_num_threads(1);
@@ -57,7 +60,18 @@ int main(int argc, char** argv) {
   data.theta = torch::sin(2 * data.x.select(1, 0)).unsqueeze(1) + 0.5 * data.x.select(1, 1).unsqueeze(1) +
                0.3 * torch::randn({1000, 1});
   torch::manual_seed(1000 + simbi::dist::rank());  // different initial weights per rank: the broadcast must fix them
-  Regression model;
+  std::shared_ptr<simbi::estimators::Estimator> model_ptr;
+  if (model_name == "cpvae") {
+    simbi::estimators::VaeConfig c;
+    c.theta_dim = 1;
+    c.x_dim = 2;
+    c.latent_dim = 2;
+    c.encoder_hidden = c.prior_hidden = c.decoder_hidden = {32, 32};
+    model_ptr = std::make_shared<simbi::estimators::CpVae>(c);
+  } else {
+    model_ptr = std::make_shared<Regression>();
+  }
+  simbi::estimators::Estimator& model = *model_ptr;
   simbi::train::TrainOptions o;
   o.batch_size = batch;
   o.max_epochs = epochs;
@@ -74,8 +88,8 @@ int main(int argc, char** argv) {
       for (int64_t i = 0; i < v.numel(); ++i) std::fprintf(f, "%.9g\n", v[i].item<double>());
     }
     std::fclose(f);
-    std::printf("ranks %d, batch %lld, %lld steps, final validation loss %.6f\n", simbi::dist::size(),
-                static_cast<long long>(batch), static_cast<long long>(h.steps), h.val_loss.back());
+    std::printf("%s: ranks %d, batch %lld, %lld steps, final validation loss %.6f\n", model_name.c_str(),
+                simbi::dist::size(), static_cast<long long>(batch), static_cast<long long>(h.steps), h.val_loss.back());
   }
   return 0;
 }

@@ -14,6 +14,7 @@ enum class StreamPurpose : uint64_t {
   shuffle = 3,      // data order in training
   init = 4,         // network initialisation
   sampling = 5,     // posterior sampling
+  training_noise = 6,  // reparameterisation draws in training losses, keyed by epoch and batch position
   test = 100,       // tests
 };
 

@@ -22,6 +22,15 @@ class Estimator : public torch::nn::Module {
   virtual void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) = 0;
   // Per-example losses [B] for a batch (θ [B,dθ], x [B,dx], original units); the trainer averages.
   virtual torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) = 0;
+  // Standard-normal draws the loss consumes per example (a VAE's reparameterisation), 0 if none. The
+  // trainer draws them from streams keyed by the global batch position, so every example gets the same
+  // noise on any number of ranks and after a resume: training is then rank-count invariant.
+  virtual int64_t noise_dim() const { return 0; }
+  // loss() with the given noise [B, noise_dim()] instead of draws from torch's global generator.
+  virtual torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) {
+    (void)noise;
+    return loss(theta, x);
+  }
   // Weight of the loss's KL term, for KL warm-up (the trainer ramps it from small to 1 over the first
   // epochs and validates at 1). Methods without a KL term ignore it.
   virtual void set_kl_weight(double /*weight*/) {}

@@ -30,6 +30,7 @@ class VaeBase : public Estimator, public PosteriorSampler {
   void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
   const VaeConfig& vae_config() const { return config_; }
   void set_kl_weight(double weight) override { kl_weight_ = weight; }
+  int64_t noise_dim() const override { return config_.latent_dim; }  // z ~ q(z | x, θ), one draw per example
 
  protected:
   // Diagonal Gaussian negative log-likelihood without the constant (the paper's Σ log σ + ½ Σ (v−μ)²/σ²).
@@ -51,7 +52,8 @@ class CpVae final : public VaeBase {
   explicit CpVae(const VaeConfig& config);
   std::string method() const override { return "cpvae"; }
   nlohmann::json config() const override { return config_.to_json(method()); }
-  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override;
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override { return loss_with_noise(theta, x, {}); }
+  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) override;
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
 
  private:
@@ -70,7 +72,8 @@ class UpVae final : public VaeBase {
   explicit UpVae(const VaeConfig& config);
   std::string method() const override { return "upvae"; }
   nlohmann::json config() const override { return config_.to_json(method()); }
-  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override;
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override { return loss_with_noise(theta, x, {}); }
+  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) override;
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
   void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
   // Per x dimension, the smallest log-variance of the data decoder in z-scored units.

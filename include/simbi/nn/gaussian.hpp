@@ -20,6 +20,8 @@ struct DiagGaussian {
   torch::Tensor log_prob(const torch::Tensor& value) const;
   // mean + exp(log_var / 2) * ε, ε ~ N(0, I) (gradients flow to mean and log_var).
   torch::Tensor rsample(c10::optional<at::Generator> gen = c10::nullopt) const;
+  // The same with given standard-normal noise eps [B, d] (undefined: draw it).
+  torch::Tensor rsample_from(const torch::Tensor& eps) const;
   // KL(this ‖ other), summed over dimensions -> [B].
   torch::Tensor kl_to(const DiagGaussian& other) const;
   // KL(this ‖ N(0, I)), summed over dimensions -> [B].
