@@ -223,22 +223,32 @@ class Regression final : public estimators::Estimator {
   nn::Mlp net_{nullptr};
 };
 
-TEST(Trainer, EarlyStoppingRestoresTheBestEpoch) {
+// Noisy data and a large learning rate: the validation loss goes up and down, so the last epoch is not
+// the best one and plateaus happen.
+train::TrainingData noisy_sine_data() {
   torch::manual_seed(5);
-  // Noisy data and a large learning rate: the validation loss goes up and down, so the last epoch is
-  // not the best one and the restore is observable.
   const int64_t n = 400;
   train::TrainingData data;
   data.x = torch::rand({n, 1}) * 4 - 2;
   data.theta = torch::sin(2 * data.x) + 0.3 * torch::randn({n, 1});
-  Regression model;
+  return data;
+}
+
+train::TrainOptions noisy_run_options(int64_t patience) {
   train::TrainOptions o;
   o.batch_size = 16;
   o.lr = 0.05;
   o.max_epochs = 200;
-  o.patience = 8;
+  o.patience = patience;
   o.seed = 11;
   o.progress = false;
+  return o;
+}
+
+TEST(Trainer, EarlyStoppingRestoresTheBestEpoch) {
+  const train::TrainingData data = noisy_sine_data();
+  Regression model;
+  const train::TrainOptions o = noisy_run_options(8);
   auto sync = train::make_mpi_grad_sync();
   const train::TrainHistory h = train::fit(model, data, o, *sync);
   const int64_t epochs = static_cast<int64_t>(h.val_loss.size());
@@ -266,20 +276,10 @@ TEST(Trainer, EarlyStoppingRestoresTheBestEpoch) {
 }
 
 TEST(Trainer, LearningRateHalvesOnAPlateauOnly) {
-  torch::manual_seed(5);
-  const int64_t n = 400;
-  train::TrainingData data;
-  data.x = torch::rand({n, 1}) * 4 - 2;
-  data.theta = torch::sin(2 * data.x) + 0.3 * torch::randn({n, 1});
+  const train::TrainingData data = noisy_sine_data();
   Regression model;
-  train::TrainOptions o;
-  o.batch_size = 16;
-  o.lr = 0.05;
-  o.max_epochs = 200;
-  o.patience = 12;
+  train::TrainOptions o = noisy_run_options(12);
   o.lr_decay_patience = 4;
-  o.seed = 11;
-  o.progress = false;
   auto sync = train::make_mpi_grad_sync();
   const train::TrainHistory h = train::fit(model, data, o, *sync);
   ASSERT_EQ(h.lr.size(), h.val_loss.size());
