@@ -9,6 +9,8 @@
 #include <fstream>
 #include <optional>
 
+#include <unistd.h>
+
 #include "commands.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/core/stop_signal.hpp"
@@ -20,13 +22,15 @@
 #include "simbi/store/sim_store.hpp"
 #include "simbi/train/checkpoint.hpp"
 #include "simbi/train/trainer.hpp"
+#include "simbi/train/training_source.hpp"
 
 namespace simbi::cli {
 
 namespace {
 
 struct TrainArgs {
-  std::string data, method, out, device = "cpu", backend = "mpi";
+  std::string data, method, out, device = "cpu", backend = "mpi", data_loading = "auto";
+  double stream_buffer_mb = 16;
   bool resume = false;
   uint64_t seed = 1;
   int64_t latent_dim = 0;
@@ -46,6 +50,17 @@ nlohmann::json estimator_config(const TrainArgs& a, int64_t theta_dim, int64_t x
   if (!a.data_decoder_hidden.empty())
     c["data_decoder_hidden"] = parse_widths(a.data_decoder_hidden, "--data-decoder-hidden");
   return c;
+}
+
+// --data-loading auto: rows in memory when the store's θ and x take at most 1/8 of this machine's
+// memory per rank (every rank holds all rows, plus copies while splitting), else streamed.
+std::string choose_data_loading(const std::string& requested, const store::SimStoreMeta& m) {
+  require(requested == "auto" || requested == "memory" || requested == "stream", ErrorKind::invalid_argument,
+          "--data-loading must be auto, memory or stream, got '" + requested + "'");
+  if (requested != "auto") return requested;
+  const double data_bytes = 4.0 * static_cast<double>(m.budget) * static_cast<double>(m.theta_dim + m.x_dim);
+  const double machine_bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  return data_bytes <= machine_bytes / 8.0 / dist::size() ? "memory" : "stream";
 }
 
 // This process's command line with --resume added (for the message after a stop signal); the
@@ -106,7 +121,7 @@ int run_train(TrainArgs a) {
   const std::string ckpt_path = train::checkpoint_path(a.out);
   nlohmann::json fingerprint;
   store::SimStoreMeta store_meta;
-  train::TrainingData data;
+  std::unique_ptr<train::TrainingSource> source;
   std::shared_ptr<estimators::Estimator> model;
   dist::run_agreed([&] {
     require(a.device == "cpu" || a.device == "cuda", ErrorKind::invalid_argument,
@@ -123,12 +138,18 @@ int run_train(TrainArgs a) {
     require(!a.method.empty(), ErrorKind::invalid_argument,
             "--method is required (cpvae or upvae), on the command line or as `method` in the --config file");
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
+    require(a.stream_buffer_mb > 0, ErrorKind::invalid_argument, "--stream-buffer-mb must be positive");
     store_meta = store::SimStore::open_read(a.data).meta();
-    data = train::load_training_data(a.data);
+    a.options.seed = a.seed;
+    a.data_loading = choose_data_loading(a.data_loading, store_meta);
+    source = a.data_loading == "memory"
+                 ? train::make_in_memory_source(train::load_training_data(a.data), a.data, a.seed,
+                                                a.options.validation_fraction)
+                 : train::make_streaming_source(a.data, a.seed, a.options.validation_fraction,
+                                                static_cast<int64_t>(a.stream_buffer_mb * (1 << 20)));
     torch::manual_seed(a.seed);  // the same initial weights on every rank (also broadcast from rank 0)
     model = estimators::make_estimator(estimator_config(a, store_meta.theta_dim, store_meta.x_dim));
-    a.options.seed = a.seed;
-    fingerprint = train::training_fingerprint(model->config(), a.options, a.data, data);
+    fingerprint = train::training_fingerprint(model->config(), a.options, source->fingerprint());
   });
   std::optional<train::TrainState> resume;
   if (a.resume) {
@@ -138,9 +159,14 @@ int run_train(TrainArgs a) {
   }
   // Different reparameterisation noise per rank (they see different rows anyway).
   torch::manual_seed(static_cast<uint64_t>(mix64(a.seed) + static_cast<uint64_t>(dist::rank())));
-  const int64_t rows = data.theta.size(0);
+  const int64_t rows = source->train_rows() + source->val_rows();
+  char window[64];
+  std::snprintf(window, sizeof window, ", streamed (%g MB window per rank)", a.stream_buffer_mb);
   log::info("train " + a.method + " on " + store_meta.task + ": " + std::to_string(rows) + " rows of " + a.data +
-            (data.dropped_rows ? " (" + std::to_string(data.dropped_rows) + " failed or unsimulated rows dropped)" : "") +
+            (source->dropped_rows() ? " (" + std::to_string(source->dropped_rows()) +
+                                          " failed or unsimulated rows dropped)"
+                                    : "") +
+            (source->mode() == "stream" ? std::string(window) : ", in memory") +
             ", global batch " + std::to_string(a.options.batch_size) + " on " + std::to_string(dist::size()) +
             " rank(s) x " + std::to_string(threads) + " thread(s)");
   auto sync = train::make_mpi_grad_sync();
@@ -149,7 +175,7 @@ int run_train(TrainArgs a) {
   plan.every_epochs = a.checkpoint_every_epochs;
   plan.every_seconds = a.checkpoint_seconds;
   plan.fingerprint = fingerprint;
-  const train::TrainHistory h = train::fit(*model, data, a.options, *sync, plan, resume ? &*resume : nullptr);
+  const train::TrainHistory h = train::fit(*model, *source, a.options, *sync, plan, resume ? &*resume : nullptr);
   if (h.stop_signal != 0) {
     if (dist::is_root()) {
       std::printf("received %s: checkpoint written to %s after %zu epochs (%lld steps); continue with: %s\n",
@@ -172,7 +198,12 @@ int run_train(TrainArgs a) {
         {"estimator", model->config()},
         {"training", a.options.to_json()},
         {"history", h.to_json()},
-        {"data", {{"store", a.data}, {"rows", rows}, {"dropped_rows", data.dropped_rows}, {"seed", store_meta.seed}}},
+        {"data",
+         {{"store", a.data},
+          {"rows", rows},
+          {"dropped_rows", source->dropped_rows()},
+          {"seed", store_meta.seed},
+          {"loading", source->mode()}}},
         {"ranks", dist::size()},
         {"threads_per_rank", threads},
         {"train_seconds", h.seconds},
@@ -227,6 +258,13 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
       ->capture_default_str();
   sub->add_option("--checkpoint-seconds", a->checkpoint_seconds,
                   "Also write OUT.ckpt at the first step this many seconds after the last one (0 = off)");
+  sub->add_option("--data-loading", a->data_loading,
+                  "auto | memory | stream: hold all rows on every rank (rank-count invariant), or stream each "
+                  "rank's shard from the store in windows (bounded memory); auto streams stores too big for memory")
+      ->capture_default_str();
+  sub->add_option("--stream-buffer-mb", a->stream_buffer_mb,
+                  "Streaming: MB of rows each rank holds and shuffles at a time")
+      ->capture_default_str();
   auto& o = a->options;
   sub->add_option("--batch-size", o.batch_size, "Global batch size (split over ranks)")->capture_default_str();
   sub->add_option("--lr", o.lr, "AdamW learning rate")->capture_default_str();

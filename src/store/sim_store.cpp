@@ -251,9 +251,13 @@ void SimStore::write_rows(int64_t first, ConstMatrixView theta, ConstMatrixView 
   write_block(status_, H5T_NATIVE_UINT8, first, x.rows, 0, status.data(), xfer, path_ + " /status");
 }
 
-std::vector<uint8_t> SimStore::read_status() const {
-  std::vector<uint8_t> status(static_cast<size_t>(meta_.budget));
-  read_block(status_, H5T_NATIVE_UINT8, 0, meta_.budget, 0, status.data(), path_ + " /status");
+std::vector<uint8_t> SimStore::read_status() const { return read_status(0, meta_.budget); }
+
+std::vector<uint8_t> SimStore::read_status(int64_t first, int64_t count) const {
+  require(first >= 0 && count >= 0 && first + count <= meta_.budget, ErrorKind::internal,
+          "SimStore::read_status: range outside the store");
+  std::vector<uint8_t> status(static_cast<size_t>(count));
+  read_block(status_, H5T_NATIVE_UINT8, first, count, 0, status.data(), path_ + " /status");
   return status;
 }
 

@@ -148,16 +148,23 @@ TrainState decode_checkpoint(const std::string& bytes, const std::string& path) 
   return s;
 }
 
+std::string hash_rows(const torch::Tensor& theta, const torch::Tensor& x) {
+  return hex(hash_tensor(x, hash_tensor(theta, 0xcbf29ce484222325ULL)));
+}
+
+nlohmann::json in_memory_data_fingerprint(const std::string& store_path, const TrainingData& data) {
+  return {{"store", store_path},
+          {"rows", data.theta.size(0)},
+          {"dropped_rows", data.dropped_rows},
+          {"hash", hash_rows(data.theta, data.x)},
+          {"loading", "memory"}};
+}
+
 nlohmann::json training_fingerprint(const nlohmann::json& estimator_config, const TrainOptions& options,
-                                    const std::string& store_path, const TrainingData& data) {
+                                    const nlohmann::json& data) {
   nlohmann::json training = options.to_json();
   training.erase("max_epochs");
-  const uint64_t h = hash_tensor(data.x, hash_tensor(data.theta, 0xcbf29ce484222325ULL));
-  return {
-      {"estimator", estimator_config},
-      {"training", training},
-      {"data",
-       {{"store", store_path}, {"rows", data.theta.size(0)}, {"dropped_rows", data.dropped_rows}, {"hash", hex(h)}}}};
+  return {{"estimator", estimator_config}, {"training", training}, {"data", data}};
 }
 
 void check_fingerprint(const nlohmann::json& saved, const nlohmann::json& now, const std::string& path) {
@@ -176,6 +183,11 @@ void check_fingerprint(const nlohmann::json& saved, const nlohmann::json& now, c
   }
   const nlohmann::json a = saved.value("data", nlohmann::json::object()),
                        b = now.value("data", nlohmann::json::object());
+  // In memory and streaming see the rows in different orders: a run continues the way it started.
+  const std::string loading_a = a.value("loading", "memory"), loading_b = b.value("loading", "memory");
+  if (loading_a != loading_b)
+    throw Error(ErrorKind::invalid_argument, "checkpoint " + path + " was written with --data-loading " + loading_a +
+                                                 ", not " + loading_b + advice);
   if (a.value("rows", -1) != b.value("rows", -2) || a.value("hash", "a") != b.value("hash", "b")) {
     throw Error(ErrorKind::invalid_argument,
                 "store " + b.value("store", "?") + " changed since checkpoint " + path + " was written (" +

@@ -17,33 +17,17 @@
 #include "simbi/store/sim_store.hpp"
 #include "simbi/train/checkpoint.hpp"
 #include "simbi/train/flat_adamw.hpp"
+#include "simbi/train/training_source.hpp"
+#include "data_order.hpp"
 
 namespace simbi::train {
 
 namespace {
 
+using detail::index_tensor;
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Fisher-Yates with a simbi stream: the same order on every rank and every platform.
-std::vector<int64_t> permutation(int64_t n, uint64_t seed, StreamPurpose purpose, uint64_t index) {
-  std::vector<int64_t> p(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) p[static_cast<size_t>(i)] = i;
-  RandomStream rng(seed, purpose, index);
-  for (int64_t i = n - 1; i > 0; --i) std::swap(p[static_cast<size_t>(i)], p[rng.below(static_cast<uint64_t>(i + 1))]);
-  return p;
-}
-
-torch::Tensor index_tensor(const std::vector<int64_t>& idx, size_t begin, size_t end) {
-  return torch::from_blob(const_cast<int64_t*>(idx.data()) + begin, {static_cast<int64_t>(end - begin)}, torch::kLong)
-      .clone();
-}
-
-// This rank's part [lo, hi) of n rows split as evenly as possible.
-std::pair<int64_t, int64_t> my_slice(int64_t n) {
-  const int64_t size = dist::size(), rank = dist::rank();
-  return {n * rank / size, n * (rank + 1) / size};
 }
 
 using NamedState = NamedTensors;
@@ -191,8 +175,9 @@ TrainingData load_training_data(const std::string& store_path) {
   return d;
 }
 
-TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const TrainOptions& o, GradSync& sync,
-                 const CheckpointPlan& plan, const TrainState* resume) {
+namespace {
+
+void check_options(const TrainOptions& o) {
   require(o.batch_size > 0, ErrorKind::invalid_argument, "--batch-size must be positive");
   require(o.lr > 0, ErrorKind::invalid_argument, "--lr must be positive");
   require(o.max_epochs > 0, ErrorKind::invalid_argument, "--max-epochs must be positive");
@@ -203,28 +188,27 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
           "--lr-decay-factor must be in (0, 1)");
   require(o.validation_fraction > 0 && o.validation_fraction < 1, ErrorKind::invalid_argument,
           "--validation-fraction must be in (0, 1)");
-  const int64_t n = data.theta.size(0);
-  require(n >= 2, ErrorKind::format, "training needs at least 2 usable rows, got " + std::to_string(n));
-  const auto t_start = std::chrono::steady_clock::now();
+}
 
-  // Split by seed: the first n_val rows of a seeded permutation are the validation set.
-  const std::vector<int64_t> order = permutation(n, o.seed, StreamPurpose::shuffle, 0);
-  const int64_t n_val = std::clamp<int64_t>(std::llround(o.validation_fraction * n), 1, n - 1);
-  const torch::Tensor val_idx = index_tensor(order, 0, static_cast<size_t>(n_val));
-  const torch::Tensor train_idx = index_tensor(order, static_cast<size_t>(n_val), order.size());
-  const torch::Tensor train_theta = data.theta.index_select(0, train_idx);
-  const torch::Tensor train_x = data.x.index_select(0, train_idx);
-  const int64_t n_train = train_theta.size(0);
-  model.fit_standardization(train_theta, train_x);
-  // This rank's share of the validation rows.
-  const auto [val_lo, val_hi] = my_slice(n_val);
-  const torch::Tensor my_val_idx = val_idx.slice(0, val_lo, val_hi);
-  const torch::Tensor val_theta = data.theta.index_select(0, my_val_idx);
-  const torch::Tensor val_x = data.x.index_select(0, my_val_idx);
-  // The validation rows get the same noise every epoch (common random numbers: epochs are compared
-  // on the same draws, so the comparison measures the model, not the noise).
+}  // namespace
+
+TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const TrainOptions& o, GradSync& sync,
+                 const CheckpointPlan& plan, const TrainState* resume) {
+  check_options(o);
+  const std::unique_ptr<TrainingSource> source = make_in_memory_source(data, "", o.seed, o.validation_fraction);
+  return fit(model, *source, o, sync, plan, resume);
+}
+
+TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const TrainOptions& o, GradSync& sync,
+                 const CheckpointPlan& plan, const TrainState* resume) {
+  check_options(o);
+  const auto t_start = std::chrono::steady_clock::now();
+  const int64_t n_train = source.train_rows(), n_val = source.val_rows();
+  {
+    const auto [theta, x] = source.standardization_rows();
+    model.fit_standardization(theta, x);
+  }
   const int64_t noise_dim = model.noise_dim();
-  const torch::Tensor val_noise = batch_noise(o.seed, 0, n_val, noise_dim, val_lo, val_hi);
 
   std::vector<torch::Tensor> params = model.parameters();
   if (resume) restore(model, resume->model);
@@ -308,14 +292,19 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
     // full-weight epoch: while the weight ramps up, the (full-weight) validation loss may rise.
     const int64_t warmed_up = o.kl_warmup_epochs - 1;
     model.set_kl_weight(epoch < warmed_up ? static_cast<double>(epoch + 1) / static_cast<double>(o.kl_warmup_epochs) : 1.0);
-    const std::vector<int64_t> perm = permutation(n_train, o.seed, StreamPurpose::shuffle, 1 + epoch);
+    const int64_t steps = source.steps(epoch, o.batch_size);
+    require(steps > 0, ErrorKind::invalid_argument,
+            "--batch-size " + std::to_string(o.batch_size) + " is larger than the " + std::to_string(n_train) +
+                " training rows" + (source.mode() == "stream" ? " (of the smallest rank's shard)" : ""));
+    const int64_t epoch_rows = source.epoch_rows(epoch, o.batch_size);
+    const int64_t first_step = continued ? (start_row + o.batch_size - 1) / o.batch_size : 0;
+    source.begin_epoch(epoch, first_step, o.batch_size);
     // The loss summed before a mid-epoch checkpoint is counted once (on rank 0).
     double loss_sum = continued && dist::is_root() ? start_loss_sum : 0.0;
     const auto t_steps = std::chrono::steady_clock::now();
     int64_t epoch_steps = 0;
-    for (int64_t begin = continued ? start_row : 0; begin < n_train; begin += o.batch_size) {
-      const int64_t rows = std::min(o.batch_size, n_train - begin);
-      const auto [lo, hi] = my_slice(rows);
+    for (int64_t step = first_step; step < steps; ++step) {
+      const int64_t begin = step * o.batch_size;
       auto t = std::chrono::steady_clock::now();
       auto lap = [&t](double& into) {
         const auto now = std::chrono::steady_clock::now();
@@ -323,11 +312,13 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
         t = now;
       };
       optimizer.zero_grad();
-      if (hi > lo) {
-        const torch::Tensor idx = index_tensor(perm, static_cast<size_t>(begin + lo), static_cast<size_t>(begin + hi));
-        const torch::Tensor theta_b = train_theta.index_select(0, idx), x_b = train_x.index_select(0, idx);
+      const Batch batch = source.next_batch();
+      const int64_t rows = batch.rows;
+      if (batch.hi > batch.lo) {
+        const torch::Tensor &theta_b = batch.theta, &x_b = batch.x;
         lap(h.data_seconds);
-        const torch::Tensor noise = batch_noise(o.seed, step_key(epoch, begin), rows, noise_dim, lo, hi);
+        const torch::Tensor noise =
+            batch_noise(o.seed, step_key(epoch, begin), rows, noise_dim, batch.lo, batch.hi);
         const torch::Tensor losses = model.loss_with_noise(theta_b, x_b, noise);
         // Sum over this rank's rows divided by the global batch: summing gradients over ranks then
         // gives exactly the gradient of the global batch mean.
@@ -353,7 +344,7 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
       action = dist::allreduce_max(action);
       lap(h.control_seconds);
       if (action == 0.0) continue;
-      write_checkpoint(epoch, std::min(begin + o.batch_size, n_train), loss_sum,
+      write_checkpoint(epoch, std::min(begin + o.batch_size, epoch_rows), loss_sum,
                        epoch_seconds_before + seconds_since(t_epoch));
       if (action >= kStopBase) {
         h.stop_signal = static_cast<int>(action - kStopBase);
@@ -369,14 +360,19 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
       dist::broadcast(k);
       poll_every = k;
     }
-    const double train_loss = sync.allreduce_sum(loss_sum) / static_cast<double>(n_train);
+    const double train_loss =
+        sync.allreduce_sum(loss_sum) / static_cast<double>(epoch_rows);
 
     model.eval();
     model.set_kl_weight(1.0);
     double val_sum = 0.0;
     {
       torch::NoGradGuard no_grad;
-      if (val_theta.size(0) > 0) val_sum = model.loss_with_noise(val_theta, val_x, val_noise).sum().item<double>();
+      source.for_each_validation_piece([&](const ValidationPiece& v) {
+        const torch::Tensor noise =
+            batch_noise(o.seed, v.noise_key, v.noise_rows, noise_dim, v.lo, v.lo + v.theta.size(0));
+        val_sum += model.loss_with_noise(v.theta, v.x, noise).sum().item<double>();
+      });
     }
     const double val_loss = sync.allreduce_sum(val_sum) / static_cast<double>(n_val);
     h.lr.push_back(optimizer.lr());

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `simbi train --resume` with a checkpoint that does not fit, under `mpiexec -n 2`: another
-# architecture, method or option, a store changed since the checkpoint, a damaged checkpoint — each one
-# `error:` line naming the checkpoint and what differs, a non-zero exit, no hang, and the checkpoint
-# left as it was.
+# architecture, method, option or data loading (memory vs stream), a store changed since the
+# checkpoint, a damaged checkpoint — each one `error:` line naming the checkpoint and what differs, a
+# non-zero exit, no hang, and the checkpoint left as it was.
 source "$(dirname "$0")/lib.sh"
 source "$SIMBI_SOURCE/tests/e2e/train_helpers.sh"
 make_store sims.h5
@@ -19,6 +19,8 @@ expect_error "other architecture" \
 expect_error "other method" "checkpoint m.pt.ckpt was written for cpvae.*, not upvae" "${R[@]}" --method upvae
 expect_error "other option" "checkpoint m.pt.ckpt was written for cpvae with lr = 0.002, not cpvae with lr = 0.001" \
   "${R[@]}" --lr 1e-3
+expect_error "other data loading" "checkpoint m.pt.ckpt was written with --data-loading memory, not stream" \
+  "${R[@]}" --data-loading stream
 cmp m.pt.ckpt saved.ckpt || fail "a refused resume changed the checkpoint"
 [ ! -e m.pt ] || fail "a refused resume wrote a model"
 

@@ -35,6 +35,12 @@ train::TrainingData toy_data() {
   return d;
 }
 
+// The fingerprint of training `config` with `o` on `data` (held in memory) from store `store`.
+nlohmann::json fingerprint_of(const nlohmann::json& config, const train::TrainOptions& o, const std::string& store,
+                              const train::TrainingData& data) {
+  return train::training_fingerprint(config, o, train::in_memory_data_fingerprint(store, data));
+}
+
 train::TrainOptions toy_options(int64_t epochs) {
   train::TrainOptions o;
   o.batch_size = 32;
@@ -117,10 +123,10 @@ TEST(Checkpoint, ForeignBytesAreAFormatError) {
 TEST(Checkpoint, FingerprintNamesWhatChanged) {
   const train::TrainingData data = toy_data();
   const train::TrainOptions o = toy_options(10);
-  const nlohmann::json base = train::training_fingerprint(tiny_cpvae(), o, "s.h5", data);
+  const nlohmann::json base = fingerprint_of(tiny_cpvae(), o, "s.h5", data);
   // max_epochs may change on resume; nothing else may.
   EXPECT_NO_THROW(train::check_fingerprint(
-      base, train::training_fingerprint(tiny_cpvae(), toy_options(50), "s.h5", data), "m.ckpt"));
+      base, fingerprint_of(tiny_cpvae(), toy_options(50), "s.h5", data), "m.ckpt"));
   auto message = [&](const nlohmann::json& now) {
     try {
       train::check_fingerprint(base, now, "m.ckpt");
@@ -131,37 +137,37 @@ TEST(Checkpoint, FingerprintNamesWhatChanged) {
   };
   nlohmann::json wider = tiny_cpvae();
   wider["encoder_hidden"] = {16};
-  EXPECT_NE(message(train::training_fingerprint(wider, o, "s.h5", data))
+  EXPECT_NE(message(fingerprint_of(wider, o, "s.h5", data))
                 .find("checkpoint m.ckpt was written for cpvae with encoder_hidden = [8], not cpvae with "
                       "encoder_hidden = [16]"),
             std::string::npos)
-      << message(train::training_fingerprint(wider, o, "s.h5", data));
+      << message(fingerprint_of(wider, o, "s.h5", data));
   nlohmann::json upvae = tiny_cpvae();
   upvae["method"] = "upvae";
-  EXPECT_NE(message(train::training_fingerprint(upvae, o, "s.h5", data)).find("written for cpvae, not upvae"),
+  EXPECT_NE(message(fingerprint_of(upvae, o, "s.h5", data)).find("written for cpvae, not upvae"),
             std::string::npos);
   train::TrainOptions other_lr = o;
   other_lr.lr = 5e-3;
-  EXPECT_NE(message(train::training_fingerprint(tiny_cpvae(), other_lr, "s.h5", data))
+  EXPECT_NE(message(fingerprint_of(tiny_cpvae(), other_lr, "s.h5", data))
                 .find("lr = 0.01, not cpvae with lr = 0.005"),
             std::string::npos);
   // One changed value in x, and one row fewer: "store ... changed".
   train::TrainingData changed = data;
   changed.x = data.x.clone();
   changed.x[17][1] = 0.5f;
-  EXPECT_NE(message(train::training_fingerprint(tiny_cpvae(), o, "s.h5", changed))
+  EXPECT_NE(message(fingerprint_of(tiny_cpvae(), o, "s.h5", changed))
                 .find("store s.h5 changed since checkpoint m.ckpt was written (300 usable rows then, 300 now; "
                       "different contents)"),
             std::string::npos)
-      << message(train::training_fingerprint(tiny_cpvae(), o, "s.h5", changed));
+      << message(fingerprint_of(tiny_cpvae(), o, "s.h5", changed));
   changed.theta = data.theta.slice(0, 0, 299);
   changed.x = data.x.slice(0, 0, 299);
   EXPECT_NE(
-      message(train::training_fingerprint(tiny_cpvae(), o, "s.h5", changed)).find("300 usable rows then, 299 now"),
+      message(fingerprint_of(tiny_cpvae(), o, "s.h5", changed)).find("300 usable rows then, 299 now"),
       std::string::npos);
   // The same data under another path (a moved store) is fine.
   EXPECT_NO_THROW(
-      train::check_fingerprint(base, train::training_fingerprint(tiny_cpvae(), o, "moved.h5", data), "m.ckpt"));
+      train::check_fingerprint(base, fingerprint_of(tiny_cpvae(), o, "moved.h5", data), "m.ckpt"));
 }
 
 // Trains 3 epochs with checkpoints, resumes a freshly initialised model from the file to 6 epochs, and
@@ -177,7 +183,7 @@ void check_resume_is_exact(double every_seconds, int64_t expected_epoch, int64_t
   plan.path = path;
   plan.every_seconds = every_seconds;
   plan.poll_seconds = 0.0;  // agree at every step, so a timed checkpoint lands on the last step
-  plan.fingerprint = train::training_fingerprint(tiny_cpvae(), toy_options(6), "toy", data);
+  plan.fingerprint = fingerprint_of(tiny_cpvae(), toy_options(6), "toy", data);
   auto first = fresh_model(1);
   const train::TrainHistory part = train::fit(*first, data, toy_options(3), *sync, plan);
   ASSERT_EQ(part.val_loss.size(), 3u);

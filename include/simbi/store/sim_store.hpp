@@ -65,6 +65,7 @@ class SimStore {
   // the two leaves the rows "not simulated", so resume redoes them).
   void write_rows(int64_t first, ConstMatrixView theta, ConstMatrixView x, const std::vector<uint8_t>& status);
   std::vector<uint8_t> read_status() const;  // all N entries
+  std::vector<uint8_t> read_status(int64_t first, int64_t count) const;
   void read_rows(int64_t first, int64_t count, Matrix& theta, Matrix& x, std::vector<uint8_t>& status) const;
   void close();  // collective when opened collectively
 

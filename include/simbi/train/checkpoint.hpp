@@ -44,9 +44,13 @@ std::string encode_checkpoint(const TrainState& state);
 TrainState decode_checkpoint(const std::string& bytes, const std::string& path);
 
 // What a run trains on: the estimator config, the training options (max_epochs left out: it may grow
-// on resume), and the data (store path, rows, and a hash of every training row's θ and x).
+// on resume), and the data (TrainingSource::fingerprint(): store path, rows, a hash of the rows, loading).
 nlohmann::json training_fingerprint(const nlohmann::json& estimator_config, const TrainOptions& options,
-                                    const std::string& store_path, const TrainingData& data);
+                                    const nlohmann::json& data);
+// The data part for rows held in memory: store path, rows, and a hash of every training row's θ and x.
+nlohmann::json in_memory_data_fingerprint(const std::string& store_path, const TrainingData& data);
+// 64-bit hash (hex) of θ and x rows, cheap enough (~GB/s) to cover every row.
+std::string hash_rows(const torch::Tensor& theta, const torch::Tensor& x);
 // Error(invalid_argument) with one line naming the checkpoint and what differs, when `now` is not
 // what the checkpoint was written for (another method/architecture/options, or a changed store).
 void check_fingerprint(const nlohmann::json& saved, const nlohmann::json& now, const std::string& path);

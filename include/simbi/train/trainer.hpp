@@ -1,7 +1,7 @@
 // The trainer (DESIGN.md): 90/10 split by seed, a global shuffle per epoch with each rank taking its
-// slice of every global batch, AdamW, gradient-norm clipping, early stopping with patience and
+// slice of every global batch (rows in memory or streamed from the store: training_source.hpp), AdamW, gradient-norm clipping, early stopping with patience and
 // best-weights restore, progress from rank 0. It sees only the Estimator interface.
-// Contract: collective over the world communicator; every rank holds the same model and data.
+// Contract: collective over the world communicator; every rank holds the same model.
 #pragma once
 #include <torch/torch.h>
 
@@ -88,12 +88,17 @@ struct CheckpointPlan {
 
 struct TrainState;
 
-// Trains `model`. With a plan, it also stops at a step boundary soon after a stop signal
-// (stop_signal() on any rank, agreed with a one-value allreduce every few steps), writes a checkpoint and
-// returns with history.stop_signal set (the model then holds the current, not the best, weights).
-// With `resume` (decoded from a checkpoint whose fingerprint matches), it continues that run: same
-// data order; torch's generator state per rank restored when the rank count is the same, re-seeded
-// from (seed, epoch, rank) otherwise.
+class TrainingSource;
+
+// Trains `model` on the rows of `source` (training_source.hpp). With a plan, it also stops at a step
+// boundary soon after a stop signal (stop_signal() on any rank, agreed with a one-value allreduce every
+// few steps), writes a checkpoint and returns with history.stop_signal set (the model then holds the
+// current, not the best, weights). With `resume` (decoded from a checkpoint whose fingerprint matches),
+// it continues that run: same data order; torch's generator state per rank restored when the rank
+// count is the same, re-seeded from (seed, epoch, rank) otherwise.
+TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const TrainOptions& options, GradSync& sync,
+                 const CheckpointPlan& plan = {}, const TrainState* resume = nullptr);
+// The same on rows held in memory (split by options.seed and options.validation_fraction).
 TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const TrainOptions& options, GradSync& sync,
                  const CheckpointPlan& plan = {}, const TrainState* resume = nullptr);
 
