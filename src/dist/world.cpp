@@ -10,6 +10,7 @@ namespace {
 bool g_initialised_here = false;
 bool g_thread_multiple = false;
 int g_local_rank = 0;
+int g_local_size = 1;
 
 void check(int rc, const char* what) {
   if (rc != MPI_SUCCESS) {
@@ -53,6 +54,7 @@ World::World(int* argc, char*** argv, bool init_mpi) {
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
   MPI_Comm_rank(node, &g_local_rank);
+  MPI_Comm_size(node, &g_local_size);
   MPI_Comm_free(&node);
   log::set_rank(rank(), size());
 }
@@ -78,6 +80,7 @@ int size() {
 }
 bool is_root() { return rank() == 0; }
 int local_rank() { return g_local_rank; }
+int local_size() { return g_local_size; }
 bool thread_multiple() { return g_thread_multiple; }
 
 void barrier() {

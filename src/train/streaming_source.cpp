@@ -120,6 +120,9 @@ class StreamingSource final : public TrainingSource {
         ++window_;
         require(window_ * window_chunks_ < static_cast<int64_t>(shard_.size()), ErrorKind::internal,
                 "StreamingSource: the shard ran out of rows before the epoch's last step");
+        // Copy the old window's rows out (less than a batch) so it is freed before the next is read.
+        for (torch::Tensor& t : thetas) t = t.clone();
+        for (torch::Tensor& t : xs) t = t.clone();
         load_window();
       }
       const int64_t take = std::min(need, window_theta_.size(0) - offset_);
@@ -146,11 +149,11 @@ class StreamingSource final : public TrainingSource {
   nlohmann::json fingerprint() const override { return fingerprint_; }
 
  private:
-  // Usable rows (status ok) per chunk, from /status read a few MB at a time.
+  // Usable rows (status ok) per chunk, from /status read about 1 MB at a time.
   void count_usable_rows(int64_t n_chunks) {
     const int64_t budget = store_.meta().budget;
     usable_.assign(static_cast<size_t>(n_chunks), 0);
-    const int64_t piece = chunk_ * std::max<int64_t>(1, (int64_t{1} << 22) / chunk_);
+    const int64_t piece = chunk_ * std::max<int64_t>(1, (int64_t{1} << 20) / chunk_);
     for (int64_t first = 0; first < budget; first += piece) {
       const std::vector<uint8_t> status = store_.read_status(first, std::min(piece, budget - first));
       for (size_t i = 0; i < status.size(); ++i)
@@ -178,25 +181,27 @@ class StreamingSource final : public TrainingSource {
     return rows;
   }
 
-  // Window `window_` of this rank's shard, its rows in a seeded order.
+  // Window `window_` of this rank's shard, its rows in a seeded order (scattered straight into place,
+  // so a window costs its own size once; the previous one is released first).
   void load_window() {
     const size_t begin = static_cast<size_t>(window_ * window_chunks_);
     const size_t end = std::min(shard_.size(), begin + static_cast<size_t>(window_chunks_));
-    std::tie(window_theta_, window_x_) = read_chunks(shard_, begin, end);
     const uint64_t key = mix64(mix64(static_cast<uint64_t>(epoch_) + 1) + mix64(static_cast<uint64_t>(dist::rank()) + 1) +
                                static_cast<uint64_t>(window_));
-    const std::vector<int64_t> perm = permutation(window_theta_.size(0), seed_, StreamPurpose::shuffle, key);
-    const torch::Tensor idx = detail::index_tensor(perm, 0, perm.size());
-    window_theta_ = window_theta_.index_select(0, idx);
-    window_x_ = window_x_.index_select(0, idx);
+    window_theta_ = window_x_ = torch::Tensor();
+    std::tie(window_theta_, window_x_) = read_chunks(shard_, begin, end, key);
     offset_ = 0;
   }
 
-  // The usable rows of chunks[begin, end), in that order.
-  std::pair<torch::Tensor, torch::Tensor> read_chunks(const std::vector<int64_t>& chunks, size_t begin, size_t end) {
+  // The usable rows of chunks[begin, end): in that order, or (shuffle_key != 0) row i at position
+  // perm[i] of a seeded permutation.
+  std::pair<torch::Tensor, torch::Tensor> read_chunks(const std::vector<int64_t>& chunks, size_t begin, size_t end,
+                                                      uint64_t shuffle_key = 0) {
     const store::SimStoreMeta& m = store_.meta();
     int64_t rows = 0;
     for (size_t i = begin; i < end; ++i) rows += usable_[static_cast<size_t>(chunks[i])];
+    std::vector<int64_t> place;
+    if (shuffle_key != 0) place = permutation(rows, seed_, StreamPurpose::shuffle, shuffle_key);
     torch::Tensor theta = torch::empty({rows, m.theta_dim}), x = torch::empty({rows, m.x_dim});
     float* t_out = theta.data_ptr<float>();
     float* x_out = x.data_ptr<float>();
@@ -217,8 +222,9 @@ class StreamingSource final : public TrainingSource {
                 path_ + ": row " + std::to_string(first + r) +
                     " has status ok but a non-finite value (a foreign or edited store?); fix it or use "
                     "--data-loading memory, which drops such rows");
-        std::copy(t_row, t_row + m.theta_dim, t_out + row * m.theta_dim);
-        std::copy(x_row, x_row + m.x_dim, x_out + row * m.x_dim);
+        const int64_t to = place.empty() ? row : place[static_cast<size_t>(row)];
+        std::copy(t_row, t_row + m.theta_dim, t_out + to * m.theta_dim);
+        std::copy(x_row, x_row + m.x_dim, x_out + to * m.x_dim);
         ++row;
       }
     }

@@ -34,6 +34,7 @@ int rank();
 int size();
 bool is_root();
 int local_rank();  // rank among the processes of this node (device choice)
+int local_size();  // number of processes on this node (MPI_COMM_TYPE_SHARED); 1 without MPI
 bool thread_multiple();  // whether MPI granted MPI_THREAD_MULTIPLE
 
 void barrier();
