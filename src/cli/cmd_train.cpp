@@ -63,6 +63,30 @@ std::string choose_data_loading(const std::string& requested, const store::SimSt
   return data_bytes <= machine_bytes / 8.0 / dist::size() ? "memory" : "stream";
 }
 
+// --device / --backend, the same verdict on every rank (called inside run_agreed): one GPU per rank
+// (device = the rank's index on its node), so a node with fewer GPUs than ranks is refused, and so is
+// a rank without CUDA while others have it (mixed CPU/GPU training).
+void check_device_and_backend(const TrainArgs& a) {
+  require(a.device == "cpu" || a.device == "cuda", ErrorKind::invalid_argument,
+          "--device must be cpu or cuda, got '" + a.device + "'");
+  require(a.backend == "mpi" || a.backend == "nccl", ErrorKind::invalid_argument,
+          "--backend must be mpi or nccl, got '" + a.backend + "'");
+  require(a.backend != "nccl" || train::nccl_compiled_in(), ErrorKind::invalid_argument,
+          "--backend nccl: this simbi was built without NCCL (nccl.h/libnccl not found at configure time; see "
+          "docs/gpu.md)");
+  require(a.backend != "nccl" || a.device == "cuda", ErrorKind::invalid_argument,
+          "--backend nccl: NCCL syncs GPU tensors; add --device cuda (or use --backend mpi on CPUs)");
+  if (a.device != "cuda") return;
+  require(torch::cuda::is_available(), ErrorKind::invalid_argument,
+          "--device cuda: no usable GPU on rank " + std::to_string(dist::rank()) +
+              " (this LibTorch is a CPU build or sees no CUDA device); use --device cpu");
+  const int gpus = static_cast<int>(torch::cuda::device_count());
+  require(dist::local_rank() < gpus, ErrorKind::invalid_argument,
+          "--device cuda: rank " + std::to_string(dist::rank()) + " is process " + std::to_string(dist::local_rank() + 1) +
+              " on its node but the node has " + std::to_string(gpus) +
+              " GPU(s); start at most one rank per GPU");
+}
+
 // This process's command line with --resume added (for the message after a stop signal); the
 // launcher (mpiexec/srun) is not visible from here.
 std::string resume_command_line() {
@@ -124,14 +148,7 @@ int run_train(TrainArgs a) {
   std::unique_ptr<train::TrainingSource> source;
   std::shared_ptr<estimators::Estimator> model;
   dist::run_agreed([&] {
-    require(a.device == "cpu" || a.device == "cuda", ErrorKind::invalid_argument,
-            "--device must be cpu or cuda, got '" + a.device + "'");
-    require(a.device != "cuda" || torch::cuda::is_available(), ErrorKind::invalid_argument,
-            "--device cuda: no CUDA device is usable here (this LibTorch " +
-                std::string(torch::cuda::is_available() ? "has" : "has no or cannot reach") + " CUDA)");
-    require(a.device == "cpu", ErrorKind::invalid_argument, "--device cuda: GPU training is not available yet");
-    require(a.backend == "mpi", ErrorKind::invalid_argument,
-            "--backend " + a.backend + ": only the mpi backend is available in this build");
+    check_device_and_backend(a);
     require(a.checkpoint_every_epochs >= 0, ErrorKind::invalid_argument,
             "--checkpoint-every-epochs must be 0 (off) or positive");
     require(a.checkpoint_seconds >= 0, ErrorKind::invalid_argument, "--checkpoint-seconds must be 0 (off) or positive");
@@ -169,7 +186,10 @@ int run_train(TrainArgs a) {
             (source->mode() == "stream" ? std::string(window) : ", in memory") +
             ", global batch " + std::to_string(a.options.batch_size) + " on " + std::to_string(dist::size()) +
             " rank(s) x " + std::to_string(threads) + " thread(s)");
-  auto sync = train::make_mpi_grad_sync();
+  // Collective; the NCCL backend agrees its own errors (no GPU, NCCL init) across ranks.
+  const std::unique_ptr<train::GradSync> sync =
+      a.backend == "nccl" ? train::make_nccl_grad_sync(dist::local_rank()) : train::make_mpi_grad_sync();
+  if (a.device == "cuda") a.options.device = torch::Device(torch::kCUDA, static_cast<int16_t>(dist::local_rank()));
   train::CheckpointPlan plan;
   plan.path = ckpt_path;
   plan.every_epochs = a.checkpoint_every_epochs;
@@ -187,6 +207,7 @@ int run_train(TrainArgs a) {
     return 0;
   }
 
+  model->to(torch::kCPU);  // model files are device-neutral
   if (dist::is_root()) {
     nlohmann::json meta = {
         {"method", a.method},
@@ -206,6 +227,8 @@ int run_train(TrainArgs a) {
           {"loading", source->mode()}}},
         {"ranks", dist::size()},
         {"threads_per_rank", threads},
+        {"device", a.device},
+        {"backend", a.backend},
         {"train_seconds", h.seconds},
         {"epochs", static_cast<int64_t>(h.train_loss.size())},
         {"simbi_version", kVersion},

@@ -11,8 +11,11 @@ FlatAdamW::FlatAdamW(std::vector<torch::Tensor> params, const AdamWOptions& opti
     : params_(std::move(params)), o_(options) {
   int64_t total = 0;
   for (const auto& p : params_) total += p.numel();
-  flat_ = torch::empty({total}, torch::kFloat);
-  grad_ = torch::zeros({total}, torch::kFloat);
+  // On the parameters' device (the trainer has moved the model there already).
+  const auto where = torch::TensorOptions().dtype(torch::kFloat).device(
+      params_.empty() ? torch::Device(torch::kCPU) : params_.front().device());
+  flat_ = torch::empty({total}, where);
+  grad_ = torch::zeros({total}, where);
   int64_t offset = 0;
   torch::NoGradGuard no_grad;
   for (auto& p : params_) {
@@ -28,7 +31,10 @@ FlatAdamW::FlatAdamW(std::vector<torch::Tensor> params, const AdamWOptions& opti
   v_ = torch::zeros_like(flat_);
 }
 
-FlatAdamWState FlatAdamW::state() const { return {m_.clone(), v_.clone(), t_, o_.lr}; }
+// On the CPU: checkpoints are written (and may be resumed) anywhere.
+FlatAdamWState FlatAdamW::state() const {
+  return {m_.to(torch::kCPU, false, true), v_.to(torch::kCPU, false, true), t_, o_.lr};
+}
 
 void FlatAdamW::load_state(const FlatAdamWState& s) {
   require(s.m.numel() == m_.numel() && s.v.numel() == v_.numel(), ErrorKind::format,

@@ -14,7 +14,7 @@ class MpiGradSync final : public GradSync {
   void broadcast_parameters(const std::vector<torch::Tensor>& params) override {
     if (dist::size() == 1) return;
     torch::NoGradGuard no_grad;
-    torch::Tensor flat = torch::cat(flatten(params));
+    torch::Tensor flat = torch::cat(flatten(params)).to(torch::kCPU);
     MPI_Bcast(flat.data_ptr<float>(), static_cast<int>(flat.numel()), MPI_FLOAT, 0, dist::comm());
     unflatten(flat, params);
   }
@@ -22,10 +22,13 @@ class MpiGradSync final : public GradSync {
   void allreduce_sum_flat(torch::Tensor& flat) override {
     if (dist::size() == 1) return;
     require(flat.is_contiguous() && flat.scalar_type() == torch::kFloat, ErrorKind::internal,
-            "allreduce_sum_flat: needs a contiguous float32 CPU buffer");
+            "allreduce_sum_flat: needs a contiguous float32 buffer");
     const auto t0 = std::chrono::steady_clock::now();
-    MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>(), static_cast<int>(flat.numel()), MPI_FLOAT, MPI_SUM,
+    // A GPU buffer goes through host memory (MPI is not assumed CUDA-aware; --backend nccl avoids it).
+    torch::Tensor host = flat.is_cuda() ? flat.to(torch::kCPU) : flat;
+    MPI_Allreduce(MPI_IN_PLACE, host.data_ptr<float>(), static_cast<int>(host.numel()), MPI_FLOAT, MPI_SUM,
                   dist::comm());
+    if (flat.is_cuda()) flat.copy_(host);
     seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 

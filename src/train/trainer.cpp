@@ -35,8 +35,9 @@ using NamedState = NamedTensors;
 NamedState snapshot(torch::nn::Module& m) {
   NamedState s;
   torch::NoGradGuard no_grad;
-  for (const auto& p : m.named_parameters()) s.emplace_back(p.key(), p.value().detach().clone());
-  for (const auto& b : m.named_buffers()) s.emplace_back(b.key(), b.value().detach().clone());
+  // Copies on the CPU, wherever the model is (checkpoints are written from them).
+  for (const auto& p : m.named_parameters()) s.emplace_back(p.key(), p.value().detach().to(torch::kCPU, false, true));
+  for (const auto& b : m.named_buffers()) s.emplace_back(b.key(), b.value().detach().to(torch::kCPU, false, true));
   return s;
 }
 
@@ -208,6 +209,9 @@ TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const Tra
     const auto [theta, x] = source.standardization_rows();
     model.fit_standardization(theta, x);
   }
+  model.to(o.device);
+  // Rows and noise are made on the CPU and moved to the model's device (a no-op on the CPU).
+  auto on_device = [&o](const torch::Tensor& t) { return t.defined() ? t.to(o.device) : t; };
   const int64_t noise_dim = model.noise_dim();
 
   std::vector<torch::Tensor> params = model.parameters();
@@ -315,10 +319,10 @@ TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const Tra
       const Batch batch = source.next_batch();
       const int64_t rows = batch.rows;
       if (batch.hi > batch.lo) {
-        const torch::Tensor &theta_b = batch.theta, &x_b = batch.x;
+        const torch::Tensor theta_b = on_device(batch.theta), x_b = on_device(batch.x);
         lap(h.data_seconds);
         const torch::Tensor noise =
-            batch_noise(o.seed, step_key(epoch, begin), rows, noise_dim, batch.lo, batch.hi);
+            on_device(batch_noise(o.seed, step_key(epoch, begin), rows, noise_dim, batch.lo, batch.hi));
         const torch::Tensor losses = model.loss_with_noise(theta_b, x_b, noise);
         // Sum over this rank's rows divided by the global batch: summing gradients over ranks then
         // gives exactly the gradient of the global batch mean.
@@ -370,8 +374,8 @@ TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const Tra
       torch::NoGradGuard no_grad;
       source.for_each_validation_piece([&](const ValidationPiece& v) {
         const torch::Tensor noise =
-            batch_noise(o.seed, v.noise_key, v.noise_rows, noise_dim, v.lo, v.lo + v.theta.size(0));
-        val_sum += model.loss_with_noise(v.theta, v.x, noise).sum().item<double>();
+            on_device(batch_noise(o.seed, v.noise_key, v.noise_rows, noise_dim, v.lo, v.lo + v.theta.size(0)));
+        val_sum += model.loss_with_noise(on_device(v.theta), on_device(v.x), noise).sum().item<double>();
       });
     }
     const double val_loss = sync.allreduce_sum(val_sum) / static_cast<double>(n_val);

@@ -47,7 +47,16 @@ expect_error "a store with all rows failed" "failed.h5: no usable rows to train 
   "${MPI2[@]}" "${S[@]}" train --data failed.h5 --method cpvae --out m.pt
 expect_error "training data that is not a store" "obs3.csv: not an HDF5 file" \
   "${MPI2[@]}" "${S[@]}" train --data obs3.csv --method cpvae --out m.pt
-expect_error "--device cuda without a GPU" "--device cuda" \
+expect_error "--device cuda without a GPU or CUDA LibTorch" "--device cuda: no usable GPU on rank [01]" \
   "${MPI2[@]}" "${S[@]}" train --data sims.h5 --method cpvae --out m.pt --device cuda
+# Without NCCL in the build the first refusal says so; with it, the CPU device is refused.
+expect_error "--backend nccl without NCCL or a GPU" \
+  "--backend nccl: (this simbi was built without NCCL|NCCL syncs GPU tensors; add --device cuda)" \
+  "${MPI2[@]}" "${S[@]}" train --data sims.h5 --method cpvae --out m.pt --backend nccl
+expect_error "--backend nccl --device cuda without a GPU" \
+  "(--backend nccl: this simbi was built without NCCL|--device cuda: no usable GPU)" \
+  "${MPI2[@]}" "${S[@]}" train --data sims.h5 --method cpvae --out m.pt --backend nccl --device cuda
+expect_error "an unknown backend" "--backend must be mpi or nccl, got 'gloo'" \
+  "${MPI2[@]}" "${S[@]}" train --data sims.h5 --method cpvae --out m.pt --backend gloo
 [ ! -e m.pt ] || fail "a failed training left a model file"
 echo "all pipeline bad-input cases passed"

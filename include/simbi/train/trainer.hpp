@@ -37,6 +37,9 @@ struct TrainOptions {
   uint64_t seed = 0;
   double max_seconds = std::numeric_limits<double>::infinity();
   bool progress = true;
+  // Where the model, the batches and the optimizer live (not part of to_json(): a run checkpointed on
+  // a GPU may resume on CPUs and back).
+  torch::Device device{torch::kCPU};
 
   nlohmann::json to_json() const;
 };
