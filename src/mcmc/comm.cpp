@@ -1,0 +1,119 @@
+#include "comm.hpp"
+
+#include <limits>
+
+#include "simbi/dist/world.hpp"
+
+namespace simbi::mcmc::detail {
+
+namespace {
+
+void check(int rc, const char* what) {
+  if (rc != MPI_SUCCESS) {
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    throw Error(ErrorKind::runtime,
+                std::string("MPI ") + what + " failed in the MCMC engine: " + std::string(msg, len));
+  }
+}
+
+// Per-rank counts and displacements (in elements) of a variable-size gather; MPI counts are int.
+void counts_of(MPI_Comm comm, int size, int64_t mine, std::vector<int>& counts, std::vector<int>& displs) {
+  std::vector<int64_t> all(static_cast<size_t>(size));
+  check(MPI_Allgather(&mine, 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, comm), "allgather");
+  counts.resize(static_cast<size_t>(size));
+  displs.resize(static_cast<size_t>(size));
+  int64_t total = 0;
+  for (int r = 0; r < size; ++r) {
+    counts[r] = static_cast<int>(all[r]);
+    displs[r] = static_cast<int>(total);
+    total += all[r];
+  }
+  require(total <= std::numeric_limits<int>::max(), ErrorKind::invalid_argument,
+          "MCMC: too many values to gather in one MPI call (" + std::to_string(total) +
+              "); ask for fewer samples per call");
+}
+
+}  // namespace
+
+Comm::Comm(MPI_Comm comm) {
+  if (!dist::mpi_active()) return;
+  comm_ = comm == MPI_COMM_NULL ? dist::comm() : comm;
+  check(MPI_Comm_rank(comm_, &rank_), "comm_rank");
+  check(MPI_Comm_size(comm_, &size_), "comm_size");
+}
+
+void Comm::run_agreed(const std::function<void()>& f) const {
+  std::string message;
+  ErrorKind kind = ErrorKind::runtime;
+  try {
+    f();
+  } catch (const dist::AgreedError&) {
+    throw;
+  } catch (const Error& e) {
+    message = e.what();
+    kind = e.kind();
+  } catch (const std::exception& e) {
+    message = e.what();
+    kind = ErrorKind::internal;
+  }
+  if (!message.empty() && message.find_first_not_of(' ') == std::string::npos) message = "unknown error";
+  if (serial() || size_ == 1) {
+    if (!message.empty()) throw dist::AgreedError(kind, message, 0);
+    return;
+  }
+  const int mine = message.empty() ? size_ : rank_;
+  int first = size_;
+  check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm_), "allreduce");
+  if (first == size_) return;
+  int64_t header[2] = {static_cast<int64_t>(message.size()), static_cast<int64_t>(kind)};
+  check(MPI_Bcast(header, 2, MPI_INT64_T, first, comm_), "broadcast");
+  message.resize(static_cast<size_t>(header[0]));
+  check(MPI_Bcast(message.data(), static_cast<int>(header[0]), MPI_CHAR, first, comm_), "broadcast");
+  throw dist::AgreedError(static_cast<ErrorKind>(header[1]), message, first);
+}
+
+int64_t Comm::sum(int64_t v) const {
+  if (serial()) return v;
+  int64_t out = 0;
+  check(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, comm_), "allreduce");
+  return out;
+}
+
+double Comm::max(double v) const {
+  if (serial()) return v;
+  double out = 0;
+  check(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, comm_), "allreduce");
+  return out;
+}
+
+std::vector<double> Comm::allgather(const std::vector<double>& mine) const {
+  if (serial()) return mine;
+  std::vector<int> counts, displs;
+  counts_of(comm_, size_, static_cast<int64_t>(mine.size()), counts, displs);
+  std::vector<double> out(static_cast<size_t>(displs.back() + counts.back()));
+  check(MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, out.data(), counts.data(), displs.data(),
+                       MPI_DOUBLE, comm_),
+        "allgatherv");
+  return out;
+}
+
+std::vector<float> Comm::gather_to_root(const std::vector<float>& mine) const {
+  if (serial()) return mine;
+  std::vector<int> counts, displs;
+  counts_of(comm_, size_, static_cast<int64_t>(mine.size()), counts, displs);
+  std::vector<float> out;
+  if (rank_ == 0) out.resize(static_cast<size_t>(displs.back() + counts.back()));
+  check(MPI_Gatherv(mine.data(), static_cast<int>(mine.size()), MPI_FLOAT, out.data(), counts.data(), displs.data(),
+                    MPI_FLOAT, 0, comm_),
+        "gatherv");
+  return out;
+}
+
+void Comm::broadcast(std::vector<double>& v) const {
+  if (serial() || v.empty()) return;
+  check(MPI_Bcast(v.data(), static_cast<int>(v.size()), MPI_DOUBLE, 0, comm_), "broadcast");
+}
+
+}  // namespace simbi::mcmc::detail

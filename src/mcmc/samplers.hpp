@@ -1,0 +1,49 @@
+// Internal to the mcmc module: the rank-local chain state and the sampler interface run_mcmc drives.
+// Contract: iterate() is rank-local (no MPI); synchronise() is collective over the engine's
+// communicator and is called by every rank at the same iterations (sync_points()).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "comm.hpp"
+#include "simbi/core/random.hpp"
+#include "simbi/mcmc/potential.hpp"
+#include "simbi/mcmc/sampler.hpp"
+
+namespace simbi::mcmc::detail {
+
+// This rank's chains [first, first + count) of all chains.
+struct ChainSet {
+  int64_t first = 0;
+  int64_t count = 0;
+  int64_t dim = 0;
+  std::vector<double> u;          // count × dim current states, unconstrained space
+  std::vector<double> logp;       // log π at u (always finite)
+  std::vector<RandomStream> rng;  // the moves' stream of each chain (depends on seed and chain index only)
+};
+
+struct SamplerStats {
+  int64_t step_out_limited = 0;
+  int64_t shrink_exhausted = 0;
+  int64_t updates = 0;   // univariate updates (slice) or proposals (rwm) after warm-up
+  int64_t accepted = 0;  // rwm: accepted proposals after warm-up
+};
+
+class ChainSampler {
+ public:
+  virtual ~ChainSampler() = default;
+  // Iterations t (0 < t < total, increasing) after which synchronise(t) must run on every rank.
+  virtual std::vector<int64_t> sync_points() const { return {}; }
+  // One sweep (slice) or one proposal (rwm) of every local chain; t counts from 0, warm-up first.
+  virtual void iterate(int64_t t) = 0;
+  virtual void synchronise(const Comm& comm, int64_t t) { (void)comm, (void)t; }
+  virtual SamplerStats stats() const = 0;
+};
+
+std::unique_ptr<ChainSampler> make_slice_sampler(ChainSet& chains, UnconstrainedTarget& target, const McmcOptions& o);
+// Collective (sets its initial proposal from the pooled initial states of all chains).
+std::unique_ptr<ChainSampler> make_rwm_sampler(ChainSet& chains, UnconstrainedTarget& target, const McmcOptions& o,
+                                               const Comm& comm);
+
+}  // namespace simbi::mcmc::detail
