@@ -27,11 +27,13 @@ int run_args(const std::vector<std::string>& raw_args) {
   std::vector<Command> commands;
   add_tasks_command(app, commands);
   add_simulate_command(app, commands);
+  add_observe_command(app, commands);
   add_import_command(app, commands);
   add_inspect_command(app, commands);
   add_train_command(app, commands);
   add_sample_command(app, commands);
   add_evaluate_command(app, commands);
+  add_ppc_command(app, commands);
   add_run_command(app, commands);
 
   std::vector<std::string> names;

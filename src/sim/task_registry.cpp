@@ -16,6 +16,10 @@ const std::vector<TaskInfo>& builtin_tasks() {
       {"gaussian_mixture", &tasks::make_gaussian_mixture},
       {"sir", &tasks::make_sir},
       {"lotka_volterra", &tasks::make_lotka_volterra},
+      {"gbi_uniform_1d", &tasks::make_gbi_uniform_1d},
+      {"gbi_linear_gaussian", &tasks::make_gbi_linear_gaussian},
+      {"gbi_gaussian_mixture", &tasks::make_gbi_gaussian_mixture},
+      {"hh_ace", &tasks::make_hh_ace},
   };
   return tasks;
 }

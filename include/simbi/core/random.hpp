@@ -15,6 +15,8 @@ enum class StreamPurpose : uint64_t {
   init = 4,         // network initialisation
   sampling = 5,     // posterior sampling
   training_noise = 6,  // reparameterisation draws in training losses, keyed by epoch and batch position
+  task_definition = 7,  // fixed constants of a task drawn once from the task's own seed (gbi_linear_gaussian)
+  observation = 8,      // `simbi observe`: θ, x and the misspecification walk of made-up observations
   test = 100,       // tests
 };
 

@@ -10,12 +10,24 @@
 
 namespace simbi::sim {
 
+// How `simbi observe --kind misspecified` makes observations that the model cannot produce (TASKS.md
+// Part 2): none (refused), the box walk (prior-predictive box, points pushed out of it), or a separate
+// misspecified simulator run at prior draws.
+enum class Misspecification { none, box_walk, simulator };
+
 struct Task {
   std::string name;
   std::string description;  // one line for `simbi tasks`
   std::unique_ptr<Prior> prior;
   std::unique_ptr<Simulator> simulator;
   std::vector<std::string> theta_labels;  // CSV header of θ (e.g. parameter_1.. or the benchmark's names)
+  // The task's distance d(x, x') between two x rows (distance.hpp: make_distance(task) builds it):
+  // a registered name and its parameters as a JSON object text (e.g. mmd2's set shape).
+  std::string distance = "mse";
+  std::string distance_params = "{}";
+  Misspecification misspecification = Misspecification::none;
+  // With Misspecification::simulator: the simulator that makes misspecified x (same dims), else null.
+  std::unique_ptr<Simulator> misspecified_simulator;
 
   int64_t theta_dim() const { return prior->dim(); }
   int64_t x_dim() const { return simulator->x_dim(); }

@@ -14,5 +14,9 @@ Task make_bernoulli_glm_raw();
 Task make_gaussian_mixture();
 Task make_sir();
 Task make_lotka_volterra();
+Task make_gbi_uniform_1d();
+Task make_gbi_linear_gaussian();
+Task make_gbi_gaussian_mixture();
+Task make_hh_ace();
 
 }  // namespace simbi::sim::tasks

@@ -1,4 +1,5 @@
-// two_moons (sbibm): θ ~ U[-1,1]², x = crescent noise + a shift of θ rotated by -π/4 (TASKS.md).
+// two_moons (sbibm; also an ACE task): θ ~ U[-1,1]², x = crescent noise + a shift of θ rotated by -π/4
+// (TASKS.md). Distance mse; misspecified observations by the box walk.
 #include <cmath>
 
 #include "builtin_tasks.hpp"
@@ -34,6 +35,8 @@ Task make_two_moons() {
   t.prior = make_box_uniform({-1.0, -1.0}, {1.0, 1.0});
   t.simulator = std::make_unique<TwoMoonsSimulator>();
   t.theta_labels = default_theta_labels(2);
+  t.distance = "mse";  // ACE's distance for two_moons (mean over the 2 dims)
+  t.misspecification = Misspecification::box_walk;
   return t;
 }
 
