@@ -16,7 +16,10 @@
 #include "simbi/core/stop_signal.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/estimators/ace.hpp"
 #include "simbi/estimators/estimator.hpp"
+#include "simbi/sim/distance.hpp"
+#include "simbi/sim/task.hpp"
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/model_file.hpp"
 #include "simbi/store/sim_store.hpp"
@@ -34,6 +37,8 @@ struct TrainArgs {
   bool resume = false;
   uint64_t seed = 1;
   int64_t latent_dim = 0;
+  int64_t width = 64, blocks = 3;                      // ACE cost network
+  std::string distance, distance_params, ace_targets;  // ACE
   std::string encoder_hidden, prior_hidden, decoder_hidden, data_decoder_hidden;
   double max_minutes = 0;
   int threads = 0;
@@ -42,7 +47,34 @@ struct TrainArgs {
   train::TrainOptions options;
 };
 
-nlohmann::json estimator_config(const TrainArgs& a, int64_t theta_dim, int64_t x_dim) {
+// ACE's distance: --distance (with --distance-params JSON), else the store's task's own, else mse.
+nlohmann::json ace_config(const TrainArgs& a, const store::SimStoreMeta& m) {
+  std::unique_ptr<sim::Distance> d;
+  if (!a.distance.empty()) {
+    nlohmann::json params = nlohmann::json::object();
+    if (!a.distance_params.empty()) {
+      try {
+        params = nlohmann::json::parse(a.distance_params);
+      } catch (const nlohmann::json::exception&) {
+        throw Error(ErrorKind::invalid_argument, "--distance-params: not a JSON object: " + a.distance_params);
+      }
+    }
+    d = sim::make_distance(a.distance, m.x_dim, params);
+  } else if (sim::is_builtin_task(m.task)) {
+    d = sim::make_distance(sim::make_task(m.task));
+  } else {
+    d = sim::make_distance("mse", m.x_dim);
+  }
+  const nlohmann::json spec = d->to_json();
+  // A set distance means set-valued x: the cost network sees it through a permutation-invariant embedding.
+  const int64_t trials = spec.value("name", "") == "mmd2" ? spec.value("set_size", int64_t{0}) : 0;
+  return {{"method", "ace"},      {"theta_dim", m.theta_dim}, {"x_dim", m.x_dim},   {"width", a.width},
+          {"blocks", a.blocks},   {"set_trials", trials},     {"distance", spec}};
+}
+
+nlohmann::json estimator_config(const TrainArgs& a, const store::SimStoreMeta& m) {
+  if (a.method == "ace") return ace_config(a, m);
+  const int64_t theta_dim = m.theta_dim, x_dim = m.x_dim;
   nlohmann::json c = {{"method", a.method}, {"theta_dim", theta_dim}, {"x_dim", x_dim}, {"latent_dim", a.latent_dim}};
   if (!a.encoder_hidden.empty()) c["encoder_hidden"] = parse_widths(a.encoder_hidden, "--encoder-hidden");
   if (!a.prior_hidden.empty()) c["prior_hidden"] = parse_widths(a.prior_hidden, "--prior-hidden");
@@ -153,7 +185,7 @@ int run_train(TrainArgs a) {
             "--checkpoint-every-epochs must be 0 (off) or positive");
     require(a.checkpoint_seconds >= 0, ErrorKind::invalid_argument, "--checkpoint-seconds must be 0 (off) or positive");
     require(!a.method.empty(), ErrorKind::invalid_argument,
-            "--method is required (cpvae or upvae), on the command line or as `method` in the --config file");
+            "--method is required (cpvae, upvae or ace), on the command line or as `method` in the --config file");
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
     require(a.stream_buffer_mb > 0, ErrorKind::invalid_argument, "--stream-buffer-mb must be positive");
     store_meta = store::SimStore::open_read(a.data).meta();
@@ -165,7 +197,13 @@ int run_train(TrainArgs a) {
                  : train::make_streaming_source(a.data, a.seed, a.options.validation_fraction,
                                                 static_cast<int64_t>(a.stream_buffer_mb * (1 << 20)));
     torch::manual_seed(a.seed);  // the same initial weights on every rank (also broadcast from rank 0)
-    model = estimators::make_estimator(estimator_config(a, store_meta.theta_dim, store_meta.x_dim));
+    model = estimators::make_estimator(estimator_config(a, store_meta));
+    if (!a.ace_targets.empty()) {
+      auto* ace = dynamic_cast<estimators::Ace*>(model.get());
+      require(ace != nullptr, ErrorKind::invalid_argument, "--ace-targets is for --method ace");
+      Matrix targets = read_matrix_spec(a.ace_targets, "/x", nullptr);
+      ace->add_targets(torch::from_blob(targets.data(), {targets.rows(), targets.cols()}, torch::kFloat).clone());
+    }
     fingerprint = train::training_fingerprint(model->config(), a.options, source->fingerprint());
   });
   std::optional<train::TrainState> resume;
@@ -269,7 +307,7 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   CLI::App* sub = app.add_subcommand("train", "Train an estimator on a simulation store (data-parallel over ranks)");
   sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
   sub->add_option("--data", a->data, "Simulation store (HDF5) to train on")->required();
-  sub->add_option("--method", a->method, "cpvae | upvae");
+  sub->add_option("--method", a->method, "cpvae | upvae | ace");
   sub->add_option("--out", a->out, "Model file to write")->required();
   sub->add_option("--seed", a->seed, "Seed (split, shuffling, initialisation)")->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
@@ -307,6 +345,13 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--validation-fraction", o.validation_fraction, "Held-out fraction")->capture_default_str();
   sub->add_option("--max-minutes", a->max_minutes, "Stop after this many minutes (keeps the best weights)");
   sub->add_option("--latent-dim", a->latent_dim, "VAE latent dimension (default: dim θ)");
+  sub->add_option("--width", a->width, "ACE: units per residual block")->capture_default_str();
+  sub->add_option("--blocks", a->blocks, "ACE: residual blocks")->capture_default_str();
+  sub->add_option("--distance", a->distance, "ACE: mse | mmd2 | zmae (default: the task's own distance)");
+  sub->add_option("--distance-params", a->distance_params, "ACE: the distance's parameters as JSON, e.g. "
+                  "'{\"set_size\": 5, \"point_dim\": 2}'");
+  sub->add_option("--ace-targets", a->ace_targets,
+                  "ACE: observations (CSV or FILE.h5) added to the training targets (the paper's known x_o)");
   sub->add_option("--encoder-hidden", a->encoder_hidden, "Hidden widths of q(z | x, θ), e.g. 64,64");
   sub->add_option("--prior-hidden", a->prior_hidden, "CP-VAE: hidden widths of p(z | x)");
   sub->add_option("--decoder-hidden", a->decoder_hidden, "Hidden widths of p(θ | x, z)");

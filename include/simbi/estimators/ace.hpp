@@ -1,0 +1,66 @@
+// ACE — amortized cost estimation for generalized Bayesian inference (METHODS.md §2; Gao, Deistler &
+// Macke 2023). A network ĉ(θ, x) regresses the distance d(x_θ, x_t) between a simulation of θ and a
+// random target x_t; it converges to the expected cost C(θ, x_t) = E_{x~p(x|θ)} d(x, x_t), and the GBI
+// posterior for any observation and inverse temperature β is p(θ)·exp(−β·ĉ(θ, x_o)), sampled by MCMC.
+// Contract: a torch module. fit_standardization() also builds the target set (the training x, 100
+// noise-augmented copies, and any observations added with add_targets()) and the distance scale m̄;
+// loss() draws its targets from torch's default generator (2 per θ in training, 10 in eval mode).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "simbi/estimators/estimator.hpp"
+#include "simbi/nn/residual_net.hpp"
+#include "simbi/nn/zscore.hpp"
+#include "simbi/sim/distance.hpp"
+
+namespace simbi::estimators {
+
+struct AceConfig {
+  int64_t theta_dim = 0;
+  int64_t x_dim = 0;
+  int64_t width = 64;   // units per residual block
+  int64_t blocks = 3;   // residual blocks
+  // Set-valued x: `set_trials` points of x_dim / set_trials numbers each, seen through a
+  // permutation-invariant embedding (0 = plain vector x).
+  int64_t set_trials = 0;
+  nlohmann::json distance;  // sim::Distance::to_json()
+  int64_t train_targets = 2;       // targets per θ in a training step
+  int64_t validation_targets = 10;  // fresh targets per held-out θ each epoch
+  int64_t noise_targets = 100;      // noise-augmented copies of training x in the target set
+
+  static AceConfig from_json(const nlohmann::json& j);
+  nlohmann::json to_json() const;
+};
+
+class Ace final : public Estimator {
+ public:
+  explicit Ace(const AceConfig& config);
+  std::string method() const override { return "ace"; }
+  nlohmann::json config() const override { return config_.to_json(); }
+  void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override;
+  // Observations (rows [n, dx]) to include in the target set; call before fit_standardization().
+  void add_targets(const torch::Tensor& x);
+  // ĉ(θ, x_t) for θ [n, dθ] and x_t [n, dx] (or one row [dx], broadcast), original units → [n].
+  torch::Tensor cost(const torch::Tensor& theta, const torch::Tensor& x_t);
+  const sim::Distance& distance() const { return *distance_; }
+  double distance_scale() const { return distance_scale_.item<double>(); }
+  int64_t target_count() const { return targets_.defined() ? targets_.size(0) : 0; }
+  const torch::Tensor& targets() const { return targets_; }  // [T, dx] on the CPU
+
+ private:
+  // d(a_i, b_i) for rows of a and b [n, dx] (any device; computed on the CPU) → [n] float.
+  torch::Tensor distances(const torch::Tensor& a, const torch::Tensor& b) const;
+
+  AceConfig config_;
+  std::shared_ptr<sim::Distance> distance_;
+  nn::ZScore theta_z_{nullptr}, x_z_{nullptr};
+  nn::SetEmbedding embedding_{nullptr};
+  nn::ResidualNet net_{nullptr};
+  torch::Tensor distance_scale_;  // buffer []: m̄, the mean distance of random (simulation, target) pairs
+  torch::Tensor extra_targets_;   // observations added to the target set
+  torch::Tensor targets_;         // the target set (not saved: training only)
+};
+
+}  // namespace simbi::estimators

@@ -1,0 +1,38 @@
+// Networks of the ACE cost estimator (METHODS.md §2). Contract: torch modules; not thread-safe.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace simbi::nn {
+
+// Linear(in → width) → `blocks` pre-activation residual blocks h + L2(ReLU(L1(ReLU(h)))) → Linear(width
+// → out). PyTorch's default initialisation, except each block's second linear: U(−1e-3, 1e-3), so every
+// block starts as (almost) the identity.
+class ResidualNetImpl : public torch::nn::Module {
+ public:
+  ResidualNetImpl(int64_t in, int64_t width, int64_t blocks, int64_t out);
+  torch::Tensor forward(const torch::Tensor& input);
+
+ private:
+  torch::nn::Linear input_{nullptr}, output_{nullptr};
+  std::vector<std::pair<torch::nn::Linear, torch::nn::Linear>> blocks_;
+};
+TORCH_MODULE(ResidualNet);
+
+// Permutation-invariant embedding of a set of `trials` points of `point_dim` numbers (x flattened
+// trial-major): per-trial MLP point_dim → 50 → 20, sum over trials, append the trial count, MLP
+// 21 → 100 → 20; ReLU after every layer. Input [B, trials·point_dim] → [B, 20].
+class SetEmbeddingImpl : public torch::nn::Module {
+ public:
+  static constexpr int64_t kOut = 20;
+  SetEmbeddingImpl(int64_t trials, int64_t point_dim);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  int64_t trials_, point_dim_;
+  torch::nn::Linear trial1_{nullptr}, trial2_{nullptr}, set1_{nullptr}, set2_{nullptr};
+};
+TORCH_MODULE(SetEmbedding);
+
+}  // namespace simbi::nn

@@ -1,0 +1,156 @@
+// ACE (METHODS.md §2): the residual network starts near the identity, the set embedding is permutation
+// invariant, the loss of a known configuration equals a hand computation (same targets, the task's
+// distance, the softplus × m̄ head), m̄ is the mean distance of (simulation, target) pairs, and a short
+// training on gbi_uniform_1d learns a cost that correlates with the exact one.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "simbi/core/error.hpp"
+#include "simbi/core/random.hpp"
+#include "simbi/estimators/ace.hpp"
+#include "simbi/nn/residual_net.hpp"
+#include "simbi/sim/distance.hpp"
+#include "simbi/sim/exact_cost.hpp"
+#include "simbi/sim/task.hpp"
+#include "simbi/train/grad_sync.hpp"
+#include "simbi/train/trainer.hpp"
+
+namespace simbi {
+namespace {
+
+nlohmann::json ace_config(int64_t theta_dim, int64_t x_dim, const nlohmann::json& distance, int64_t trials = 0) {
+  return {{"method", "ace"}, {"theta_dim", theta_dim}, {"x_dim", x_dim}, {"width", 16},
+          {"blocks", 2},     {"set_trials", trials},   {"distance", distance}};
+}
+
+TEST(ResidualNet, BlocksStartNearTheIdentity) {
+  torch::manual_seed(1);
+  nn::ResidualNet net(3, 8, 4, 1);
+  // With the blocks' second layers ~U(±1e-3), the output is (almost) output(input(x)).
+  const torch::Tensor x = torch::randn({5, 3});
+  torch::Tensor direct;
+  {
+    torch::NoGradGuard no_grad;
+    auto params = net->named_parameters();
+    const torch::Tensor h = torch::nn::functional::linear(x, params["input.weight"], params["input.bias"]);
+    direct = torch::nn::functional::linear(h, params["output.weight"], params["output.bias"]);
+  }
+  EXPECT_LT((net->forward(x) - direct).abs().max().item<double>(), 0.05);
+}
+
+TEST(SetEmbedding, IsInvariantToTheOrderOfTrials) {
+  torch::manual_seed(2);
+  nn::SetEmbedding embed(5, 2);
+  const torch::Tensor x = torch::randn({4, 10});
+  const torch::Tensor shuffled = x.reshape({4, 5, 2}).index_select(1, torch::tensor({3, 0, 4, 1, 2})).reshape({4, 10});
+  EXPECT_TRUE(torch::allclose(embed->forward(x), embed->forward(shuffled), 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(embed->forward(x), embed->forward(x + 0.5), 1e-3, 1e-4));
+}
+
+TEST(Ace, ConfigRoundTripsAndBadConfigsAreRefused) {
+  const nlohmann::json c = ace_config(2, 10, {{"name", "mmd2"}, {"dim", 10}, {"set_size", 5}, {"point_dim", 2}}, 5);
+  const auto model = estimators::make_estimator(c);
+  EXPECT_EQ(model->method(), "ace");
+  EXPECT_EQ(estimators::make_estimator(model->config())->config(), model->config());
+  nlohmann::json bad = c;
+  bad["set_trials"] = 3;
+  EXPECT_THROW(estimators::make_estimator(bad), Error);
+  bad = c;
+  bad.erase("distance");
+  EXPECT_THROW(estimators::make_estimator(bad), Error);
+}
+
+TEST(Ace, LossOfAKnownConfigurationMatchesHandComputation) {
+  torch::manual_seed(3);
+  estimators::Ace ace(estimators::AceConfig::from_json(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}})));
+  const torch::Tensor theta = torch::randn({40, 2}), x = torch::randn({40, 3}) * 2.0 + 1.0;
+  ace.fit_standardization(theta, x);
+  ASSERT_EQ(ace.target_count(), 40 + 100);  // the training x + 100 noise-augmented copies
+  EXPECT_TRUE(torch::equal(ace.targets().slice(0, 0, 40), x));
+  // m̄ is the mean distance over random (simulation, target) pairs: close to the mean over all pairs.
+  const torch::Tensor all_pairs =
+      (x.unsqueeze(1) - ace.targets().unsqueeze(0)).pow(2).mean(2);  // mse of every (x_i, target_j)
+  EXPECT_NEAR(ace.distance_scale(), all_pairs.mean().item<double>(), 0.05 * all_pairs.mean().item<double>());
+
+  const int64_t rows = 6;
+  for (const bool training : {true, false}) {
+    ace.train(training);
+    const int64_t k = training ? 2 : 10;  // targets per θ
+    torch::manual_seed(9);
+    const torch::Tensor loss = ace.loss(theta.slice(0, 0, rows), x.slice(0, 0, rows));
+    ASSERT_EQ(loss.size(0), rows);
+    torch::manual_seed(9);
+    const torch::Tensor picks = torch::randint(ace.target_count(), {rows * k}, torch::kLong);
+    torch::NoGradGuard no_grad;
+    for (int64_t i = 0; i < rows; ++i) {
+      double expected = 0.0;
+      for (int64_t j = 0; j < k; ++j) {
+        const torch::Tensor target = ace.targets()[picks[i * k + j].item<int64_t>()];
+        const double label = (x[i] - target).pow(2).mean().item<double>();
+        const double predicted = ace.cost(theta.slice(0, i, i + 1), target).item<double>();
+        expected += (predicted - label) * (predicted - label) / static_cast<double>(k);
+      }
+      EXPECT_NEAR(loss[i].item<double>(), expected, 1e-5 * (1.0 + expected)) << "row " << i << ", training " << training;
+    }
+  }
+}
+
+TEST(Ace, CostIsPositiveAndScaledByTheMeanDistance) {
+  torch::manual_seed(4);
+  estimators::Ace ace(estimators::AceConfig::from_json(ace_config(1, 2, {{"name", "mse"}, {"dim", 2}})));
+  ace.fit_standardization(torch::randn({50, 1}), torch::randn({50, 2}) * 10.0);
+  const torch::Tensor c = ace.cost(torch::randn({20, 1}), torch::zeros({2}));
+  EXPECT_TRUE(torch::all(c > 0).item<bool>());
+  // An untrained head is softplus(≈ small) ≈ O(1) times m̄ (≈ 2·100 for x with std 10).
+  EXPECT_GT(c.mean().item<double>(), 0.05 * ace.distance_scale());
+  EXPECT_LT(c.mean().item<double>(), 5.0 * ace.distance_scale());
+}
+
+// A short training on gbi_uniform_1d (2,000 simulations): the learned cost of held-out prior θ tracks
+// the exact cost C(θ, x_o) (Pearson r; the benchmark's 10k-simulation run must reach 0.99).
+TEST(Ace, ShortTrainingLearnsTheExactCostOfUniform1d) {
+  sim::Task task = sim::make_task("gbi_uniform_1d");
+  const int64_t n = 2000;
+  Matrix theta(n, 1), x(n, task.x_dim());
+  task.prior->sample(theta.view(), RowStreams{RandomStream(1, StreamPurpose::prior_draw, 0), 0});
+  task.simulator->simulate(theta.view(), x.view(), RowStreams{RandomStream(1, StreamPurpose::simulation, 0), 0});
+  train::TrainingData data;
+  data.theta = torch::from_blob(theta.data(), {n, 1}, torch::kFloat).clone();
+  data.x = torch::from_blob(x.data(), {n, task.x_dim()}, torch::kFloat).clone();
+  torch::manual_seed(5);
+  auto model = estimators::make_estimator(ace_config(1, task.x_dim(), sim::make_distance(task)->to_json()));
+  train::TrainOptions o;
+  o.batch_size = 100;
+  o.lr = 1e-3;
+  o.weight_decay = 0.0;
+  o.clip_norm = 0.0;
+  o.max_epochs = 500;
+  o.patience = 500;
+  o.seed = 6;
+  o.progress = false;
+  auto sync = train::make_mpi_grad_sync();
+  train::fit(*model, data, o, *sync);
+  auto& ace = dynamic_cast<estimators::Ace&>(*model);
+  ace.eval();
+
+  const auto exact = sim::make_exact_cost("gbi_uniform_1d");
+  const std::vector<float> observations{-0.6f, 0.1f, 0.9f};
+  Matrix grid(200, 1);
+  for (int64_t i = 0; i < 200; ++i) grid(i, 0) = -1.5f + 3.0f * (static_cast<float>(i) + 0.5f) / 200.0f;
+  const torch::Tensor grid_t = torch::from_blob(grid.data(), {200, 1}, torch::kFloat);
+  for (float x_o : observations) {
+    std::vector<double> truth(200);
+    exact->cost(grid.view(), &x_o, truth.data());
+    torch::NoGradGuard no_grad;
+    const torch::Tensor learned = ace.cost(grid_t, torch::full({1}, x_o)).to(torch::kDouble);
+    const torch::Tensor t = torch::tensor(truth, torch::kDouble);
+    const double r = torch::corrcoef(torch::stack({learned, t}))[0][1].item<double>();
+    EXPECT_GT(r, 0.95) << "x_o = " << x_o;
+    std::printf("x_o %.2f: r = %.4f\n", x_o, r);
+  }
+}
+
+}  // namespace
+}  // namespace simbi
