@@ -33,6 +33,7 @@ struct SampleArgs {
   std::vector<double> betas;
   std::string sampler = "slice";
   int64_t chains = 100, warmup = 500, thin = 10, init_candidates = 10000;
+  bool no_diagnostics = false;
 };
 
 // Output path for observation k (1-based) of m: the path itself when m == 1, else stem_obs<k>.ext.
@@ -85,6 +86,7 @@ void sample_gbi(const SampleArgs& a, estimators::Ace& ace, const sim::Prior& pri
       o.warmup = a.warmup;
       o.thin = a.thin;
       o.init_candidates = a.init_candidates;
+      o.diagnostics = !a.no_diagnostics;
       o.seed = a.seed;
       o.stream_index = static_cast<uint64_t>(k) * 1000 + b;  // independent chains per (observation, β)
       const mcmc::McmcResult r = mcmc::run_mcmc(prior, potential.get(), a.num_samples, o);
@@ -265,6 +267,8 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--init-candidates", a->init_candidates,
                   "ACE models: prior candidates per chain for the resampling initialisation")
       ->capture_default_str();
+  sub->add_flag("--no-diagnostics", a->no_diagnostics,
+                "ACE models: skip R-hat and ESS (which need at least 2 chains and 8 draws per chain)");
   sub->add_option("--threads", a->threads, "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");
   commands.push_back({sub, [a] { return run_sample(*a); }});
 }

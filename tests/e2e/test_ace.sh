@@ -39,6 +39,10 @@ expect_error "beta <= 0" "--beta must be positive" \
   "${MPI2[@]}" "$SIMBI" sample --model ace.pt --observation obs.csv --beta 0 --out x.csv
 expect_error "ACE without --beta" "is an ACE model: give the inverse temperature" \
   "${MPI2[@]}" "$SIMBI" sample --model ace.pt --observation obs.csv --out x.csv
+expect_error "one chain with R-hat requested" "R-hat needs at least 2 chains, got 1" \
+  "${MPI2[@]}" "$SIMBI" sample --model ace.pt --observation obs.csv --beta 4 --chains 1 --num-samples 50 --out x.csv
+mpirun2 "$SIMBI" -q sample --model ace.pt --observation obs.csv --beta 4 --chains 1 --num-samples 50 --warmup 10 \
+  --no-diagnostics --out one_chain.csv >/dev/null || fail "one chain without diagnostics failed"
 printf 'data_1,data_2\n0.1,0.2\n' >wide.csv
 expect_error "observation of the wrong shape" "wide.csv: an observation has 2 values" \
   "${MPI2[@]}" "$SIMBI" sample --model ace.pt --observation wide.csv --beta 4 --out x.csv
