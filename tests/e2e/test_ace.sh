@@ -3,7 +3,8 @@
 # posteriors for three β by MCMC (chains split over the ranks) at a specified observation. The draws
 # must concentrate with β around θ values whose simulations are near x_o: at the largest β the mean
 # exact cost C(θ, x_o) of the draws is well below that of prior draws (a broken cost or sampler cannot
-# pass). Bad input: --beta on a VAE, β ≤ 0, an ACE model without --beta, an observation of the wrong shape.
+# pass). Bad input: --beta on a VAE, β ≤ 0, an ACE model without --beta, one chain with R-hat requested
+# (--no-diagnostics allows it), an observation of the wrong shape.
 source "$(dirname "$0")/lib.sh"
 mpirun2 "$SIMBI" -q simulate --task gbi_uniform_1d --budget 4000 --seed 1 --out sims.h5 >/dev/null
 mpirun2 "$SIMBI" -q observe --task gbi_uniform_1d --kind specified --count 1 --seed 7 --out obs.csv --theta-out theta.csv
