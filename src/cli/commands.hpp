@@ -28,6 +28,7 @@ void add_run_command(CLI::App& app, std::vector<Command>& commands);
 void add_evaluate_command(CLI::App& app, std::vector<Command>& commands);
 void add_observe_command(CLI::App& app, std::vector<Command>& commands);
 void add_ppc_command(CLI::App& app, std::vector<Command>& commands);
+void add_gbi_reference_commands(CLI::App& app, std::vector<Command>& commands);  // gbi-reference, cost-check
 
 // Parses and runs one simbi command line (without the program name) on every rank; used by main and
 // by `simbi run` for its stages. Returns the exit code; throws simbi::Error on failure.

@@ -33,6 +33,23 @@ print(f"mean exact cost: prior {c_prior:.4f}, beta 4 {c4:.4f}, beta 100 {c100:.4
 assert c100 < c4 < c_prior, "the GBI posterior does not concentrate with beta"
 assert c100 < 0.5 * c_prior, "the beta-100 posterior is not much better than the prior"
 PYEOF
+# The learned cost against the exact one at prior draws, and the exact GBI posterior's posterior-
+# predictive distance next to ACE's (the benchmark's figures, at a small budget).
+mpirun2 "$SIMBI" cost-check --model ace.pt --observation obs.csv --out check.json | tee check.log
+"$PY" -c "import json,sys; r = json.load(open('check.json'))[0]['pearson_r']; sys.exit(0 if r > 0.95 else 1)" ||
+  fail "learned vs exact cost: Pearson r below 0.95"
+mpirun2 "$SIMBI" -q gbi-reference --task gbi_uniform_1d --observation obs.csv --beta 100 --num-samples 2000 \
+  --chains 20 --warmup 200 --thin 5 --out gt.csv >/dev/null
+mpirun2 "$SIMBI" ppc --task gbi_uniform_1d --samples gt_obs1_beta100.csv --observation obs.csv --out ppc_gt.json
+mpirun2 "$SIMBI" ppc --task gbi_uniform_1d --samples s_beta100.csv --observation obs.csv --out ppc_ace.json
+"$PY" - <<'PYEOF'
+import json
+gt, ace = (json.load(open(f))["ppc_distance_mean"] for f in ("ppc_gt.json", "ppc_ace.json"))
+print(f"posterior-predictive distance at beta 100: exact GBI {gt:.4f}, ACE {ace:.4f}")
+# The exact posterior's value is the floor (above the noise variance 0.0208); a cost network or sampler
+# that is off lands well above it (the prior gives ~0.1).
+assert ace < 1.5 * gt, "ACE's posterior-predictive distance is more than 1.5x the exact posterior's"
+PYEOF
 "$MPIEXEC" -n 1 "$SIMBI" -q train --data sims.h5 --method cpvae --out vae.pt --max-epochs 1 >/dev/null
 expect_error "--beta on a VAE" "--beta is for ACE models \(GBI posteriors\); vae.pt is a cpvae model" \
   "${MPI2[@]}" "$SIMBI" sample --model vae.pt --observation obs.csv --beta 4 --out x.csv
