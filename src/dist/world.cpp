@@ -150,24 +150,33 @@ double allreduce_max(double v) {
   return out;
 }
 
-void agree_on_failure(const std::string& local_message, ErrorKind local_kind) {
+void agree_on_failure(const std::string& local_message, ErrorKind local_kind, MPI_Comm comm) {
   if (!mpi_active()) {
     if (!local_message.empty()) throw AgreedError(local_kind, local_message, 0);
     return;
   }
-  const int me = rank();
-  const int mine = local_message.empty() ? size() : me;
-  int first = size();
-  check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "allreduce");
-  if (first == size()) return;
+  if (comm == MPI_COMM_NULL) comm = MPI_COMM_WORLD;
+  int me = 0, n = 1;
+  check(MPI_Comm_rank(comm, &me), "comm_rank");
+  check(MPI_Comm_size(comm, &n), "comm_size");
+  if (n == 1) {  // nothing to agree on
+    if (!local_message.empty()) throw AgreedError(local_kind, local_message, 0);
+    return;
+  }
+  const int mine = local_message.empty() ? n : me;
+  int first = n;
+  check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm), "allreduce");
+  if (first == n) return;
+  // The lowest failing rank's message and kind, to every rank.
   std::string message = local_message;
-  int64_t kind = static_cast<int64_t>(local_kind);
-  broadcast(message, first);
-  broadcast(kind, first);
-  throw AgreedError(static_cast<ErrorKind>(kind), message, first);
+  int64_t header[2] = {static_cast<int64_t>(message.size()), static_cast<int64_t>(local_kind)};
+  check(MPI_Bcast(header, 2, MPI_INT64_T, first, comm), "broadcast");
+  message.resize(static_cast<size_t>(header[0]));
+  check(MPI_Bcast(message.data(), static_cast<int>(header[0]), MPI_CHAR, first, comm), "broadcast");
+  throw AgreedError(static_cast<ErrorKind>(header[1]), message, first);
 }
 
-void run_agreed(const std::function<void()>& f) {
+void run_agreed(const std::function<void()>& f, MPI_Comm comm) {
   std::string message;
   ErrorKind kind = ErrorKind::runtime;
   try {
@@ -181,9 +190,8 @@ void run_agreed(const std::function<void()>& f) {
     message = e.what();
     kind = ErrorKind::internal;
   }
-  if (message.empty() && size() == 1) return;
   if (!message.empty() && message.find_first_not_of(' ') == std::string::npos) message = "unknown error";
-  agree_on_failure(message, kind);
+  agree_on_failure(message, kind, comm);
 }
 
 void abort_all(int code) {

@@ -44,35 +44,7 @@ Comm::Comm(MPI_Comm comm) {
   check(MPI_Comm_size(comm_, &size_), "comm_size");
 }
 
-void Comm::run_agreed(const std::function<void()>& f) const {
-  std::string message;
-  ErrorKind kind = ErrorKind::runtime;
-  try {
-    f();
-  } catch (const dist::AgreedError&) {
-    throw;
-  } catch (const Error& e) {
-    message = e.what();
-    kind = e.kind();
-  } catch (const std::exception& e) {
-    message = e.what();
-    kind = ErrorKind::internal;
-  }
-  if (!message.empty() && message.find_first_not_of(' ') == std::string::npos) message = "unknown error";
-  if (serial() || size_ == 1) {
-    if (!message.empty()) throw dist::AgreedError(kind, message, 0);
-    return;
-  }
-  const int mine = message.empty() ? size_ : rank_;
-  int first = size_;
-  check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm_), "allreduce");
-  if (first == size_) return;
-  int64_t header[2] = {static_cast<int64_t>(message.size()), static_cast<int64_t>(kind)};
-  check(MPI_Bcast(header, 2, MPI_INT64_T, first, comm_), "broadcast");
-  message.resize(static_cast<size_t>(header[0]));
-  check(MPI_Bcast(message.data(), static_cast<int>(header[0]), MPI_CHAR, first, comm_), "broadcast");
-  throw dist::AgreedError(static_cast<ErrorKind>(header[1]), message, first);
-}
+void Comm::run_agreed(const std::function<void()>& f) const { dist::run_agreed(f, comm_); }
 
 int64_t Comm::sum(int64_t v) const {
   if (serial()) return v;

@@ -61,9 +61,12 @@ class AgreedError : public Error {
 // Runs f on every rank. If f throws on any rank, every rank throws an AgreedError carrying the message
 // of the lowest failing rank (so a check made on one rank — e.g. "file exists" on rank 0 — ends all
 // ranks cleanly instead of leaving them in a collective).
-void run_agreed(const std::function<void()>& f);
+// `comm`: the communicator to agree over (MPI_COMM_NULL = the world), e.g. MPI_COMM_SELF for one rank's
+// work alone.
+void run_agreed(const std::function<void()>& f, MPI_Comm comm = MPI_COMM_NULL);
 // Like run_agreed, for a failure already caught on this rank (empty message = no failure here).
-void agree_on_failure(const std::string& local_message, ErrorKind local_kind = ErrorKind::runtime);
+void agree_on_failure(const std::string& local_message, ErrorKind local_kind = ErrorKind::runtime,
+                      MPI_Comm comm = MPI_COMM_NULL);
 
 // Ends every rank after a failure that could not be agreed on (one rank stuck in a collective).
 [[noreturn]] void abort_all(int code);
