@@ -7,7 +7,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 
 #include "commands.hpp"
@@ -20,7 +19,6 @@
 #include "simbi/sim/task.hpp"
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/model_file.hpp"
-#include "simbi/store/table.hpp"
 
 namespace simbi::cli {
 
@@ -82,9 +80,9 @@ int run_gbi_reference(const ReferenceArgs& a) {
       std::snprintf(suffix, sizeof suffix, "_obs%lld_beta%g", static_cast<long long>(k + 1), beta);
       const std::filesystem::path p(a.out);
       const std::string path = (p.parent_path() / (p.stem().string() + suffix + p.extension().string())).string();
-      store::Table table{task.theta_labels, Matrix(r.samples.size(0), r.samples.size(1))};
-      std::memcpy(table.values.data(), r.samples.contiguous().data_ptr<float>(), sizeof(float) * r.samples.numel());
-      store::write_csv(path, table);
+      const torch::Tensor samples = r.samples.contiguous();
+      write_samples_csv(path, task.theta_labels,
+                        ConstMatrixView{samples.data_ptr<float>(), samples.size(0), samples.size(1)});
       std::printf("exact GBI posterior of %s, observation %lld, beta %g: %lld draws, max R-hat %.3f, min bulk ESS "
                   "%.0f, %.2f s -> %s\n",
                   task.name.c_str(), static_cast<long long>(k + 1), beta, static_cast<long long>(a.num_samples),

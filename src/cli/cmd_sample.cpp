@@ -57,11 +57,8 @@ std::string output_for_beta(const std::string& path, double beta, size_t betas) 
 }
 
 void write_samples(const std::string& path, const std::vector<std::string>& labels, const torch::Tensor& theta) {
-  store::Table table;
-  table.header = labels;
-  table.values = Matrix(theta.size(0), theta.size(1));
-  std::memcpy(table.values.data(), theta.contiguous().data_ptr<float>(), sizeof(float) * theta.numel());
-  store::write_csv(path, table);
+  const torch::Tensor t = theta.contiguous();
+  write_samples_csv(path, labels, ConstMatrixView{t.data_ptr<float>(), t.size(0), t.size(1)});
 }
 
 // GBI posteriors p(θ)·exp(−β·ĉ(θ, x_o)) of an ACE model, one MCMC run per observation and β (the

@@ -38,6 +38,9 @@ int run_args(const std::vector<std::string>& args);
 // the CSV header goes to *header when given.
 Matrix read_matrix_spec(const std::string& spec, const std::string& default_dataset, std::vector<std::string>* header);
 
+// Posterior samples (rows of θ, float32 row-major) as a CSV with the parameters' labels as header.
+void write_samples_csv(const std::string& path, const std::vector<std::string>& labels, ConstMatrixView theta);
+
 // "a, b,[c]" -> {"a", "b", "c"}: a comma-separated list (as config arrays arrive), items trimmed of
 // spaces, brackets and quotes; empty items dropped.
 std::vector<std::string> split_list(const std::string& text);

@@ -1,6 +1,7 @@
 // Small helpers shared by the cli commands.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -82,6 +83,12 @@ int set_torch_threads(int requested) {
   }();
   (void)interop_set;
   return threads;
+}
+
+void write_samples_csv(const std::string& path, const std::vector<std::string>& labels, ConstMatrixView theta) {
+  store::Table table{labels, Matrix(theta.rows, theta.cols)};
+  std::copy(theta.data, theta.data + theta.rows * theta.cols, table.values.data());
+  store::write_csv(path, table);
 }
 
 }  // namespace simbi::cli
