@@ -10,6 +10,7 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev                # MPI
   libhdf5-openmpi-dev hdf5-tools            # parallel HDF5 (+ h5dump/h5diff)
   libtorch-dev libopenblas0-openmp          # LibTorch (CPU build) on OpenBLAS, not the reference BLAS
+  libblas-dev                               # cblas.h + libblas.so (resolves to that OpenBLAS at run time)
   libcli11-dev nlohmann-json3-dev           # CLI, JSON
   libgtest-dev libgmock-dev libbenchmark-dev # tests, micro-benchmarks
   python3 python3-numpy python3-h5py python3-matplotlib python3-sklearn  # plots, cross-checks

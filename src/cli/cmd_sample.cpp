@@ -61,6 +61,33 @@ void write_samples(const std::string& path, const std::vector<std::string>& labe
   write_samples_csv(path, labels, ConstMatrixView{t.data_ptr<float>(), t.size(0), t.size(1)});
 }
 
+// −β·ĉ(θ, x_o) of an ACE model for one observation. The engine's batched calls go through the frozen
+// cost (plain BLAS, ~8x less fixed cost per call than the torch module); log_prob(Tensor) keeps the
+// module's own path for other callers.
+class AcePotential final : public mcmc::Potential {
+ public:
+  AcePotential(estimators::Ace& ace, const torch::Tensor& x_o, double beta, int64_t theta_dim)
+      : ace_(ace), x_o_(x_o), frozen_(ace.freeze(x_o)), beta_(beta), theta_dim_(theta_dim) {}
+  at::Tensor log_prob(const at::Tensor& theta) override {
+    torch::NoGradGuard no_grad;
+    return -beta_ * ace_.cost(theta.to(torch::kFloat), x_o_);
+  }
+  void evaluate(const float* theta, int64_t n, int64_t /*d*/, double* out) override {
+    costs_.resize(static_cast<size_t>(n));
+    frozen_.cost(theta, n, costs_.data());
+    for (int64_t i = 0; i < n; ++i) out[i] = -beta_ * static_cast<double>(costs_[i]);
+  }
+  int64_t dim() const override { return theta_dim_; }
+
+ private:
+  estimators::Ace& ace_;
+  torch::Tensor x_o_;
+  estimators::FrozenAceCost frozen_;
+  double beta_;
+  int64_t theta_dim_;
+  std::vector<float> costs_;
+};
+
 // GBI posteriors p(θ)·exp(−β·ĉ(θ, x_o)) of an ACE model, one MCMC run per observation and β (the
 // model is reused across β); chains split over the ranks. Collective.
 void sample_gbi(const SampleArgs& a, estimators::Ace& ace, const sim::Prior& prior, const Matrix& observations,
@@ -71,12 +98,7 @@ void sample_gbi(const SampleArgs& a, estimators::Ace& ace, const sim::Prior& pri
                                                torch::kFloat).clone();
     for (size_t b = 0; b < a.betas.size(); ++b) {
       const double beta = a.betas[b];
-      auto potential = mcmc::make_potential(
-          [&ace, &x_o, beta](const at::Tensor& theta) {
-            torch::NoGradGuard no_grad;
-            return -beta * ace.cost(theta.to(torch::kFloat), x_o);
-          },
-          c10::ScalarType::Float, prior.dim());
+      AcePotential potential(ace, x_o, beta, prior.dim());
       mcmc::McmcOptions o;
       o.sampler = mcmc::parse_sampler(a.sampler);
       o.chains = a.chains;
@@ -86,7 +108,7 @@ void sample_gbi(const SampleArgs& a, estimators::Ace& ace, const sim::Prior& pri
       o.diagnostics = !a.no_diagnostics;
       o.seed = a.seed;
       o.stream_index = static_cast<uint64_t>(k) * 1000 + b;  // independent chains per (observation, β)
-      const mcmc::McmcResult r = mcmc::run_mcmc(prior, potential.get(), a.num_samples, o);
+      const mcmc::McmcResult r = mcmc::run_mcmc(prior, &potential, a.num_samples, o);
       if (!dist::is_root()) continue;
       const std::string path = output_for_beta(output_for(a.out, k + 1, m), beta, a.betas.size());
       write_samples(path, labels, r.samples);

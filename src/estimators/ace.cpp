@@ -128,6 +128,28 @@ torch::Tensor Ace::cost(const torch::Tensor& theta, const torch::Tensor& x_t) {
   return torch::nn::functional::softplus(h) * distance_scale_;
 }
 
+FrozenAceCost Ace::freeze(const torch::Tensor& x_o) {
+  require(x_o.numel() == config_.x_dim, ErrorKind::invalid_argument,
+          "ACE: an observation has " + std::to_string(x_o.numel()) + " values, the model expects " +
+              std::to_string(config_.x_dim));
+  torch::NoGradGuard no_grad;
+  const torch::Tensor row = x_o.reshape({1, config_.x_dim}).to(distance_scale_.device(), torch::kFloat);
+  torch::Tensor xz = x_z_->forward(row);
+  if (embedding_) xz = embedding_->forward(xz);
+  return FrozenAceCost(nn::FrozenResidualNet(net_, theta_z_->mean(), theta_z_->std(), xz.reshape({-1})),
+                       distance_scale());
+}
+
+void FrozenAceCost::cost(const float* theta, int64_t n, float* costs) {
+  net_.forward(theta, n, costs);
+  // softplus(h)·m̄, as Ace::cost (softplus(h) = h beyond 20, as torch's threshold).
+  const float scale = static_cast<float>(distance_scale_);
+  for (int64_t i = 0; i < n; ++i) {
+    const float h = costs[i];
+    costs[i] = (h > 20.0f ? h : std::log1p(std::exp(h))) * scale;
+  }
+}
+
 torch::Tensor Ace::loss(const torch::Tensor& theta, const torch::Tensor& x) {
   require(targets_.defined(), ErrorKind::internal, "ACE: fit_standardization() must run before training");
   const int64_t rows = theta.size(0);

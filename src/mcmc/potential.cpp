@@ -45,6 +45,20 @@ std::unique_ptr<Potential> make_potential(PotentialFn fn, c10::ScalarType dtype,
   return std::make_unique<FunctionPotential>(std::move(fn), dtype, dim);
 }
 
+void Potential::evaluate(const float* theta, int64_t n, int64_t d, double* out) {
+  torch::NoGradGuard no_grad;
+  // A copy: the potential may keep or modify its input.
+  at::Tensor t = torch::from_blob(const_cast<float*>(theta), {n, d}, torch::kFloat32).to(dtype(), false, true);
+  at::Tensor r = log_prob(t);
+  require(
+      r.defined() && r.numel() == n && (r.dim() == 1 || (r.dim() == 2 && r.size(1) == 1)), ErrorKind::invalid_argument,
+      "MCMC: the potential returned " + (r.defined() ? "a tensor of shape " + shape_of(r) : std::string("nothing")) +
+          " for " + std::to_string(n) + " θ rows; expected shape [" + std::to_string(n) + "]");
+  require(r.is_floating_point(), ErrorKind::invalid_argument, "MCMC: the potential must return floating-point values");
+  r = r.reshape({n}).to(torch::kCPU, torch::kFloat64).contiguous();  // a network may answer on a GPU
+  std::copy_n(r.data_ptr<double>(), n, out);
+}
+
 UnconstrainedTarget::UnconstrainedTarget(const sim::Prior& prior, Potential* potential)
     : prior_(prior), potential_(potential), dim_(prior.dim()) {
   if (potential_) {
@@ -64,27 +78,13 @@ void UnconstrainedTarget::potential_at(const float* theta, int64_t n, double* ou
     std::fill(out, out + n, 0.0);
     return;
   }
-  torch::NoGradGuard no_grad;
-  // A copy: the potential may keep or modify its input.
-  at::Tensor t =
-      torch::from_blob(const_cast<float*>(theta), {n, dim_}, torch::kFloat32).to(potential_->dtype(), false, true);
-  at::Tensor r = potential_->log_prob(t);
+  potential_->evaluate(theta, n, dim_, out);
   ++counters_.calls;
   counters_.rows += n;
-  require(
-      r.defined() && r.numel() == n && (r.dim() == 1 || (r.dim() == 2 && r.size(1) == 1)), ErrorKind::invalid_argument,
-      "MCMC: the potential returned " + (r.defined() ? "a tensor of shape " + shape_of(r) : std::string("nothing")) +
-          " for " + std::to_string(n) + " θ rows; expected shape [" + std::to_string(n) + "]");
-  require(r.is_floating_point(), ErrorKind::invalid_argument, "MCMC: the potential must return floating-point values");
-  r = r.reshape({n}).to(torch::kCPU, torch::kFloat64).contiguous();  // a network may answer on a GPU
-  const double* p = r.data_ptr<double>();
   for (int64_t i = 0; i < n; ++i) {
-    const double v = p[i];
-    if (std::isnan(v) || v == std::numeric_limits<double>::infinity()) {
+    if (std::isnan(out[i]) || out[i] == std::numeric_limits<double>::infinity()) {
       out[i] = kNegInf;
       ++counters_.nonfinite;
-    } else {
-      out[i] = v;
     }
   }
 }

@@ -108,6 +108,48 @@ TEST(Ace, CostIsPositiveAndScaledByTheMeanDistance) {
   EXPECT_LT(c.mean().item<double>(), 5.0 * ace.distance_scale());
 }
 
+// The frozen cost used by MCMC (plain BLAS, x_o and θ's z-scoring folded into the first layer) equals
+// the module's cost, for vector x and set-valued x (embedding), with weights far from initialisation
+// and rows on both sides of softplus's linear threshold.
+TEST(Ace, FrozenCostEqualsTheModuleCost) {
+  for (const int64_t trials : {int64_t{0}, int64_t{4}}) {
+    torch::manual_seed(11);
+    const int64_t dtheta = 3, dx = 8;
+    estimators::Ace ace(estimators::AceConfig::from_json(ace_config(dtheta, dx, {{"name", "mse"}, {"dim", dx}}, trials)));
+    ace.fit_standardization(torch::randn({200, dtheta}) * 3.0 + 5.0, torch::randn({200, dx}) * 2.0 - 1.0);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& item : ace.named_parameters()) {  // the cost network far from its initialisation
+        if (item.key().rfind("net.", 0) != 0) continue;
+        item.value().add_(torch::randn_like(item.value()) * 0.5);
+        if (item.key().find("output") != std::string::npos) item.value().mul_(3.0);  // some h beyond 20
+      }
+    }
+    ace.eval();
+    const torch::Tensor x_o = torch::randn({dx}) * 2.0;
+    const torch::Tensor theta = torch::randn({301, dtheta}) * 6.0 + 5.0;  // odd count; wide: large |h| too
+    torch::Tensor expected;
+    {
+      torch::NoGradGuard no_grad;
+      expected = ace.cost(theta, x_o);
+    }
+    estimators::FrozenAceCost frozen = ace.freeze(x_o);
+    ASSERT_EQ(frozen.theta_dim(), dtheta);
+    std::vector<float> got(301);
+    const torch::Tensor th = theta.contiguous();
+    frozen.cost(th.data_ptr<float>(), 301, got.data());
+    const double big = (expected / ace.distance_scale() > 20.0).sum().item<double>();
+    EXPECT_GT(big, 0.0) << "no row beyond softplus's threshold: the test does not cover it";
+    EXPECT_LT(big, 301.0);
+    for (int64_t i = 0; i < 301; ++i) {
+      const double e = expected[i].item<double>();
+      EXPECT_NEAR(got[static_cast<size_t>(i)], e, 1e-4 * (std::abs(e) + ace.distance_scale()))
+          << "row " << i << ", set trials " << trials;
+    }
+    EXPECT_THROW(ace.freeze(torch::zeros({dx + 1})), Error);
+  }
+}
+
 // A short training on gbi_uniform_1d (2,000 simulations): the learned cost of held-out prior θ tracks
 // the exact cost C(θ, x_o) (Pearson r; the benchmark's 10k-simulation run must reach 0.99).
 TEST(Ace, ShortTrainingLearnsTheExactCostOfUniform1d) {

@@ -10,11 +10,14 @@
 #include <string>
 
 #include "simbi/estimators/estimator.hpp"
+#include "simbi/nn/frozen_residual_net.hpp"
 #include "simbi/nn/residual_net.hpp"
 #include "simbi/nn/zscore.hpp"
 #include "simbi/sim/distance.hpp"
 
 namespace simbi::estimators {
+
+class FrozenAceCost;
 
 struct AceConfig {
   int64_t theta_dim = 0;
@@ -44,6 +47,8 @@ class Ace final : public Estimator {
   void add_targets(const torch::Tensor& x);
   // ĉ(θ, x_t) for θ [n, dθ] and x_t [n, dx] (or one row [dx], broadcast), original units → [n].
   torch::Tensor cost(const torch::Tensor& theta, const torch::Tensor& x_t);
+  // ĉ(·, x_o) for one observation x_o [dx], frozen for fast CPU inference (see FrozenAceCost).
+  FrozenAceCost freeze(const torch::Tensor& x_o);
   const sim::Distance& distance() const { return *distance_; }
   double distance_scale() const { return distance_scale_.item<double>(); }
   int64_t target_count() const { return targets_.defined() ? targets_.size(0) : 0; }
@@ -61,6 +66,23 @@ class Ace final : public Estimator {
   torch::Tensor distance_scale_;  // buffer []: m̄, the mean distance of random (simulation, target) pairs
   torch::Tensor extra_targets_;   // observations added to the target set
   torch::Tensor targets_;         // the target set (not saved: training only)
+};
+
+// ĉ(·, x_o) for one fixed observation as plain BLAS calls (nn::FrozenResidualNet): the x_o branch
+// (z-score, set embedding) is computed once and folded, with θ's z-scoring, into the first layer.
+// For MCMC, whose many small batched calls LibTorch's per-op cost would dominate. Equals
+// Ace::cost(θ, x_o) up to float rounding. Contract as FrozenResidualNet (CPU, snapshot, one thread).
+class FrozenAceCost {
+ public:
+  FrozenAceCost(nn::FrozenResidualNet net, double distance_scale)
+      : net_(std::move(net)), distance_scale_(distance_scale) {}
+  int64_t theta_dim() const { return net_.in_dim(); }
+  // costs[i] = ĉ(θ_i, x_o) for n rows of θ (row-major n × dθ, original units).
+  void cost(const float* theta, int64_t n, float* costs);
+
+ private:
+  nn::FrozenResidualNet net_;
+  double distance_scale_;
 };
 
 }  // namespace simbi::estimators

@@ -25,6 +25,10 @@ class Potential {
   // Rows are independent: a row's value must not depend on the other rows of the batch (then chains
   // are bit-identical for any number of ranks).
   virtual at::Tensor log_prob(const at::Tensor& theta) = 0;
+  // The engine's entry point: log ℓ at n rows of θ (row-major n × d float32, d the prior's) into
+  // out[n]. The default hands a tensor to log_prob() and checks the answer's shape; a potential may
+  // override it to skip LibTorch's per-call cost (see estimators::FrozenAceCost). NaN/+inf as above.
+  virtual void evaluate(const float* theta, int64_t n, int64_t d, double* out);
   // The dtype θ is handed over in (float32 or float64).
   virtual c10::ScalarType dtype() const { return c10::ScalarType::Float; }
   // Number of parameters, or -1 when the potential does not know (then it is not checked).

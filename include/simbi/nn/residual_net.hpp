@@ -14,6 +14,11 @@ class ResidualNetImpl : public torch::nn::Module {
   ResidualNetImpl(int64_t in, int64_t width, int64_t blocks, int64_t out);
   torch::Tensor forward(const torch::Tensor& input);
 
+  // The layers, for FrozenResidualNet.
+  const torch::nn::Linear& input_layer() const { return input_; }
+  const torch::nn::Linear& output_layer() const { return output_; }
+  const std::vector<std::pair<torch::nn::Linear, torch::nn::Linear>>& blocks() const { return blocks_; }
+
  private:
   torch::nn::Linear input_{nullptr}, output_{nullptr};
   std::vector<std::pair<torch::nn::Linear, torch::nn::Linear>> blocks_;

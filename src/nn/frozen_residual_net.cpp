@@ -1,0 +1,94 @@
+#include "simbi/nn/frozen_residual_net.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+
+#include "simbi/core/error.hpp"
+
+namespace simbi::nn {
+
+namespace {
+
+void relu(const float* x, size_t count, float* y) {
+  for (size_t i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+std::vector<float> to_floats(const torch::Tensor& t) {
+  const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+}  // namespace
+
+FrozenResidualNet::Layer FrozenResidualNet::from_linear(const torch::nn::Linear& l) {
+  Layer out;
+  out.out = l->weight.size(0);
+  out.in = l->weight.size(1);
+  out.weight_t = to_floats(l->weight.t());
+  out.bias = l->bias.defined() ? to_floats(l->bias) : std::vector<float>(static_cast<size_t>(out.out), 0.0f);
+  return out;
+}
+
+FrozenResidualNet::FrozenResidualNet(const ResidualNet& net, const torch::Tensor& shift, const torch::Tensor& scale,
+                                     const torch::Tensor& constant_tail) {
+  torch::NoGradGuard no_grad;
+  const torch::nn::Linear& first = net->input_layer();
+  const int64_t inputs = first->weight.size(1);
+  in_ = shift.numel();
+  require(scale.numel() == in_ && in_ + constant_tail.numel() == inputs, ErrorKind::invalid_argument,
+          "FrozenResidualNet: " + std::to_string(in_) + " varying + " + std::to_string(constant_tail.numel()) +
+              " constant inputs for a network of " + std::to_string(inputs));
+  // First layer on [(v − shift)/scale, c]: W_v/scale · v + (b + W_c·c − (W_v/scale)·shift), in double.
+  const torch::Tensor w = first->weight.detach().to(torch::kCPU, torch::kDouble);
+  const torch::Tensor wv = w.slice(1, 0, in_) / scale.to(torch::kCPU, torch::kDouble).reshape({1, in_});
+  torch::Tensor b = first->bias.detach().to(torch::kCPU, torch::kDouble) -
+                    wv.matmul(shift.to(torch::kCPU, torch::kDouble).reshape({in_}));
+  if (constant_tail.numel() > 0)
+    b = b + w.slice(1, in_, inputs).matmul(constant_tail.detach().to(torch::kCPU, torch::kDouble).reshape({-1}));
+  input_.in = in_;
+  input_.out = width_ = w.size(0);
+  input_.weight_t = to_floats(wv.t());
+  input_.bias = to_floats(b);
+  for (const auto& [l1, l2] : net->blocks()) blocks_.emplace_back(from_linear(l1), from_linear(l2));
+  output_ = from_linear(net->output_layer());
+  out_ = output_.out;
+}
+
+void FrozenResidualNet::apply(const Layer& l, const float* x, int64_t n, float* y, bool accumulate) {
+  const size_t o = static_cast<size_t>(l.out);
+  for (int64_t r = 0; r < n; ++r) {
+    float* row = y + static_cast<size_t>(r) * o;
+    if (accumulate)
+      for (size_t j = 0; j < o; ++j) row[j] += l.bias[j];
+    else
+      std::copy(l.bias.begin(), l.bias.end(), row);
+  }
+  if (l.out == 1)  // the cost head: a matrix-vector product
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(n), static_cast<int>(l.in), 1.0f, x,
+                static_cast<int>(l.in), l.weight_t.data(), 1, 1.0f, y, 1);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(l.out),
+                static_cast<int>(l.in), 1.0f, x, static_cast<int>(l.in), l.weight_t.data(), static_cast<int>(l.out),
+                1.0f, y, static_cast<int>(l.out));
+}
+
+void FrozenResidualNet::forward(const float* v, int64_t n, float* out) {
+  if (n <= 0) return;
+  const size_t cells = static_cast<size_t>(n) * static_cast<size_t>(width_);
+  if (h_.size() < cells) {
+    h_.resize(cells);
+    a_.resize(cells);
+    b_.resize(cells);
+  }
+  apply(input_, v, n, h_.data(), false);
+  for (const auto& [l1, l2] : blocks_) {  // h += L2(ReLU(L1(ReLU(h))))
+    relu(h_.data(), cells, a_.data());
+    apply(l1, a_.data(), n, b_.data(), false);
+    relu(b_.data(), cells, b_.data());
+    apply(l2, b_.data(), n, h_.data(), true);
+  }
+  apply(output_, h_.data(), n, out, false);
+}
+
+}  // namespace simbi::nn
