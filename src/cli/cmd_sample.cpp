@@ -113,11 +113,14 @@ void sample_gbi(const SampleArgs& a, estimators::Ace& ace, const sim::Prior& pri
       const std::string path = output_for_beta(output_for(a.out, k + 1, m), beta, a.betas.size());
       write_samples(path, labels, r.samples);
       std::printf("sampled %lld draws for observation %lld at beta %g in %.2f s: %lld chains (%s, warm-up %lld, "
-                  "thin %lld), max R-hat %.3f, min bulk ESS %.0f, %s potential evaluations/s -> %s\n",
+                  "thin %lld), max R-hat %.3f, min bulk ESS %.0f, %s potential evaluations/s (%.1f rows per call; "
+                  "initialisation %.2f s) -> %s\n",
                   static_cast<long long>(a.num_samples), static_cast<long long>(k + 1), beta, r.wall_seconds,
                   static_cast<long long>(r.num_chains), a.sampler.c_str(), static_cast<long long>(a.warmup),
                   static_cast<long long>(a.thin), r.diagnostics.max_rhat, r.diagnostics.min_ess_bulk,
-                  log::human_count(r.evaluations_per_second()).c_str(), path.c_str());
+                  log::human_count(r.evaluations_per_second()).c_str(),
+                  r.potential_calls > 0 ? static_cast<double>(r.potential_evaluations) / r.potential_calls : 0.0,
+                  r.init_seconds, path.c_str());
       std::fflush(stdout);
     }
   }

@@ -206,14 +206,13 @@ McmcResult run_mcmc(const sim::Prior& prior, Potential* potential, int64_t num_s
   for (const int64_t stop : stops) {
     if (stop <= t || stop > total_iters) continue;
     comm.run_agreed([&] {
-      for (; t < stop; ++t) {
-        sampler->iterate(t);
-        if (t >= o.warmup && (t - o.warmup + 1) % o.thin == 0) {
-          const int64_t s = (t - o.warmup + 1) / o.thin - 1;
-          for (int64_t c = 0; c < ch.count; ++c)
-            target->to_theta(ch.u.data() + c * d, 1, draws.data() + (c * per_chain + s) * d);
+      sampler->run(t, stop, [&](int64_t c, int64_t it) {
+        if (it >= o.warmup && (it - o.warmup + 1) % o.thin == 0) {
+          const int64_t s = (it - o.warmup + 1) / o.thin - 1;
+          target->to_theta(ch.u.data() + c * d, 1, draws.data() + (c * per_chain + s) * d);
         }
-      }
+      });
+      t = stop;
     });
     if (stop < total_iters) sampler->synchronise(comm, stop);
   }

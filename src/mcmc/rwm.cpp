@@ -73,7 +73,7 @@ struct Moments {
 class RwmSampler final : public ChainSampler {
  public:
   RwmSampler(ChainSet& chains, UnconstrainedTarget& target, const McmcOptions& o, const Comm& comm)
-      : ch_(chains), target_(target), o_(o), d_(chains.dim) {
+      : ChainSampler(chains.count), ch_(chains), target_(target), o_(o), d_(chains.dim) {
     // Adaptation windows [0, e1), [e1, e2), ... of 25, 50, 100, ... proposals; the last one runs to the
     // end of warm-up (it absorbs a remainder shorter than the next doubling).
     int64_t start = 0, size = std::max<int64_t>(1, o_.rwm_first_window);

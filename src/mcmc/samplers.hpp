@@ -3,6 +3,7 @@
 // communicator and is called by every rank at the same iterations (sync_points()).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -30,15 +31,30 @@ struct SamplerStats {
   int64_t accepted = 0;  // rwm: accepted proposals after warm-up
 };
 
+// Called when local chain c (0-based within the rank) has completed sweep t; its state is then ch.u.
+using SweepDone = std::function<void(int64_t c, int64_t t)>;
+
 class ChainSampler {
  public:
+  explicit ChainSampler(int64_t local_chains) : local_chains_(local_chains) {}
   virtual ~ChainSampler() = default;
   // Iterations t (0 < t < total, increasing) after which synchronise(t) must run on every rank.
   virtual std::vector<int64_t> sync_points() const { return {}; }
   // One sweep (slice) or one proposal (rwm) of every local chain; t counts from 0, warm-up first.
   virtual void iterate(int64_t t) = 0;
+  // Sweeps [t_begin, t_end) of every local chain, reporting each completed sweep. The default runs
+  // them in lock-step with iterate(); a sampler may let its chains advance independently.
+  virtual void run(int64_t t_begin, int64_t t_end, const SweepDone& done) {
+    for (int64_t t = t_begin; t < t_end; ++t) {
+      iterate(t);
+      for (int64_t c = 0; c < local_chains_; ++c) done(c, t);
+    }
+  }
   virtual void synchronise(const Comm& comm, int64_t t) { (void)comm, (void)t; }
   virtual SamplerStats stats() const = 0;
+
+ private:
+  int64_t local_chains_;
 };
 
 std::unique_ptr<ChainSampler> make_slice_sampler(ChainSet& chains, UnconstrainedTarget& target, const McmcOptions& o);

@@ -74,7 +74,15 @@ void FrozenResidualNet::apply(const Layer& l, const float* x, int64_t n, float* 
 }
 
 void FrozenResidualNet::forward(const float* v, int64_t n, float* out) {
-  if (n <= 0) return;
+  // Large batches (MCMC initialisation: 65,536 rows) in blocks whose activations stay in cache.
+  constexpr int64_t kBlockRows = 256;
+  for (int64_t start = 0; start < n; start += kBlockRows) {
+    const int64_t rows = std::min(kBlockRows, n - start);
+    forward_block(v + static_cast<size_t>(start * in_), rows, out + static_cast<size_t>(start * out_));
+  }
+}
+
+void FrozenResidualNet::forward_block(const float* v, int64_t n, float* out) {
   const size_t cells = static_cast<size_t>(n) * static_cast<size_t>(width_);
   if (h_.size() < cells) {
     h_.resize(cells);

@@ -37,6 +37,7 @@ class FrozenResidualNet {
   static Layer from_linear(const torch::nn::Linear& l);
   // y = x·W + b for n rows (accumulate: y += x·W + b).
   static void apply(const Layer& l, const float* x, int64_t n, float* y, bool accumulate);
+  void forward_block(const float* v, int64_t n, float* out);
 
   int64_t in_ = 0, width_ = 0, out_ = 0;
   Layer input_, output_;
