@@ -45,7 +45,8 @@ if [ -z "$MODEL" ]; then
   echo "ACE training on $BUDGET two_moons simulations (2 ranks): $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
 fi
 echo "== GBI sampling, two_moons ACE potential, beta $BETA, $CHAINS chains, warm-up 500, thin 10, 10,000 draws"
-printf '%-6s %12s %18s %14s %12s %10s\n' ranks "wall s" "evaluations/s" "min bulk ESS" "ESS/s" speed-up
+printf '%-6s %12s %10s %16s %14s %14s %12s %10s\n' ranks "wall s" "init s" "evaluations/s" "rows per call" "min bulk ESS" \
+  "ESS/s" speed-up
 base=""
 for ranks in 1 2; do
   start=$(date +%s.%N)
@@ -55,9 +56,11 @@ for ranks in 1 2; do
   mcmc_s=$(sed -nE 's/.* in ([0-9.]+) s: .*/\1/p' <<<"$line")
   evals=$(sed -nE 's/.*, ([0-9.]+[kMG]?) potential evaluations\/s.*/\1/p' <<<"$line")
   ess=$(sed -nE 's/.*min bulk ESS ([0-9.]+),.*/\1/p' <<<"$line")
+  rows=$(sed -nE 's/.*\(([0-9.]+) rows per call.*/\1/p' <<<"$line")
+  init_s=$(sed -nE 's/.*initialisation ([0-9.]+) s\).*/\1/p' <<<"$line")
   ess_s=$(awk -v e="$ess" -v t="$mcmc_s" 'BEGIN { printf "%.0f", e / t }')
   [ -n "$base" ] || base=$mcmc_s
-  printf '%-6s %12s %18s %14s %12s %10s\n' "$ranks" "$mcmc_s ($wall)" "$evals" "$ess" "$ess_s" \
+  printf '%-6s %12s %10s %16s %14s %14s %12s %10s\n' "$ranks" "$mcmc_s ($wall)" "$init_s" "$evals" "$rows" "$ess" "$ess_s" \
     "$(awk -v b="$base" -v t="$mcmc_s" 'BEGIN { printf "%.2fx", b / t }')"
 done
 echo "(wall s: the MCMC call, initialisation and gather included; in brackets the whole command with start-up)"
