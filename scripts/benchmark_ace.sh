@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # ACE benchmark (issue 5; TARGETS.md "ACE"): per task, simulate --budget rows, train ACE with
 # configs/<task>/ace.toml, make --observations specified and misspecified ("unknown") observations, and
-# for each β of the authors' grid draw ACE's GBI posterior (MCMC on the learned cost) and, for tasks with
-# an exact cost, the exact GBI posterior (MCMC on the exact cost). Figures per (task, kind, β), means
-# over observations:
-#   ppc_ace / ppc_gt  posterior-predictive distance of ACE / of the exact posterior (simbi ppc)
+# for each β of the authors' grid draw ACE's GBI posterior (MCMC on the learned cost), the rejection-ABC
+# baseline on the same simulations (simbi abc: θ_i accepted with probability exp(−β·d(x_i, x_o))) and, for
+# tasks with an exact cost, the exact GBI posterior (simbi gbi-reference --method auto: rejection from the
+# prior where --max-draws suffices, else MCMC on the exact cost; the method is in gt_<kind>.log). Figures
+# per (task, kind, β), means over observations:
+#   ppc_ace / ppc_abc / ppc_gt  posterior-predictive distance of ACE / ABC / the exact posterior (simbi ppc;
+#                     ABC's is left out for an observation where it accepted no simulation: abc_accepted)
 #   c2st              C2ST of ACE's draws against the exact posterior's (simbi evaluate)
 #   r                 Pearson r of learned vs exact cost at 1000 prior draws (simbi cost-check)
-# next to the authors' dist_samples_mean (algorithm GBI and GT, unknown observations) and c2st from
+# next to the authors' dist_samples_mean (algorithm GBI, ABC and GT, unknown observations) and c2st from
 # ../shared/reference_results/ace_neuralgbi_10k/. Writes <out>/results.csv and <out>/results.md.
 # Usage:
 #   bash scripts/benchmark_ace.sh [--tasks "gbi_uniform_1d two_moons gbi_linear_gaussian gbi_gaussian_mixture"]
@@ -51,7 +54,7 @@ SIMBI="$BUILD_DIR/simbi"
 MPI=("$MPIEXEC" -n "$RANKS")
 mkdir -p "$OUT"
 ROWS="$OUT/rows.csv"
-echo "task,kind,observation,beta,ppc_ace,ppc_gt,c2st,r,train_seconds,sample_seconds" >"$ROWS"
+echo "task,kind,observation,beta,ppc_ace,ppc_abc,abc_accepted,ppc_gt,c2st,r,train_seconds,sample_seconds" >"$ROWS"
 json() { "$PY" -c "import json,sys; print(json.load(open('$1'))$2)"; }
 
 for task in $TASKS; do
@@ -78,8 +81,11 @@ for task in $TASKS; do
       --num-samples "$NUM_SAMPLES" --out "$dir/ace_$kind.csv" >"$dir/sample_$kind.log" 2>&1 ||
       { tail -5 "$dir/sample_$kind.log"; die "GBI sampling on $task failed"; }
     sample_seconds=$("$PY" -c "import time; print('%.1f' % (time.time() - $start))")
-    [ "$exact" -eq 0 ] || "${MPI[@]}" "$SIMBI" -q gbi-reference --task "$task" --observation "$obs" --beta "$betas" \
-      --num-samples "$NUM_SAMPLES" --out "$dir/gt_$kind.csv" >/dev/null 2>&1
+    [ "$exact" -eq 0 ] || "${MPI[@]}" "$SIMBI" gbi-reference --task "$task" --observation "$obs" --beta "$betas" \
+      --num-samples "$NUM_SAMPLES" --out "$dir/gt_$kind.csv" >"$dir/gt_$kind.log" 2>&1 ||
+      { tail -5 "$dir/gt_$kind.log"; die "the exact GBI posterior on $task failed"; }
+    "${MPI[@]}" "$SIMBI" abc --data "$dir/sims.h5" --observation "$obs" --beta "$betas" --out "$dir/abc_$kind.csv" \
+      >"$dir/abc_$kind.log" 2>&1 || { tail -5 "$dir/abc_$kind.log"; die "rejection ABC on $task failed"; }
     IFS=, read -ra beta_list <<<"$betas"
     for k in $(seq 1 "$OBSERVATIONS"); do
       for beta in "${beta_list[@]}"; do
@@ -89,6 +95,14 @@ for task in $TASKS; do
         "${MPI[@]}" "$SIMBI" -q ppc --task "$task" --samples "$ace" --observation "$obs" --observation-row "$k" \
           --out "$dir/ppc_ace.json" >/dev/null
         ppc_ace=$(json "$dir/ppc_ace.json" "['ppc_distance_mean']")
+        abc="$dir/abc_${kind}_obs${k}_beta$b.csv"
+        [ "$OBSERVATIONS" -gt 1 ] || abc="$dir/abc_${kind}_beta$b.csv"
+        abc_accepted=$(($(wc -l <"$abc") - 1)) ppc_abc=""
+        if [ "$abc_accepted" -gt 0 ]; then
+          "${MPI[@]}" "$SIMBI" -q ppc --task "$task" --samples "$abc" --observation "$obs" --observation-row "$k" \
+            --out "$dir/ppc_abc.json" >/dev/null
+          ppc_abc=$(json "$dir/ppc_abc.json" "['ppc_distance_mean']")
+        fi
         ppc_gt="" c2st="" r=""
         if [ "$exact" -eq 1 ]; then
           gt="$dir/gt_${kind}_obs${k}_beta$b.csv"
@@ -99,7 +113,7 @@ for task in $TASKS; do
             --out "$dir/c2st.json" >/dev/null 2>&1 && c2st=$(json "$dir/c2st.json" "['c2st']")
           r=$(json "$dir/check_$kind.json" "[$((k - 1))]['pearson_r']")
         fi
-        echo "$task,$kind,$k,$b,$ppc_ace,$ppc_gt,$c2st,$r,$train_seconds,$sample_seconds" >>"$ROWS"
+        echo "$task,$kind,$k,$b,$ppc_ace,$ppc_abc,$abc_accepted,$ppc_gt,$c2st,$r,$train_seconds,$sample_seconds" >>"$ROWS"
       done
     done
   done
@@ -129,17 +143,23 @@ for task, name in names.items():
 groups = {}
 for r in rows:
     groups.setdefault((r["task"], r["kind"], r["beta"]), []).append(r)
-lines = ["| task | observations | β | ppc ACE (simbi) | ppc exact GBI (simbi) | ACE / exact | authors' ACE | "
-         "authors' exact | ACE ≤ authors' ACE × 1.1 | C2ST vs exact (simbi) | authors' c2st | r (simbi) |",
-         "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+lines = ["| task | observations | β | ppc ACE (simbi) | ppc ABC (simbi) | ABC accepted (mean) | ppc exact GBI (simbi) | "
+         "ACE / exact | authors' ACE | authors' ABC | authors' exact | ACE ≤ authors' ACE × 1.1 | "
+         "C2ST vs exact (simbi) | authors' c2st | r (simbi) |",
+         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
 for (task, kind, beta), rs in groups.items():
     ace, gt = mean(r["ppc_ace"] for r in rs), mean(r["ppc_gt"] for r in rs)
     a = ref.get((task, kind, beta, "GBI"), {"dist": [], "c2st": []})
     g = ref.get((task, kind, beta, "GT"), {"dist": [], "c2st": []})
+    b = ref.get((task, kind, beta, "ABC"), {"dist": [], "c2st": []})
+    abc = mean(r["ppc_abc"] for r in rs)
+    abc_n = sum(1 for r in rs if r["ppc_abc"] not in ("", None))
+    abc_cell = f"{abc:.4g}" + ("" if abc_n == len(rs) else f" ({abc_n} of {len(rs)})")
     a_dist, g_dist, a_c2st = mean(a["dist"]), mean(g["dist"]), mean(a["c2st"])
     ok = "✓" if ace == ace and a_dist == a_dist and ace <= 1.1 * a_dist else ("–" if a_dist != a_dist else "✗")
-    lines.append(f"| {task} | {kind} ({len(rs)}) | {beta} | {ace:.4g} | {gt:.4g} | {ace / gt if gt == gt else float('nan'):.2f} | "
-                 f"{a_dist:.4g} | {g_dist:.4g} | {ok} | {mean(r['c2st'] for r in rs):.3f} | {a_c2st:.3f} | "
+    lines.append(f"| {task} | {kind} ({len(rs)}) | {beta} | {ace:.4g} | {abc_cell} | {mean(r['abc_accepted'] for r in rs):.0f} | "
+                 f"{gt:.4g} | {ace / gt if gt == gt else float('nan'):.2f} | "
+                 f"{a_dist:.4g} | {mean(b['dist']):.4g} | {g_dist:.4g} | {ok} | {mean(r['c2st'] for r in rs):.3f} | {a_c2st:.3f} | "
                  f"{mean(r['r'] for r in rs):.4f} |")
 open(os.path.join(out, "results.md"), "w").write("\n".join(lines) + "\n")
 os.replace(rows_path, os.path.join(out, "results.csv"))

@@ -36,24 +36,10 @@ struct SampleArgs {
   bool no_diagnostics = false;
 };
 
-// Output path for observation k (1-based) of m: the path itself when m == 1, else stem_obs<k>.ext.
-std::string output_for(const std::string& out, int64_t k, int64_t m) {
-  if (m == 1) return out;
-  const std::filesystem::path p(out);
-  return (p.parent_path() / (p.stem().string() + "_obs" + std::to_string(k) + p.extension().string())).string();
-}
-
 std::string format_number(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%g", v);
   return b;
-}
-
-// With several β: stem_beta<β>.ext (after the observation suffix).
-std::string output_for_beta(const std::string& path, double beta, size_t betas) {
-  if (betas == 1) return path;
-  const std::filesystem::path p(path);
-  return (p.parent_path() / (p.stem().string() + "_beta" + format_number(beta) + p.extension().string())).string();
 }
 
 void write_samples(const std::string& path, const std::vector<std::string>& labels, const torch::Tensor& theta) {
@@ -110,7 +96,7 @@ void sample_gbi(const SampleArgs& a, estimators::Ace& ace, const sim::Prior& pri
       o.stream_index = static_cast<uint64_t>(k) * 1000 + b;  // independent chains per (observation, β)
       const mcmc::McmcResult r = mcmc::run_mcmc(prior, &potential, a.num_samples, o);
       if (!dist::is_root()) continue;
-      const std::string path = output_for_beta(output_for(a.out, k + 1, m), beta, a.betas.size());
+      const std::string path = samples_path(a.out, k + 1, m, beta, a.betas.size());
       write_samples(path, labels, r.samples);
       std::printf("sampled %lld draws for observation %lld at beta %g in %.2f s: %lld chains (%s, warm-up %lld, "
                   "thin %lld), max R-hat %.3f, min bulk ESS %.0f, %s potential evaluations/s (%.1f rows per call; "
@@ -212,6 +198,7 @@ int run_sample(const SampleArgs& a) {
     for (double beta : a.betas)
       require(std::isfinite(beta) && beta > 0, ErrorKind::invalid_argument,
               "--beta must be positive, got " + format_number(beta));
+    if (gbi) (void)mcmc::parse_sampler(a.sampler);  // an unknown --sampler: one agreed error, not an abort
     if (a.reject_outside_prior || gbi) {
       const std::string prior_json = meta.value("prior", std::string());
       require(!prior_json.empty(), ErrorKind::invalid_argument,
@@ -246,7 +233,7 @@ int run_sample(const SampleArgs& a) {
     const double inside = static_cast<double>(dist::allreduce_sum(mine.inside));
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (dist::is_root()) {
-      const std::string path = output_for(a.out, k + 1, m);
+      const std::string path = samples_path(a.out, k + 1, m);
       write_samples(path, labels, all);
       std::string acceptance;
       if (prior) {

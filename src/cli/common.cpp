@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 
@@ -83,6 +84,19 @@ int set_torch_threads(int requested) {
   }();
   (void)interop_set;
   return threads;
+}
+
+std::string samples_path(const std::string& out, int64_t k, int64_t m, double beta, size_t betas) {
+  if (m <= 1 && betas <= 1) return out;
+  const std::filesystem::path p(out);
+  std::string stem = p.stem().string();
+  if (m > 1) stem += "_obs" + std::to_string(k);
+  if (betas > 1) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", beta);
+    stem += std::string("_beta") + b;
+  }
+  return (p.parent_path() / (stem + p.extension().string())).string();
 }
 
 void write_samples_csv(const std::string& path, const std::vector<std::string>& labels, ConstMatrixView theta) {

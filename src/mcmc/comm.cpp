@@ -83,6 +83,18 @@ std::vector<float> Comm::gather_to_root(const std::vector<float>& mine) const {
   return out;
 }
 
+std::vector<int64_t> Comm::gather_to_root(const std::vector<int64_t>& mine) const {
+  if (serial()) return mine;
+  std::vector<int> counts, displs;
+  counts_of(comm_, size_, static_cast<int64_t>(mine.size()), counts, displs);
+  std::vector<int64_t> out;
+  if (rank_ == 0) out.resize(static_cast<size_t>(displs.back() + counts.back()));
+  check(MPI_Gatherv(mine.data(), static_cast<int>(mine.size()), MPI_INT64_T, out.data(), counts.data(), displs.data(),
+                    MPI_INT64_T, 0, comm_),
+        "gatherv");
+  return out;
+}
+
 void Comm::broadcast(std::vector<double>& v) const {
   if (serial() || v.empty()) return;
   check(MPI_Bcast(v.data(), static_cast<int>(v.size()), MPI_DOUBLE, 0, comm_), "broadcast");

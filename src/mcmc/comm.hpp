@@ -30,6 +30,7 @@ class Comm {
   std::vector<double> allgather(const std::vector<double>& mine) const;
   // The same, on rank 0 only (empty elsewhere).
   std::vector<float> gather_to_root(const std::vector<float>& mine) const;
+  std::vector<int64_t> gather_to_root(const std::vector<int64_t>& mine) const;
   void broadcast(std::vector<double>& v) const;  // from rank 0; v's size must agree on every rank
 
  private:
