@@ -123,13 +123,19 @@ GbiRejectionSampler::GbiRejectionSampler(const sim::Prior& prior, CostFunction c
     require(!order.empty(), ErrorKind::numeric,
             "rejection sampler: the cost is NaN at all " + std::to_string(pilot_draws()) + " pilot draws");
   });
-  // Rank 0 refines the lowest candidates (its result is broadcast, so the bound is rank-count invariant).
-  std::vector<double> found{all[order[0] * stride], 0.0};
+  // The lowest candidates are refined (on rank 0).
+  std::vector<std::vector<float>> starts;
+  for (size_t k = 0; k < std::min(order.size(), static_cast<size_t>(o.refine_starts)); ++k)
+    starts.emplace_back(all.begin() + order[k] * stride + 2, all.begin() + (order[k] + 1) * stride);
+  refine_and_set_bound(comm, all[order[0] * stride], starts);
+}
+
+void GbiRejectionSampler::refine_and_set_bound(const Comm& comm, double lowest,
+                                               const std::vector<std::vector<float>>& starts) {
+  std::vector<double> found{lowest, 0.0};
   comm.run_agreed([&] {
     if (comm.rank() != 0) return;
-    const size_t starts = std::min(order.size(), static_cast<size_t>(o.refine_starts));
-    for (size_t k = 0; k < starts; ++k) {
-      std::vector<float> th(all.begin() + order[k] * stride + 2, all.begin() + (order[k] + 1) * stride);
+    for (const std::vector<float>& th : starts) {
       std::vector<float> at;
       found[0] = std::min(found[0], refine(th.data(), at));
     }
@@ -319,18 +325,7 @@ RejectionResult GbiRejectionSampler::sample(double beta, int64_t n, int64_t max_
       if (s[2] < bound_) {
         // The bound was wrong: lower it below this block's lowest cost (refined on rank 0 from there),
         // drop the accepted set and start again after this block.
-        std::vector<double> found{min_found_, 0.0};
-        comm.run_agreed([&] {
-          if (comm.rank() != 0) return;
-          const std::vector<float> th(s + 4, s + 4 + d);
-          std::vector<float> at;
-          found[0] = std::min(found[0], refine(th.data(), at));
-          found[1] = static_cast<double>(search_evaluations_);
-        });
-        comm.broadcast(found);
-        min_found_ = found[0];
-        search_evaluations_ = static_cast<int64_t>(found[1]);
-        bound_ = bound_below(min_found_);
+        refine_and_set_bound(comm, min_found_, {std::vector<float>(s + 4, s + 4 + d)});
         ++res.bound_restarts;
         kept.clear();
         kept_n = 0;

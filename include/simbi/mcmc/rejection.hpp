@@ -17,6 +17,10 @@
 
 namespace simbi::mcmc {
 
+namespace detail {
+class Comm;
+}
+
 // C(θ_i) for θ rows [n, d] (float32, inside the prior's support) → out[n]. NaN is allowed (that θ gets
 // weight 0 and is counted); it must be row-independent and deterministic.
 using CostFunction = std::function<void(ConstMatrixView theta, double* out)>;
@@ -87,6 +91,9 @@ class GbiRejectionSampler {
   // Rank 0: the lowest cost reachable from θ0 by Nelder–Mead in u-space, and the θ there.
   double refine(const float* theta0, std::vector<float>& best_theta);
   double bound_below(double c) const;
+  // Collective: rank 0 refines from each start; the lowest cost found (at most `lowest`) is broadcast and
+  // the bound set below it, so the bound is the same on every rank for any rank count.
+  void refine_and_set_bound(const detail::Comm& comm, double lowest, const std::vector<std::vector<float>>& starts);
 
   const sim::Prior& prior_;
   CostFunction cost_;
