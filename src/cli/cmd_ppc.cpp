@@ -2,8 +2,12 @@
 // headline metric): simulate one x per θ draw with the task's simulator and average the task's
 // distance d(x, x_o). The draws are split over the ranks (row i uses the simulation stream (seed, i):
 // the result does not depend on the rank count); failed simulations are left out and counted.
+// --out-sims writes the simulated x themselves (rank 0, in sample order: a posterior-predictive check of
+// the features); --model takes the distance from an ACE model file (a fitted z-scored MAE needs the
+// scales of the training simulations, which the model keeps).
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -13,13 +17,15 @@
 #include "simbi/sim/distance.hpp"
 #include "simbi/sim/task.hpp"
 #include "simbi/store/atomic_file.hpp"
+#include "simbi/store/model_file.hpp"
+#include "simbi/store/table.hpp"
 
 namespace simbi::cli {
 
 namespace {
 
 struct PpcArgs {
-  std::string task, samples, observation, out, distance;
+  std::string task, samples, observation, out, distance, model, out_sims;
   int64_t observation_row = 1;
   int64_t max_samples = 0;
   uint64_t seed = 1;
@@ -43,9 +49,22 @@ int run_ppc(const PpcArgs& a) {
     require(a.observation_row >= 1 && a.observation_row <= observations.rows(), ErrorKind::invalid_argument,
             "--observation-row " + std::to_string(a.observation_row) + ": " + a.observation + " has " +
                 std::to_string(observations.rows()) + " observation(s)");
-    distance = a.distance.empty() ? sim::make_distance(task) : sim::make_distance(a.distance, task.x_dim());
+    if (!a.model.empty()) {
+      const nlohmann::json meta = store::read_model_metadata(a.model);
+      require(meta.value("method", "") == "ace" && meta.contains("estimator") && meta["estimator"].contains("distance"),
+              ErrorKind::invalid_argument,
+              "--model " + a.model + ": not an ACE model (" + meta.value("method", "no method") +
+                  "); only ACE models carry a distance");
+      distance = sim::distance_from_json(meta["estimator"]["distance"]);
+      require(distance->dim() == task.x_dim(), ErrorKind::invalid_argument,
+              "--model " + a.model + ": its distance compares rows of " + std::to_string(distance->dim()) +
+                  " values, task " + task.name + " simulates " + std::to_string(task.x_dim()));
+    } else {
+      distance = a.distance.empty() ? sim::make_distance(task) : sim::make_distance(a.distance, task.x_dim());
+    }
     require(distance->ready(), ErrorKind::invalid_argument,
-            "distance " + distance->name() + " needs scales fitted on training data; use a model's distance or mse");
+            "distance " + distance->name() +
+                " needs scales fitted on training data; give the ACE model's distance with --model, or use mse");
   });
   const int64_t n = a.max_samples > 0 ? std::min(a.max_samples, theta.rows()) : theta.rows();
   const int64_t lo = n * dist::rank() / dist::size(), hi = n * (dist::rank() + 1) / dist::size();
@@ -64,9 +83,32 @@ int run_ppc(const PpcArgs& a) {
       used += 1.0;
     }
   });
-  sum = dist::allreduce_sum(sum);
-  sum_sq = dist::allreduce_sum(sum_sq);
-  used = dist::allreduce_sum(used);
+  if (!a.out_sims.empty()) {
+    // Every rank's rows (contiguous, in rank order) to rank 0 as bytes; failed simulations stay NaN rows.
+    const std::string mine(reinterpret_cast<const char*>(x.data()),
+                           static_cast<size_t>(x.rows() * x.cols()) * sizeof(float));
+    const std::vector<std::string> parts = dist::gather(mine);
+    dist::run_agreed([&] {
+      if (!dist::is_root()) return;
+      store::Table table;
+      for (int64_t k = 1; k <= task.x_dim(); ++k) table.header.push_back("data_" + std::to_string(k));
+      table.values = Matrix(n, task.x_dim());
+      size_t offset = 0;
+      for (const std::string& p : parts) {
+        std::memcpy(reinterpret_cast<char*>(table.values.data()) + offset, p.data(), p.size());
+        offset += p.size();
+      }
+      require(offset == static_cast<size_t>(n * task.x_dim()) * sizeof(float), ErrorKind::runtime,
+              "ppc: gathered " + std::to_string(offset) + " bytes of simulations, expected " +
+                  std::to_string(n * task.x_dim() * static_cast<int64_t>(sizeof(float))));
+      store::write_csv(a.out_sims, table);
+    });
+  }
+  std::vector<double> totals{sum, sum_sq, used};
+  dist::allreduce_sum(totals);  // as doubles (the int64 overload once truncated these sums)
+  sum = totals[0];
+  sum_sq = totals[1];
+  used = totals[2];
   require(used > 0, ErrorKind::numeric, "ppc: every simulation of the " + std::to_string(n) + " samples failed");
   const double mean = sum / used;
   const double sd = std::sqrt(std::max(0.0, sum_sq / used - mean * mean));
@@ -99,10 +141,16 @@ void add_ppc_command(CLI::App& app, std::vector<Command>& commands) {
       ->required();
   sub->add_option("--observation", a->observation, "Observations (CSV or FILE.h5[:/dataset])")->required();
   sub->add_option("--observation-row", a->observation_row, "Which observation row (1-based)")->capture_default_str();
-  sub->add_option("--distance", a->distance, "mse | mmd2 | ... (default: the task's own distance)");
+  auto* distance = sub->add_option("--distance", a->distance, "mse | mmd2 | ... (default: the task's own distance)");
+  sub->add_option("--model", a->model,
+                  "Take the distance from this ACE model file (with its fitted scales: what a z-scored MAE needs)")
+      ->excludes(distance);
   sub->add_option("--max-samples", a->max_samples, "Use at most this many samples (0 = all)");
   sub->add_option("--seed", a->seed, "Seed of the simulations")->capture_default_str();
   sub->add_option("--out", a->out, "Also write the result as JSON");
+  sub->add_option("--out-sims", a->out_sims,
+                  "Also write the simulated x as CSV (header data_1.., one row per sample in order; a failed "
+                  "simulation is a row of nan)");
   commands.push_back({sub, [a] { return run_ppc(*a); }});
 }
 

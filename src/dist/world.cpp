@@ -143,6 +143,12 @@ int64_t allreduce_sum(int64_t v) {
   return out;
 }
 
+void allreduce_sum(std::vector<double>& v) {
+  if (!mpi_active() || v.empty()) return;
+  check(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
+        "allreduce");
+}
+
 double allreduce_max(double v) {
   if (!mpi_active()) return v;
   double out = 0;

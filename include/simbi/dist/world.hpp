@@ -43,7 +43,8 @@ void broadcast(std::vector<int64_t>& v, int root = 0);
 void broadcast(int64_t& v, int root = 0);
 // Every rank's string at `root` (index = rank); an empty vector on the other ranks.
 std::vector<std::string> gather(const std::string& s, int root = 0);
-int64_t allreduce_sum(int64_t v);
+int64_t allreduce_sum(int64_t v);                // integers only: a double would be truncated
+void allreduce_sum(std::vector<double>& v);       // element-wise, in place
 double allreduce_max(double v);
 
 // An error every rank agreed on (thrown identically on all ranks by run_agreed); the CLI prints it
