@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 
 #include <CLI/CLI.hpp>
 
@@ -13,8 +14,10 @@ namespace {
 
 using HasOption = std::function<bool(const std::string&, const std::string&)>;
 
+// The config's settings for `subcommand` as command-line tokens, leaving out the options in `given` (the
+// command line's own: it overrides the file, and list options such as --beta would otherwise append).
 std::vector<std::string> config_tokens(const std::string& path, const std::string& subcommand,
-                                       const HasOption& has_option) {
+                                       const HasOption& has_option, const std::set<std::string>& given) {
   std::ifstream in(path);
   require(in.good(), ErrorKind::io, path + ": cannot open the config file");
   std::vector<CLI::ConfigItem> items;
@@ -31,6 +34,7 @@ std::vector<std::string> config_tokens(const std::string& path, const std::strin
     if (!top && !mine) continue;  // a section for another command
     const std::string option = "--" + item.name;
     if (top && !has_option(subcommand, option)) continue;  // a key for other commands
+    if (given.count(option)) continue;
     if (item.inputs.size() == 1 && (item.inputs[0] == "true" || item.inputs[0] == "false")) {
       if (item.inputs[0] == "true") tokens.push_back(option);  // a flag
       continue;
@@ -53,6 +57,9 @@ std::vector<std::string> expand_config_args(const std::vector<std::string>& args
   if (sub_it == args.end()) return args;
   const std::string subcommand = *sub_it;
   std::vector<std::string> before(args.begin(), sub_it + 1), user, from_config;
+  std::set<std::string> given;
+  for (auto it = sub_it + 1; it != args.end(); ++it)
+    if (it->rfind("--", 0) == 0) given.insert(it->substr(0, it->find('=')));
   for (auto it = sub_it + 1; it != args.end(); ++it) {
     std::string path;
     if (*it == "--config") {
@@ -64,7 +71,7 @@ std::vector<std::string> expand_config_args(const std::vector<std::string>& args
       user.push_back(*it);
       continue;
     }
-    const std::vector<std::string> tokens = config_tokens(path, subcommand, has_option);
+    const std::vector<std::string> tokens = config_tokens(path, subcommand, has_option, given);
     from_config.insert(from_config.end(), tokens.begin(), tokens.end());
     // `run` hands the file on to its stages, so it keeps the option itself too.
     if (subcommand == "run") user.insert(user.end(), {"--config", path});

@@ -61,6 +61,10 @@ expect_error "one chain with R-hat requested" "R-hat needs at least 2 chains, go
   "${MPI2[@]}" "$SIMBI" sample --model ace.pt --observation obs.csv --beta 4 --chains 1 --num-samples 50 --out x.csv
 mpirun2 "$SIMBI" -q sample --model ace.pt --observation obs.csv --beta 4 --chains 1 --num-samples 50 --warmup 10 \
   --no-diagnostics --out one_chain.csv >/dev/null || fail "one chain without diagnostics failed"
+# A list option on the command line replaces the config's (the config's β grid is 4,20,100): one file.
+mpirun2 "$SIMBI" -q sample --model ace.pt --observation obs.csv --config "$SIMBI_SOURCE/configs/gbi_uniform_1d/ace.toml" \
+  --beta 20 --chains 4 --num-samples 40 --warmup 10 --thin 1 --out override.csv >/dev/null || fail "sample --config --beta failed"
+[ -f override.csv ] && ! ls override_beta*.csv >/dev/null 2>&1 || fail "--beta 20 did not replace the config's beta list"
 printf 'data_1,data_2\n0.1,0.2\n' >wide.csv
 expect_error "observation of the wrong shape" "wide.csv: an observation has 2 values" \
   "${MPI2[@]}" "$SIMBI" sample --model ace.pt --observation wide.csv --beta 4 --out x.csv
