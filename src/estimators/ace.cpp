@@ -128,6 +128,13 @@ torch::Tensor Ace::cost(const torch::Tensor& theta, const torch::Tensor& x_t) {
   return torch::nn::functional::softplus(h) * distance_scale_;
 }
 
+torch::Tensor ace_target_picks(const torch::Tensor& noise, int64_t k, int64_t count) {
+  require(noise.dim() == 2 && noise.size(1) >= k && count > 0, ErrorKind::internal,
+          "ACE: target picks need noise [rows, >= " + std::to_string(k) + "] and a non-empty target set");
+  const torch::Tensor u = 0.5 * torch::erfc(-noise.slice(1, 0, k).to(torch::kCPU, torch::kDouble) / std::sqrt(2.0));
+  return (u * static_cast<double>(count)).floor().clamp(0, static_cast<double>(count - 1)).to(torch::kLong).reshape({-1});
+}
+
 FrozenAceCost Ace::freeze(const torch::Tensor& x_o) {
   require(x_o.numel() == config_.x_dim, ErrorKind::invalid_argument,
           "ACE: an observation has " + std::to_string(x_o.numel()) + " values, the model expects " +
@@ -150,11 +157,18 @@ void FrozenAceCost::cost(const float* theta, int64_t n, float* costs) {
   }
 }
 
-torch::Tensor Ace::loss(const torch::Tensor& theta, const torch::Tensor& x) {
+torch::Tensor Ace::loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) {
   require(targets_.defined(), ErrorKind::internal, "ACE: fit_standardization() must run before training");
   const int64_t rows = theta.size(0);
   const int64_t k = is_training() ? config_.train_targets : config_.validation_targets;
-  const torch::Tensor picks = torch::randint(targets_.size(0), {rows * k}, torch::kLong);
+  const int64_t count = targets_.size(0);
+  torch::Tensor picks;
+  if (noise.defined()) {
+    require(noise.dim() == 2 && noise.size(0) == rows, ErrorKind::internal, "ACE: noise must have one row per θ");
+    picks = ace_target_picks(noise, k, count);
+  } else {
+    picks = torch::randint(count, {rows * k}, torch::kLong);
+  }
   const torch::Tensor x_t = targets_.index_select(0, picks);
   const torch::Tensor labels = distances(x.repeat_interleave(k, 0), x_t).to(theta.device());
   const torch::Tensor predicted = cost(theta.repeat_interleave(k, 0), x_t.to(theta.device()));

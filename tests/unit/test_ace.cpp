@@ -108,6 +108,34 @@ TEST(Ace, CostIsPositiveAndScaledByTheMeanDistance) {
   EXPECT_LT(c.mean().item<double>(), 5.0 * ace.distance_scale());
 }
 
+// The trainer's per-row noise picks the targets: the same noise gives the same loss (validation compares
+// epochs on the same targets; training is rank-count invariant), other noise other targets, and the
+// picks cover the target set uniformly (Φ(z)·T for standard-normal z).
+TEST(Ace, NoiseRowsPickTheTargets) {
+  torch::manual_seed(5);
+  estimators::Ace ace(estimators::AceConfig::from_json(ace_config(1, 2, {{"name", "mse"}, {"dim", 2}})));
+  ace.fit_standardization(torch::randn({400, 1}), torch::randn({400, 2}));
+  ASSERT_EQ(ace.noise_dim(), 10);
+  ace.eval();
+  const torch::Tensor theta = torch::randn({300, 1}), x = torch::randn({300, 2});
+  const torch::Tensor z1 = torch::randn({300, 10}), z2 = torch::randn({300, 10});
+  torch::NoGradGuard no_grad;
+  const torch::Tensor a = ace.loss_with_noise(theta, x, z1), b = ace.loss_with_noise(theta, x, z1);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, ace.loss_with_noise(theta, x, z2)));
+  // Uniform picks over the target set (the function the loss uses).
+  const int64_t T = ace.target_count(), n = 20000;
+  const torch::Tensor picks = estimators::ace_target_picks(torch::randn({n, 10}), 10, T);
+  ASSERT_EQ(picks.numel(), n * 10);
+  EXPECT_GE(picks.min().item<int64_t>(), 0);
+  EXPECT_LT(picks.max().item<int64_t>(), T);
+  const torch::Tensor counts = torch::bincount(picks, {}, T).to(torch::kDouble);
+  const double expected = static_cast<double>(n * 10) / static_cast<double>(T);
+  const double chi2 = ((counts - expected).pow(2) / expected).sum().item<double>();
+  // χ² with T − 1 = 499 degrees of freedom: mean 499, sd 31.6; 5 sd above is a failure.
+  EXPECT_LT(chi2, static_cast<double>(T - 1) + 5.0 * std::sqrt(2.0 * static_cast<double>(T - 1)));
+}
+
 // The frozen cost used by MCMC (plain BLAS, x_o and θ's z-scoring folded into the first layer) equals
 // the module's cost, for vector x and set-valued x (embedding), with weights far from initialisation
 // and rows on both sides of softplus's linear threshold.

@@ -4,8 +4,11 @@
 // posterior for any observation and inverse temperature β is p(θ)·exp(−β·ĉ(θ, x_o)), sampled by MCMC.
 // Contract: a torch module. fit_standardization() also builds the target set (the training x, 100
 // noise-augmented copies, and any observations added with add_targets()) and the distance scale m̄;
-// loss() draws its targets from torch's default generator (2 per θ in training, 10 in eval mode).
+// The targets of a θ (2 in training, 10 in eval mode) are picked by its noise row (noise_dim(): the
+// trainer's per-row streams, so validation compares every epoch on the same targets and training is
+// rank-count invariant); loss() without noise picks them from torch's default generator.
 #pragma once
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -18,6 +21,10 @@
 namespace simbi::estimators {
 
 class FrozenAceCost;
+
+// Target indices [rows·k] from the first k columns of standard-normal noise [rows, ≥ k]: ⌊Φ(z)·count⌋,
+// uniform over [0, count) (row-major: row i's k targets together).
+torch::Tensor ace_target_picks(const torch::Tensor& noise, int64_t k, int64_t count);
 
 struct AceConfig {
   int64_t theta_dim = 0;
@@ -42,7 +49,10 @@ class Ace final : public Estimator {
   std::string method() const override { return "ace"; }
   nlohmann::json config() const override { return config_.to_json(); }
   void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
-  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override;
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override { return loss_with_noise(theta, x, {}); }
+  // One standard-normal number per target of a θ: its uniform transform picks the target.
+  int64_t noise_dim() const override { return std::max(config_.train_targets, config_.validation_targets); }
+  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) override;
   // Observations (rows [n, dx]) to include in the target set; call before fit_standardization().
   void add_targets(const torch::Tensor& x);
   // ĉ(θ, x_t) for θ [n, dθ] and x_t [n, dx] (or one row [dx], broadcast), original units → [n].
