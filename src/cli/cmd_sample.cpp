@@ -1,6 +1,8 @@
 // `simbi sample`: draw posterior samples from a trained model for each observation row; the count is
 // split over the ranks and gathered on rank 0. Optional rejection to the prior's support. ACE models give
-// GBI posteriors for each --beta by MCMC on the learned cost, the chains split over the ranks.
+// GBI posteriors for each --beta by MCMC on the learned cost, the chains split over the ranks. E&E models
+// sample p(θ)·exp(s(x_o, θ)) exactly by rejection from the prior (the critic's bound 1/τ), or by MCMC
+// when the acceptance rate is too low.
 #include <torch/torch.h>
 
 #include <chrono>
@@ -12,8 +14,10 @@
 #include "simbi/core/log.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/estimators/ace.hpp"
+#include "simbi/estimators/ene.hpp"
 #include "simbi/estimators/estimator.hpp"
 #include "simbi/mcmc/potential.hpp"
+#include "simbi/mcmc/rejection.hpp"
 #include "simbi/mcmc/sampler.hpp"
 #include "simbi/sim/prior.hpp"
 #include "simbi/store/model_file.hpp"
@@ -31,8 +35,12 @@ struct SampleArgs {
   int threads = 0;
   // GBI posteriors of ACE models, by MCMC (the ACE paper's defaults).
   std::vector<double> betas;
-  std::string sampler = "slice";
+  std::string sampler;  // ACE: slice (default) | rwm; E&E: auto (default) | rejection | slice | rwm
   int64_t chains = 100, warmup = 500, thin = 10, init_candidates = 10000;
+  // E&E rejection: pilot draws, the acceptance rate below which auto switches to MCMC, and a draw cap.
+  int64_t rejection_pilot = 262144;
+  double min_acceptance = 1e-3;
+  int64_t max_draws = 100000000;
   bool no_diagnostics = false;
 };
 
@@ -74,6 +82,109 @@ class AcePotential final : public mcmc::Potential {
   std::vector<float> costs_;
 };
 
+mcmc::McmcOptions mcmc_options(const SampleArgs& a, const std::string& sampler, uint64_t stream_index) {
+  mcmc::McmcOptions o;
+  o.sampler = mcmc::parse_sampler(sampler);
+  o.chains = a.chains;
+  o.warmup = a.warmup;
+  o.thin = a.thin;
+  o.init_candidates = a.init_candidates;
+  o.diagnostics = !a.no_diagnostics;
+  o.seed = a.seed;
+  o.stream_index = stream_index;
+  return o;
+}
+
+// s(x_o, θ) = ⟨f(x_o), g(θ)⟩/τ of an E&E model, f(x_o) encoded once: the log-ratio term of its posterior.
+class EnePotential final : public mcmc::Potential {
+ public:
+  EnePotential(estimators::Ene& ene, torch::Tensor f_o, int64_t theta_dim)
+      : ene_(ene), f_o_(std::move(f_o)), theta_dim_(theta_dim) {}
+  at::Tensor log_prob(const at::Tensor& theta) override {
+    torch::NoGradGuard no_grad;
+    return ene_.critic(f_o_, theta.to(torch::kFloat));
+  }
+  int64_t dim() const override { return theta_dim_; }
+
+ private:
+  estimators::Ene& ene_;
+  torch::Tensor f_o_;
+  int64_t theta_dim_;
+};
+
+// E&E posteriors p(θ)·exp(s(x_o, θ)), one per observation. As ⟨f, g⟩ ≤ 1, rejection from the prior with
+// acceptance exp(s − 1/τ) is exact (mcmc::BoundedRatioSampler). --sampler auto tries a pilot of
+// --rejection-pilot draws and continues by rejection when the acceptance rate is at least --min-acceptance
+// (and the draws needed stay under --max-draws), else runs the MCMC engine on the same potential. Collective; the draws do not depend on the rank count.
+void sample_ene(const SampleArgs& a, estimators::Ene& ene, const sim::Prior& prior, const Matrix& observations,
+                const std::vector<std::string>& labels) {
+  const std::string how = a.sampler.empty() ? "auto" : a.sampler;
+  const double s_max = 1.0 / ene.tau();  // ⟨f, g⟩ ≤ 1 for unit vectors
+  const int64_t m = observations.rows();
+  for (int64_t k = 0; k < m; ++k) {
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::Tensor f_o;
+    {
+      torch::NoGradGuard no_grad;
+      f_o = ene.embed_x(torch::from_blob(const_cast<float*>(observations.row(k)), {1, observations.cols()},
+                                         torch::kFloat)).reshape({-1}).clone();
+    }
+    EnePotential potential(ene, f_o, prior.dim());
+    torch::Tensor samples;
+    std::string method_line;
+    bool use_mcmc = how != "auto" && how != "rejection";
+    if (!use_mcmc) {
+      mcmc::RejectionOptions ro;
+      ro.seed = a.seed;
+      const mcmc::CostFunction critic = [&potential](ConstMatrixView theta, double* out) {
+        potential.evaluate(theta.data, theta.rows, theta.cols, out);
+      };
+      mcmc::BoundedRatioSampler rejection(prior, critic, s_max, ro);
+      const int64_t first_cap = how == "auto" ? std::min(a.rejection_pilot, a.max_draws) : a.max_draws;
+      mcmc::RejectionResult r = rejection.sample(a.num_samples, first_cap, static_cast<uint64_t>(k));
+      const double rate = r.acceptance_rate();
+      if (!r.complete && how == "auto" && rate >= a.min_acceptance &&
+          static_cast<double>(a.num_samples) / rate <= static_cast<double>(a.max_draws)) {
+        r = rejection.sample(a.num_samples, a.max_draws, static_cast<uint64_t>(k));
+      }
+      require(r.complete || how == "auto", ErrorKind::numeric,
+              "--sampler rejection: only " + std::to_string(r.accepted) + " of " + std::to_string(a.num_samples) +
+                  " draws accepted within --max-draws " + std::to_string(a.max_draws) + " (acceptance " +
+                  std::to_string(rate) + "); use --sampler slice or raise --max-draws");
+      char line[160];
+      std::snprintf(line, sizeof line, "exact rejection, acceptance %.3g%% of %lld prior draws",
+                    100.0 * r.acceptance_rate(), static_cast<long long>(r.epoch_draws));
+      method_line = line;
+      if (r.complete) {
+        samples = r.samples;
+      } else {
+        use_mcmc = true;
+        std::snprintf(line, sizeof line, "acceptance %.3g%% below --min-acceptance %g: MCMC (slice), ",
+                      100.0 * rate, a.min_acceptance);
+        method_line = line;
+      }
+    }
+    if (use_mcmc) {
+      const std::string sampler = how == "auto" ? "slice" : how;
+      const mcmc::McmcResult r = mcmc::run_mcmc(prior, &potential, a.num_samples,
+                                                mcmc_options(a, sampler, static_cast<uint64_t>(k)));
+      samples = r.samples;
+      char line[200];
+      std::snprintf(line, sizeof line, "%lld chains (%s, warm-up %lld, thin %lld), max R-hat %.3f, min bulk ESS %.0f",
+                    static_cast<long long>(r.num_chains), sampler.c_str(), static_cast<long long>(a.warmup),
+                    static_cast<long long>(a.thin), r.diagnostics.max_rhat, r.diagnostics.min_ess_bulk);
+      method_line += line;
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!dist::is_root()) continue;
+    const std::string path = samples_path(a.out, k + 1, m);
+    write_samples(path, labels, samples);
+    std::printf("sampled %lld draws for observation %lld in %.2f s: %s -> %s\n", static_cast<long long>(a.num_samples),
+                static_cast<long long>(k + 1), secs, method_line.c_str(), path.c_str());
+    std::fflush(stdout);
+  }
+}
+
 // GBI posteriors p(θ)·exp(−β·ĉ(θ, x_o)) of an ACE model, one MCMC run per observation and β (the
 // model is reused across β); chains split over the ranks. Collective.
 void sample_gbi(const SampleArgs& a, estimators::Ace& ace, const sim::Prior& prior, const Matrix& observations,
@@ -85,16 +196,10 @@ void sample_gbi(const SampleArgs& a, estimators::Ace& ace, const sim::Prior& pri
     for (size_t b = 0; b < a.betas.size(); ++b) {
       const double beta = a.betas[b];
       AcePotential potential(ace, x_o, beta, prior.dim());
-      mcmc::McmcOptions o;
-      o.sampler = mcmc::parse_sampler(a.sampler);
-      o.chains = a.chains;
-      o.warmup = a.warmup;
-      o.thin = a.thin;
-      o.init_candidates = a.init_candidates;
-      o.diagnostics = !a.no_diagnostics;
-      o.seed = a.seed;
-      o.stream_index = static_cast<uint64_t>(k) * 1000 + b;  // independent chains per (observation, β)
-      const mcmc::McmcResult r = mcmc::run_mcmc(prior, &potential, a.num_samples, o);
+      // Independent chains per (observation, β).
+      const mcmc::McmcResult r = mcmc::run_mcmc(
+          prior, &potential, a.num_samples,
+          mcmc_options(a, a.sampler.empty() ? "slice" : a.sampler, static_cast<uint64_t>(k) * 1000 + b));
       if (!dist::is_root()) continue;
       const std::string path = samples_path(a.out, k + 1, m, beta, a.betas.size());
       write_samples(path, labels, r.samples);
@@ -102,7 +207,7 @@ void sample_gbi(const SampleArgs& a, estimators::Ace& ace, const sim::Prior& pri
                   "thin %lld), max R-hat %.3f, min bulk ESS %.0f, %s potential evaluations/s (%.1f rows per call; "
                   "initialisation %.2f s) -> %s\n",
                   static_cast<long long>(a.num_samples), static_cast<long long>(k + 1), beta, r.wall_seconds,
-                  static_cast<long long>(r.num_chains), a.sampler.c_str(), static_cast<long long>(a.warmup),
+                  static_cast<long long>(r.num_chains), a.sampler.empty() ? "slice" : a.sampler.c_str(), static_cast<long long>(a.warmup),
                   static_cast<long long>(a.thin), r.diagnostics.max_rhat, r.diagnostics.min_ess_bulk,
                   log::human_count(r.evaluations_per_second()).c_str(),
                   r.potential_calls > 0 ? static_cast<double>(r.potential_evaluations) / r.potential_calls : 0.0,
@@ -198,11 +303,20 @@ int run_sample(const SampleArgs& a) {
     for (double beta : a.betas)
       require(std::isfinite(beta) && beta > 0, ErrorKind::invalid_argument,
               "--beta must be positive, got " + format_number(beta));
-    if (gbi) (void)mcmc::parse_sampler(a.sampler);  // an unknown --sampler: one agreed error, not an abort
-    if (a.reject_outside_prior || gbi) {
+    const bool ene = model->method() == "ene";
+    require(a.sampler.empty() || gbi || ene, ErrorKind::invalid_argument,
+            "--sampler is for models sampled by MCMC or rejection (ace, ene); " + a.model + " is a " +
+                model->method() + " model with a direct sampler");
+    // An unknown --sampler: one agreed error, not an abort.
+    if (gbi && !a.sampler.empty()) (void)mcmc::parse_sampler(a.sampler);
+    if (ene && a.sampler != "auto" && a.sampler != "rejection" && !a.sampler.empty()) (void)mcmc::parse_sampler(a.sampler);
+    require(a.rejection_pilot > 0 && a.max_draws > 0 && a.min_acceptance >= 0 && a.min_acceptance <= 1,
+            ErrorKind::invalid_argument,
+            "--rejection-pilot and --max-draws must be positive and --min-acceptance in [0, 1]");
+    if (a.reject_outside_prior || gbi || ene) {
       const std::string prior_json = meta.value("prior", std::string());
       require(!prior_json.empty(), ErrorKind::invalid_argument,
-              std::string(gbi ? "GBI sampling" : "--reject-outside-prior") +
+              std::string(gbi ? "GBI sampling" : ene ? "E&E sampling" : "--reject-outside-prior") +
                   ": the model's training data has no prior (imported data without a task)");
       prior = sim::prior_from_json(nlohmann::json::parse(prior_json), a.model);
     }
@@ -213,6 +327,10 @@ int run_sample(const SampleArgs& a) {
   if (static_cast<int64_t>(labels.size()) != d) labels = sim::default_theta_labels(d);
   if (auto* ace = dynamic_cast<estimators::Ace*>(model.get())) {
     sample_gbi(a, *ace, *prior, observations, labels);
+    return 0;
+  }
+  if (auto* ene = dynamic_cast<estimators::Ene*>(model.get())) {
+    sample_ene(a, *ene, *prior, observations, labels);
     return 0;
   }
   auto* sampler = dynamic_cast<estimators::PosteriorSampler*>(model.get());
@@ -269,8 +387,15 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--beta", a->betas, "ACE models: inverse temperature(s) of the GBI posterior, e.g. 10,100,1000 "
                   "(with several: <stem>_beta<β>.csv)")
       ->delimiter(',');
-  sub->add_option("--sampler", a->sampler, "ACE models: MCMC sampler, slice | rwm")->capture_default_str();
-  sub->add_option("--chains", a->chains, "ACE models: MCMC chains (split over the ranks)")->capture_default_str();
+  sub->add_option("--sampler", a->sampler,
+                  "ACE models: MCMC sampler, slice (default) | rwm; E&E models: auto (default: exact rejection, MCMC "
+                  "when its acceptance is below --min-acceptance) | rejection | slice | rwm");
+  sub->add_option("--rejection-pilot", a->rejection_pilot, "E&E: prior draws tried before --sampler auto decides")
+      ->capture_default_str();
+  sub->add_option("--min-acceptance", a->min_acceptance, "E&E: lowest rejection acceptance rate --sampler auto accepts")
+      ->capture_default_str();
+  sub->add_option("--max-draws", a->max_draws, "E&E: most prior draws for rejection")->capture_default_str();
+  sub->add_option("--chains", a->chains, "ACE/E&E MCMC: chains (split over the ranks)")->capture_default_str();
   sub->add_option("--warmup", a->warmup, "ACE models: warm-up sweeps per chain")->capture_default_str();
   sub->add_option("--thin", a->thin, "ACE models: keep every k-th sweep")->capture_default_str();
   sub->add_option("--init-candidates", a->init_candidates,

@@ -17,6 +17,7 @@
 #include "simbi/core/version.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/estimators/ace.hpp"
+#include "simbi/estimators/ene.hpp"
 #include "simbi/estimators/estimator.hpp"
 #include "simbi/sim/distance.hpp"
 #include "simbi/sim/task.hpp"
@@ -39,6 +40,8 @@ struct TrainArgs {
   int64_t latent_dim = 0;
   int64_t width = 64, blocks = 3;                      // ACE cost network
   std::string distance, distance_params, ace_targets;  // ACE
+  estimators::EneConfig ene;                           // E&E (the dims are set from the store)
+  std::string conv_channels;                           // E&E conv encoder
   std::string encoder_hidden, prior_hidden, decoder_hidden, data_decoder_hidden;
   double max_minutes = 0;
   int threads = 0;
@@ -72,8 +75,19 @@ nlohmann::json ace_config(const TrainArgs& a, const store::SimStoreMeta& m) {
           {"blocks", a.blocks},   {"set_trials", trials},     {"distance", spec}};
 }
 
+// E&E: the options as given (EneConfig's defaults otherwise); checked by EneConfig::from_json.
+nlohmann::json ene_config(const TrainArgs& a, const store::SimStoreMeta& m) {
+  estimators::EneConfig c = a.ene;
+  c.theta_dim = m.theta_dim;
+  c.x_dim = m.x_dim;
+  if (!a.encoder_hidden.empty()) c.encoder_hidden = parse_widths(a.encoder_hidden, "--encoder-hidden");
+  if (!a.conv_channels.empty()) c.conv_channels = parse_widths(a.conv_channels, "--conv-channels");
+  return c.to_json();
+}
+
 nlohmann::json estimator_config(const TrainArgs& a, const store::SimStoreMeta& m) {
   if (a.method == "ace") return ace_config(a, m);
+  if (a.method == "ene") return ene_config(a, m);
   const int64_t theta_dim = m.theta_dim, x_dim = m.x_dim;
   nlohmann::json c = {{"method", a.method}, {"theta_dim", theta_dim}, {"x_dim", x_dim}, {"latent_dim", a.latent_dim}};
   if (!a.encoder_hidden.empty()) c["encoder_hidden"] = parse_widths(a.encoder_hidden, "--encoder-hidden");
@@ -185,7 +199,7 @@ int run_train(TrainArgs a) {
             "--checkpoint-every-epochs must be 0 (off) or positive");
     require(a.checkpoint_seconds >= 0, ErrorKind::invalid_argument, "--checkpoint-seconds must be 0 (off) or positive");
     require(!a.method.empty(), ErrorKind::invalid_argument,
-            "--method is required (cpvae, upvae or ace), on the command line or as `method` in the --config file");
+            "--method is required (cpvae, upvae, ace or ene), on the command line or as `method` in the --config file");
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
     require(a.stream_buffer_mb > 0, ErrorKind::invalid_argument, "--stream-buffer-mb must be positive");
     store_meta = store::SimStore::open_read(a.data).meta();
@@ -307,7 +321,7 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   CLI::App* sub = app.add_subcommand("train", "Train an estimator on a simulation store (data-parallel over ranks)");
   sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
   sub->add_option("--data", a->data, "Simulation store (HDF5) to train on")->required();
-  sub->add_option("--method", a->method, "cpvae | upvae | ace");
+  sub->add_option("--method", a->method, "cpvae | upvae | ace | ene (Embed and Emulate)");
   sub->add_option("--out", a->out, "Model file to write")->required();
   sub->add_option("--seed", a->seed, "Seed (split, shuffling, initialisation)")->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
@@ -341,6 +355,11 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
       ->capture_default_str();
   sub->add_option("--lr-decay-factor", o.lr_decay_factor, "Learning-rate decay factor on a plateau")
       ->capture_default_str();
+  sub->add_option("--lr-schedule", o.lr_schedule,
+                  "constant | cosine (to 0 at --max-epochs; E&E's schedule), after --lr-warmup-epochs")
+      ->capture_default_str();
+  sub->add_option("--lr-warmup-epochs", o.lr_warmup_epochs, "Linear learning-rate warm-up over the first N epochs")
+      ->capture_default_str();
   sub->add_option("--clip-norm", o.clip_norm, "Gradient-norm clipping (0 = off)")->capture_default_str();
   sub->add_option("--validation-fraction", o.validation_fraction, "Held-out fraction")->capture_default_str();
   sub->add_option("--max-minutes", a->max_minutes, "Stop after this many minutes (keeps the best weights)");
@@ -352,7 +371,29 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
                   "'{\"set_size\": 5, \"point_dim\": 2}'");
   sub->add_option("--ace-targets", a->ace_targets,
                   "ACE: observations (CSV or FILE.h5) added to the training targets (the paper's known x_o)");
-  sub->add_option("--encoder-hidden", a->encoder_hidden, "Hidden widths of q(z | x, θ), e.g. 64,64");
+  auto& e = a->ene;
+  sub->add_option("--embed-dim", e.embed_dim, "E&E: embedding dimension d")->capture_default_str();
+  sub->add_option("--tau", e.tau, "E&E: InfoNCE temperature")->capture_default_str();
+  sub->add_option("--encoder", e.encoder, "E&E: encoder of x, mlp | conv (time series)")->capture_default_str();
+  sub->add_option("--series-channels", e.series_channels,
+                  "E&E conv: channels of the time series x = [channels, time] row-major")
+      ->capture_default_str();
+  sub->add_option("--conv-channels", a->conv_channels, "E&E conv: channels of the conv layers, e.g. 32,64,128");
+  sub->add_option("--crop", e.crop, "E&E conv: training window (random crop) length, 0 = whole series")
+      ->capture_default_str();
+  sub->add_option("--test-windows", e.test_windows, "E&E conv: windows averaged at test time")->capture_default_str();
+  sub->add_option("--emulator-width", e.emulator_width, "E&E: units of the emulator's residual MLP")
+      ->capture_default_str();
+  sub->add_option("--emulator-blocks", e.emulator_blocks, "E&E: residual blocks of the emulator")
+      ->capture_default_str();
+  sub->add_option("--intra-weight", e.intra_weight, "E&E: weight of the intra-domain InfoNCE terms (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--jitter", e.jitter, "E&E: std of the intra-domain views' jitter (z-scored units)")
+      ->capture_default_str();
+  sub->add_option("--memory-bank", e.memory_bank, "E&E: earlier embeddings kept as extra negatives (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--encoder-hidden", a->encoder_hidden,
+                  "Hidden widths of q(z | x, θ) (VAEs) or of the MLP encoder f(x) (E&E), e.g. 64,64");
   sub->add_option("--prior-hidden", a->prior_hidden, "CP-VAE: hidden widths of p(z | x)");
   sub->add_option("--decoder-hidden", a->decoder_hidden, "Hidden widths of p(θ | x, z)");
   sub->add_option("--data-decoder-hidden", a->data_decoder_hidden, "UP-VAE: hidden widths of p(x | z)");

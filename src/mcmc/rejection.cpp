@@ -371,4 +371,22 @@ RejectionResult GbiRejectionSampler::sample(double beta, int64_t n, int64_t max_
   return res;
 }
 
+namespace {
+RejectionOptions with_fixed_bound(RejectionOptions o, double s_max) {
+  require(std::isfinite(s_max), ErrorKind::invalid_argument, "bounded-ratio rejection: the bound must be finite");
+  o.fixed_bound = -s_max - 1e-6 * (1.0 + std::fabs(s_max));
+  return o;
+}
+CostFunction negated(CostFunction log_ratio) {
+  return [f = std::move(log_ratio)](ConstMatrixView theta, double* out) {
+    f(theta, out);
+    for (int64_t i = 0; i < theta.rows; ++i) out[i] = -out[i];
+  };
+}
+}  // namespace
+
+BoundedRatioSampler::BoundedRatioSampler(const sim::Prior& prior, CostFunction log_ratio, double s_max,
+                                         RejectionOptions options)
+    : sampler_(prior, negated(std::move(log_ratio)), with_fixed_bound(options, s_max)) {}
+
 }  // namespace simbi::mcmc

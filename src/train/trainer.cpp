@@ -15,6 +15,7 @@
 #include "simbi/dist/world.hpp"
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/train/batch_exchange.hpp"
 #include "simbi/train/checkpoint.hpp"
 #include "simbi/train/flat_adamw.hpp"
 #include "simbi/train/training_source.hpp"
@@ -94,7 +95,8 @@ nlohmann::json TrainOptions::to_json() const {
   return {{"batch_size", batch_size}, {"lr", lr},
           {"weight_decay", weight_decay}, {"max_epochs", max_epochs},
           {"patience", patience}, {"lr_decay_patience", lr_decay_patience}, {"kl_warmup_epochs", kl_warmup_epochs},
-          {"lr_decay_factor", lr_decay_factor}, {"clip_norm", clip_norm},
+          {"lr_decay_factor", lr_decay_factor}, {"lr_schedule", lr_schedule}, {"lr_warmup_epochs", lr_warmup_epochs},
+          {"clip_norm", clip_norm},
           {"validation_fraction", validation_fraction}, {"seed", seed}};
 }
 
@@ -189,7 +191,40 @@ void check_options(const TrainOptions& o) {
           "--lr-decay-factor must be in (0, 1)");
   require(o.validation_fraction > 0 && o.validation_fraction < 1, ErrorKind::invalid_argument,
           "--validation-fraction must be in (0, 1)");
+  require(o.lr_schedule == "constant" || o.lr_schedule == "cosine", ErrorKind::invalid_argument,
+          "--lr-schedule must be constant or cosine, got '" + o.lr_schedule + "'");
+  require(o.lr_warmup_epochs >= 0, ErrorKind::invalid_argument, "--lr-warmup-epochs must be 0 (off) or positive");
+  require(o.lr_schedule != "cosine" || o.lr_decay_patience == 0, ErrorKind::invalid_argument,
+          "--lr-schedule cosine and --lr-decay-patience exclude each other (pick one way to lower the rate)");
 }
+
+// The scheduled learning rate of `epoch` (0-based); NaN when the schedule leaves the rate alone (constant
+// after the warm-up, where the plateau decay may have lowered it).
+double scheduled_lr(const TrainOptions& o, int64_t epoch) {
+  if (epoch < o.lr_warmup_epochs) return o.lr * static_cast<double>(epoch + 1) / static_cast<double>(o.lr_warmup_epochs);
+  if (o.lr_schedule != "cosine") return epoch == o.lr_warmup_epochs && epoch > 0 ? o.lr : std::nan("");
+  const double span = static_cast<double>(std::max<int64_t>(1, o.max_epochs - o.lr_warmup_epochs));
+  return 0.5 * o.lr * (1.0 + std::cos(M_PI * static_cast<double>(epoch - o.lr_warmup_epochs) / span));
+}
+
+// Hands a batch-coupled estimator the exchange for the duration of fit() (and takes it back after).
+class ExchangeScope {
+ public:
+  explicit ExchangeScope(estimators::Estimator& model) : model_(model) {
+    if (!model.couples_batch()) return;
+    exchange_ = make_mpi_batch_exchange();
+    model.set_batch_exchange(exchange_.get());
+  }
+  ~ExchangeScope() {
+    if (exchange_) model_.set_batch_exchange(nullptr);
+  }
+  ExchangeScope(const ExchangeScope&) = delete;
+  ExchangeScope& operator=(const ExchangeScope&) = delete;
+
+ private:
+  estimators::Estimator& model_;
+  std::unique_ptr<estimators::BatchExchange> exchange_;
+};
 
 }  // namespace
 
@@ -205,14 +240,20 @@ TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const Tra
   check_options(o);
   const auto t_start = std::chrono::steady_clock::now();
   const int64_t n_train = source.train_rows(), n_val = source.val_rows();
+  int64_t theta_cols = 0, x_cols = 0;
   {
     const auto [theta, x] = source.standardization_rows();
     model.fit_standardization(theta, x);
+    theta_cols = theta.size(1);
+    x_cols = x.size(1);
   }
   model.to(o.device);
   // Rows and noise are made on the CPU and moved to the model's device (a no-op on the CPU).
   auto on_device = [&o](const torch::Tensor& t) { return t.defined() ? t.to(o.device) : t; };
   const int64_t noise_dim = model.noise_dim();
+  // A batch-coupled loss (contrastive) runs on every rank at every step, with or without rows.
+  const bool coupled = model.couples_batch();
+  const ExchangeScope exchange_scope(model);
 
   std::vector<torch::Tensor> params = model.parameters();
   if (resume) restore(model, resume->model);
@@ -292,6 +333,7 @@ TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const Tra
     const bool continued = resume && epoch == start_epoch;  // resumed inside this epoch
     const double epoch_seconds_before = continued ? start_epoch_seconds : 0.0;
     model.train();
+    if (const double lr = scheduled_lr(o, epoch); std::isfinite(lr)) optimizer.set_lr(lr);
     // The KL weight of this epoch. Early stopping and the learning-rate decay count from the first
     // full-weight epoch: while the weight ramps up, the (full-weight) validation loss may rise.
     const int64_t warmed_up = o.kl_warmup_epochs - 1;
@@ -318,8 +360,10 @@ TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const Tra
       optimizer.zero_grad();
       const Batch batch = source.next_batch();
       const int64_t rows = batch.rows;
-      if (batch.hi > batch.lo) {
-        const torch::Tensor theta_b = on_device(batch.theta), x_b = on_device(batch.x);
+      if (batch.hi > batch.lo || coupled) {
+        const bool empty = batch.hi == batch.lo;
+        const torch::Tensor theta_b = on_device(empty ? torch::empty({0, theta_cols}) : batch.theta);
+        const torch::Tensor x_b = on_device(empty ? torch::empty({0, x_cols}) : batch.x);
         lap(h.data_seconds);
         const torch::Tensor noise =
             on_device(batch_noise(o.seed, step_key(epoch, begin), rows, noise_dim, batch.lo, batch.hi));

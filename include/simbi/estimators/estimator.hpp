@@ -12,6 +12,21 @@
 
 namespace simbi::estimators {
 
+// For losses that couple the rows of a batch (contrastive losses): the trainer hands the estimator a
+// view of the whole global batch across the ranks. Collective: every rank calls it, in the same order,
+// once per call site per step (a rank with no rows of this step passes a [0, k] tensor).
+class BatchExchange {
+ public:
+  virtual ~BatchExchange() = default;
+  struct Gathered {
+    torch::Tensor rows;  // every rank's rows [B, k] in rank order, i.e. in global batch order
+    int64_t offset = 0;  // where this rank's rows start in `rows`
+  };
+  // Differentiable: the backward pass sums the gradient of `rows` over the ranks and hands each rank
+  // the part for its own rows, so the summed parameter gradients are those of the global-batch loss.
+  virtual Gathered gather_rows(const torch::Tensor& local) = 0;
+};
+
 class Estimator : public torch::nn::Module {
  public:
   // "cpvae", "upvae", ...
@@ -34,6 +49,11 @@ class Estimator : public torch::nn::Module {
   // Weight of the loss's KL term, for KL warm-up (the trainer ramps it from small to 1 over the first
   // epochs and validates at 1). Methods without a KL term ignore it.
   virtual void set_kl_weight(double /*weight*/) {}
+  // True when loss() couples the rows of a batch: the trainer then calls it on every rank at every
+  // step (rows or not) and provides a BatchExchange while training.
+  virtual bool couples_batch() const { return false; }
+  // The exchange to use in training steps (nullptr: this rank's rows are the batch). Set by the trainer.
+  virtual void set_batch_exchange(BatchExchange* /*exchange*/) {}
 };
 
 class PosteriorSampler {

@@ -104,6 +104,22 @@ class GbiRejectionSampler {
   std::vector<double> my_pilot_costs_;
 };
 
+// Exact rejection for p(θ)·exp(s(θ)) when an upper bound s ≤ s_max is known (E&E: s = ⟨f(x_o), g(θ)⟩/τ
+// ≤ 1/τ for unit embeddings): θ ~ p(θ) accepted with probability exp(s(θ) − s_max). It is the GBI sampler
+// at β = 1 with cost −s and the fixed bound −s_max (lowered by a float-rounding margin), so a value above
+// the bound — which a correct s never gives — restarts the accepted set instead of biasing it.
+// `log_ratio` writes s(θ_i) (NaN: weight 0, counted). Collective, rank-count invariant as that sampler.
+class BoundedRatioSampler {
+ public:
+  BoundedRatioSampler(const sim::Prior& prior, CostFunction log_ratio, double s_max, RejectionOptions options = {});
+  RejectionResult sample(int64_t num_samples, int64_t max_draws, uint64_t stream_index = 0) {
+    return sampler_.sample(1.0, num_samples, max_draws, stream_index);
+  }
+
+ private:
+  GbiRejectionSampler sampler_;
+};
+
 // Rejection ABC with the exponential kernel (METHODS.md §2's baseline): stored simulation i is accepted
 // with probability exp(−β·d(x_i, x_o)). Collective over options.comm: the rows are split over the ranks;
 // the uniform of row i comes from (seed, sampling, tag + stream_index).substream(i) for every β (common

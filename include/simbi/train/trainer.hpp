@@ -32,6 +32,11 @@ struct TrainOptions {
   // (e+1)/kl_warmup_epochs. Validation always uses the full loss; early stopping and the learning-rate
   // decay count epochs without improvement from the first full-weight epoch on. 0 = off (the paper's).
   int64_t kl_warmup_epochs = 0;
+  // Learning-rate schedule over epochs: "constant" (the default; --lr-decay-patience may still decay it
+  // on plateaus) or "cosine" (from lr down to 0 at max_epochs, the E&E paper's schedule; excludes the
+  // plateau decay). Either starts with lr_warmup_epochs of linear warm-up: lr·(e+1)/lr_warmup_epochs.
+  std::string lr_schedule = "constant";
+  int64_t lr_warmup_epochs = 0;
   double clip_norm = 3.0;  // <= 0: no clipping
   double validation_fraction = 0.1;
   uint64_t seed = 0;
