@@ -1,10 +1,11 @@
 // Test driver for data-parallel training (run by tests/e2e/test_train_rank_equivalence.sh): trains a
-// regression network (deterministic loss) or a CP-VAE (a loss with reparameterisation noise) with
+// regression network (deterministic loss), a CP-VAE (a loss with reparameterisation noise) or an E&E model
+// (a contrastive loss coupling the rows of a batch across the ranks, with a memory bank and jittered views) with
 // train::fit for a given number of epochs and global batch on fixed data, then rank 0 writes the flat
 // parameters, one per line. Run under `mpiexec -n 1` and `-n 2` with the same global batch, the
 // parameters must agree to float rounding: each rank takes half of every global batch, the fused
 // allreduce restores the global-batch gradient, and the noise is keyed by global batch position.
-// Usage: simbi_train_rank_equivalence --model regression|cpvae --batch B --epochs E --out params.txt
+// Usage: simbi_train_rank_equivalence --model regression|cpvae|ene --batch B --epochs E --out params.txt
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "simbi/dist/world.hpp"
+#include "simbi/estimators/ene.hpp"
 #include "simbi/estimators/estimator.hpp"
 #include "simbi/estimators/vae.hpp"
 #include "simbi/nn/mlp.hpp"
@@ -49,8 +51,8 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--out")) out = argv[i + 1];
     else if (!std::strcmp(argv[i], "--model")) model_name = argv[i + 1];
   }
-  if (batch <= 0 || epochs <= 0 || out.empty() || (model_name != "regression" && model_name != "cpvae")) {
-    std::fprintf(stderr, "usage: %s --model regression|cpvae --batch B --epochs E --out FILE\n", argv[0]);
+  if (batch <= 0 || epochs <= 0 || out.empty() || (model_name != "regression" && model_name != "cpvae" && model_name != "ene")) {
+    std::fprintf(stderr, "usage: %s --model regression|cpvae|ene --batch B --epochs E --out FILE\n", argv[0]);
     return 2;
   }
   torch::set_num_threads(1);
@@ -68,6 +70,17 @@ int main(int argc, char** argv) {
     c.latent_dim = 2;
     c.encoder_hidden = c.prior_hidden = c.decoder_hidden = {32, 32};
     model_ptr = std::make_shared<simbi::estimators::CpVae>(c);
+  } else if (model_name == "ene") {
+    simbi::estimators::EneConfig c;
+    c.theta_dim = 1;
+    c.x_dim = 2;
+    c.embed_dim = 8;
+    c.encoder_hidden = {32};
+    c.emulator_width = 32;
+    c.emulator_blocks = 1;
+    c.intra_weight = 0.5;
+    c.memory_bank = 64;
+    model_ptr = std::make_shared<simbi::estimators::Ene>(c);
   } else {
     model_ptr = std::make_shared<Regression>();
   }
