@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Accuracy / time benchmark of CP-VAE and UP-VAE on the sbibm tasks, the protocol of TARGETS.md:
+# Accuracy / time benchmark of CP-VAE, UP-VAE and E&E (ene) on the sbibm tasks, the protocol of TARGETS.md:
 # for each task x budget simulate once (shared by both methods); for each method train with
 # configs/<task>/<method>.toml (timed); for each observation k draw 10,000 posterior samples (timed)
 # and compute C2ST and MMD against sbibm's reference posterior of that observation. Then write
 #   <out>/results.csv  one row per task, method, budget, observation
 #   <out>/results.md   C2ST mean ± std over observations next to the paper's CP-VAE / UP-VAE figures
-#                      (Table 1), training minutes next to the paper's (Table 3, NVIDIA T4)
+#                      (Table 1), training minutes next to the paper's (Table 3, NVIDIA T4); E&E next
+#                      to sbibm's NRE at 10⁴ (main_paper.csv, the same observations)
 # Usage:
-#   bash scripts/benchmark_vae.sh [--tasks "two_moons slcp ..."] [--methods "cpvae upvae"]
+#   bash scripts/benchmark_vae.sh [--tasks "two_moons slcp ..."] [--methods "cpvae upvae ene"]
 #       [--budgets "10000 20000"] [--observations "1 2 3 4 5"] [--ranks 2] [--sbibm-dir ../shared/sbibm]
 #       [--out results/vae] [--max-epochs N] [--seed S] [--num-samples N] [--plots] [--resume]
 #       [--fail-fast] [--report-only] [--dry-run]
@@ -85,7 +86,7 @@ for k in $OBSERVATIONS; do is_uint "$k" || die "bad observation number '$k'"; do
 for v in "$TASKS" "$METHODS" "$BUDGETS" "$OBSERVATIONS"; do
   [ -n "${v// /}" ] || die "--tasks, --methods, --budgets and --observations must not be empty"
 done
-for m in $METHODS; do case "$m" in cpvae | upvae) ;; *) die "unknown method '$m' (cpvae | upvae)" ;; esac; done
+for m in $METHODS; do case "$m" in cpvae | upvae | ene) ;; *) die "unknown method '$m' (cpvae | upvae | ene)" ;; esac; done
 [ -d "$SBIBM_DIR" ] || die "sbibm folder not found: $SBIBM_DIR (give --sbibm-dir)"
 SBIBM_DIR=$(cd "$SBIBM_DIR" && pwd)
 for t in $TASKS; do
@@ -190,7 +191,7 @@ if [ "$REPORT_ONLY" -eq 0 ]; then
       fi
       for method in $METHODS; do
         cfg="configs/$task/$method.toml"
-        name=$([ "$method" = cpvae ] && echo CP-VAE || echo UP-VAE)
+        case "$method" in cpvae) name=CP-VAE ;; upvae) name=UP-VAE ;; *) name="E&E" ;; esac
         dir="$OUT/$task/$method/n$budget"
         train_stamp="train $(config_hash "$cfg") seed $SEED ranks $RANKS max-epochs ${MAX_EPOCHS:-config} sims $sim_stamp"
         echo "== $task, $method, budget $budget: train ($cfg)"
@@ -373,7 +374,18 @@ SBIBM_NPE_10K = {
     "slcp_distractors": 0.970, "bernoulli_glm": 0.678, "bernoulli_glm_raw": 0.765, "gaussian_mixture": 0.661,
     "sir": 0.680, "lotka_volterra": 0.997,
 }
-NAMES = {"cpvae": "CP-VAE", "upvae": "UP-VAE"}
+NAMES = {"cpvae": "CP-VAE", "upvae": "UP-VAE", "ene": "E&E"}
+# E&E's reference: sbibm's NRE at 10⁴ simulations (main_paper.csv), mean ± std over observations 1-5.
+SBIBM_NRE_10K = {
+    "two_moons": [0.71165, 0.71545, 0.77465, 0.7663, 0.7691],
+    "gaussian_linear": [0.54445, 0.5551, 0.5586, 0.5587, 0.5585],
+    "slcp": [0.96095, 0.93955, 0.96135, 0.96725, 0.95445],
+    "sir": [0.6229, 0.8640, 0.7707, 0.81345, 0.7715],
+}
+for _task, _v in SBIBM_NRE_10K.items():
+    _m = sum(_v) / len(_v)
+    _s = math.sqrt(sum((x - _m) ** 2 for x in _v) / (len(_v) - 1))
+    PAPER_C2ST.setdefault("ene", {})[_task] = [(_m, _s), None, None]
 BUDGET_INDEX = {10000: 0, 20000: 1, 30000: 2}
 
 
@@ -499,7 +511,7 @@ def pm(m, s, digits=3):
 
 
 md = []
-md.append("# CP-VAE / UP-VAE benchmark (simbi)\n")
+md.append("# CP-VAE / UP-VAE / E&E benchmark (simbi)\n")
 short = sorted({r["max_epochs"] for r in rows if r["max_epochs"] is not None and r["max_epochs"] != 1000})
 if max_epochs and int(max_epochs) not in short and int(max_epochs) != 1000:
     short.append(int(max_epochs))
@@ -508,7 +520,8 @@ md.append(f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} · simbi {git_r
           + (f" · **max-epochs {', '.join(map(str, short))}** (not the paper's 1000)" if short else "") + "\n")
 md.append("Protocol (TARGETS.md): C2ST / MMD of 10,000 samples against sbibm's reference posterior, mean ± std over "
           f"observations {', '.join(map(str, observations))}. Paper: Nautiyal et al. (arXiv 2411.14511), Table 1 "
-          "(C2ST, mean ± std over 5 runs) and Table 3 (training minutes, NVIDIA T4). C2ST 0.5 is perfect; "
+          "(C2ST, mean ± std over 5 runs) and Table 3 (training minutes, NVIDIA T4); for E&E the 'paper' column is "
+          "sbibm's NRE at 10⁴ (main_paper.csv, observations 1-5). C2ST 0.5 is perfect; "
           "'≤ paper' means simbi's mean is at or below the paper's. Train min: simbi's training loop (from the "
           "model's metadata; wall time of the whole `simbi train` call in brackets). Sample s: 10,000 draws as "
           "simbi reports them (wall time of the `simbi sample` call, MPI start-up included, in brackets), "
@@ -535,7 +548,7 @@ for task in tasks:
             ok = "" if c_m is None or p is None else ("✓" if c_m <= p[0] else "✗")
             if ok:
                 summary.setdefault((method, budget), []).append(ok == "✓")
-            if c_m is not None and budget == 10000:
+            if c_m is not None and budget == 10000 and method != "ene":
                 if task not in best_of_task or c_m < best_of_task[task][0]:
                     best_of_task[task] = (c_m, c_s, method)
             c2st = "–" if c_m is None else pm(c_m, c_s) + (f" (n={n})" if n != len(observations) else "")
