@@ -14,6 +14,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev           # CLI, JSON
   libgtest-dev libgmock-dev libbenchmark-dev # tests, micro-benchmarks
   python3 python3-numpy python3-h5py python3-matplotlib python3-sklearn  # plots, cross-checks
+  slurmctld slurmd slurm-client munge       # a one-node Slurm for the slurm tests (tests/slurm/)
 )
 
 missing=()
