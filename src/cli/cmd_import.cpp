@@ -52,6 +52,7 @@ int run_import(const ImportArgs& a) {
       meta.task = task.name;
       meta.prior_json = task.prior_json;
       meta.theta_labels = task.theta_labels;
+      meta.x_shape = task.x_shape;
     } else {
       meta.task = a.name.empty() ? "imported" : a.name;
     }

@@ -24,6 +24,8 @@ void describe_store(const std::string& path, bool as_json) {
   const store::SimStore s = store::SimStore::open_read(path);
   const store::SimStoreMeta& m = s.meta();
   const store::StatusCounts c = store::count_status(s.read_status());
+  // The row shape: the store's x_shape attribute, or [x_dim] for flat rows.
+  const std::vector<int64_t> x_shape = m.x_shape.empty() ? std::vector<int64_t>{m.x_dim} : m.x_shape;
   std::string prior = "(unknown)";
   if (!m.prior_json.empty()) prior = sim::prior_from_json(nlohmann::json::parse(m.prior_json), path)->describe();
   if (as_json) {
@@ -32,7 +34,7 @@ void describe_store(const std::string& path, bool as_json) {
                         {"x_dim", m.x_dim},      {"budget", m.budget},           {"chunk_rows", m.chunk_rows},
                         {"seed", m.seed},        {"completed", c.completed()},   {"ok", c.ok},
                         {"failed", c.failed},    {"not_simulated", c.not_simulated},
-                        {"theta_labels", m.theta_labels}, {"prior", prior},
+                        {"theta_labels", m.theta_labels}, {"prior", prior}, {"x_shape", x_shape},
                         {"created", m.created},  {"simbi_version", m.simbi_version}};
     std::printf("%s\n", j.dump(2).c_str());
     return;
@@ -42,7 +44,10 @@ void describe_store(const std::string& path, bool as_json) {
               static_cast<long long>(m.version));
   std::printf("  task          %s (simulator: %s)\n", m.task.c_str(), m.simulator.c_str());
   std::printf("  theta_dim     %lld  [%s]\n", static_cast<long long>(m.theta_dim), join(m.theta_labels).c_str());
-  std::printf("  x_dim         %lld\n", static_cast<long long>(m.x_dim));
+  std::string shape;
+  for (size_t i = 0; i < m.x_shape.size(); ++i) shape += (i ? " x " : "") + std::to_string(m.x_shape[i]);
+  std::printf("  x_dim         %lld%s\n", static_cast<long long>(m.x_dim),
+              shape.empty() ? "" : ("  (row shape " + shape + ", row-major)").c_str());
   std::printf("  prior         %s\n", prior.c_str());
   std::printf("  budget        %lld rows (chunks of %lld)\n", static_cast<long long>(m.budget),
               static_cast<long long>(m.chunk_rows));

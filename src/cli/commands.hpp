@@ -30,6 +30,7 @@ void add_observe_command(CLI::App& app, std::vector<Command>& commands);
 void add_ppc_command(CLI::App& app, std::vector<Command>& commands);
 void add_gbi_reference_commands(CLI::App& app, std::vector<Command>& commands);  // gbi-reference, cost-check
 void add_abc_command(CLI::App& app, std::vector<Command>& commands);
+void add_sbc_command(CLI::App& app, std::vector<Command>& commands);
 
 // Parses and runs one simbi command line (without the program name) on every rank; used by main and
 // by `simbi run` for its stages. Returns the exit code; throws simbi::Error on failure.
@@ -74,6 +75,7 @@ struct TaskSource {
     int64_t theta_dim = 0, x_dim = 0;
     std::string prior_json;
     std::vector<std::string> theta_labels;
+    std::vector<int64_t> x_shape;  // empty: flat rows
   };
   Identity identity() const;
   // "builtin", "plugin:<path>" or "command:<cmd>" (recorded in the store).

@@ -32,10 +32,10 @@ TaskSource::Identity TaskSource::identity() const {
   if (!simulator_config.empty() && simulator_lib.empty() && simulator_cmd.empty()) {
     const sim::UserSimulatorConfig c = sim::load_user_simulator_config(simulator_config);
     return {c.name, c.theta_dim, c.x_dim, c.prior.dump(),
-            c.theta_labels.empty() ? sim::default_theta_labels(c.theta_dim) : c.theta_labels};
+            c.theta_labels.empty() ? sim::default_theta_labels(c.theta_dim) : c.theta_labels, {}};
   }
   const sim::Task t = make();
-  return {t.name, t.theta_dim(), t.x_dim(), t.prior->to_json().dump(), t.theta_labels};
+  return {t.name, t.theta_dim(), t.x_dim(), t.prior->to_json().dump(), t.theta_labels, t.x_shape};
 }
 
 sim::Task TaskSource::make() const {

@@ -20,6 +20,9 @@ const std::vector<TaskInfo>& builtin_tasks() {
       {"gbi_linear_gaussian", &tasks::make_gbi_linear_gaussian},
       {"gbi_gaussian_mixture", &tasks::make_gbi_gaussian_mixture},
       {"hh_ace", &tasks::make_hh_ace},
+      {"lorenz96", &tasks::make_lorenz96},
+      {"lorenz96_x", &tasks::make_lorenz96_x},
+      {"lorenz96_stats", &tasks::make_lorenz96_stats},
   };
   return tasks;
 }

@@ -70,6 +70,15 @@ void write_string_array_attribute(hid_t obj, const std::string& name, const std:
           "cannot write HDF5 attribute '" + name + "'");
 }
 
+void write_int_array_attribute(hid_t obj, const std::string& name, const std::vector<int64_t>& values) {
+  const hsize_t n = values.size();
+  Handle space(n == 0 ? H5Screate(H5S_NULL) : H5Screate_simple(1, &n, nullptr), H5Sclose);
+  Handle a = make_attribute(obj, name, H5T_STD_I64LE, space.get());
+  if (n == 0) return;
+  require(H5Awrite(a.get(), H5T_NATIVE_INT64, values.data()) >= 0, ErrorKind::io,
+          "cannot write HDF5 attribute '" + name + "'");
+}
+
 std::string read_string_attribute(hid_t obj, const std::string& name, const std::string& where) {
   Handle a = open_attribute(obj, name, where);
   Handle ftype(H5Aget_type(a.get()), H5Tclose);
@@ -132,6 +141,20 @@ std::vector<std::string> read_string_array_attribute(hid_t obj, const std::strin
     out.emplace_back(p ? p : "");
     if (p) H5free_memory(p);
   }
+  return out;
+}
+
+std::vector<int64_t> read_int_array_attribute(hid_t obj, const std::string& name, const std::string& where) {
+  Handle a = open_attribute(obj, name, where);
+  Handle space(H5Aget_space(a.get()), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (H5Sget_simple_extent_type(space.get()) == H5S_NULL || n <= 0) return {};
+  Handle ftype(H5Aget_type(a.get()), H5Tclose);
+  require(H5Tget_class(ftype.get()) == H5T_INTEGER, ErrorKind::format,
+          where + ": attribute '" + name + "' is not an array of integers");
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  require(H5Aread(a.get(), H5T_NATIVE_INT64, out.data()) >= 0, ErrorKind::format,
+          where + ": cannot read attribute '" + name + "'");
   return out;
 }
 

@@ -13,9 +13,11 @@ namespace simbi::store {
 
 namespace {
 
-// HDF5 chunk rows: at most the work chunk and about 4 MiB per HDF5 chunk of /x, a power of two.
-hsize_t hdf5_chunk_rows(int64_t chunk_rows, int64_t x_dim) {
-  const int64_t by_size = std::max<int64_t>(1, (int64_t{4} << 20) / (4 * std::max<int64_t>(x_dim, 1)));
+// HDF5 chunk rows of a float32 dataset `cols` wide: a power of two, at most the work chunk and at most
+// about 4 MiB per HDF5 chunk (one row when a row alone is larger: lorenz96's 1.6 MB rows get 2-row
+// chunks of /x, while its 4-wide /theta keeps chunks as long as the work chunk allows).
+hsize_t hdf5_chunk_rows(int64_t chunk_rows, int64_t cols) {
+  const int64_t by_size = std::max<int64_t>(1, (int64_t{4} << 20) / (4 * std::max<int64_t>(cols, 1)));
   const int64_t cap = std::max<int64_t>(1, std::min(chunk_rows, by_size));
   int64_t rows = 1;
   while (rows * 2 <= cap) rows *= 2;
@@ -89,6 +91,16 @@ std::string shape_string(const std::vector<int64_t>& s) {
   return out + "]";
 }
 
+// Product of a shape's extents; -1 when one is not positive or the product overflows.
+int64_t shape_product(const std::vector<int64_t>& s) {
+  int64_t p = 1;
+  for (int64_t e : s) {
+    if (e <= 0 || p > std::numeric_limits<int64_t>::max() / e) return -1;
+    p *= e;
+  }
+  return p;
+}
+
 }  // namespace
 
 StatusCounts count_status(const std::vector<uint8_t>& status) {
@@ -149,10 +161,13 @@ SimStore SimStore::create(const std::string& path, const SimStoreMeta& meta, MPI
   SimStore s;
   s.path_ = path;
   s.meta_ = meta;
-  const hsize_t chunk = hdf5_chunk_rows(meta.chunk_rows, std::max(meta.x_dim, meta.theta_dim));
-  s.theta_ = create_matrix_dataset(file.get(), "/theta", meta.budget, meta.theta_dim, chunk).release();
-  s.x_ = create_matrix_dataset(file.get(), "/x", meta.budget, meta.x_dim, chunk).release();
-  s.status_ = create_status_dataset(file.get(), meta.budget, chunk).release();
+  require(meta.x_shape.empty() || shape_product(meta.x_shape) == meta.x_dim, ErrorKind::internal,
+          "SimStore::create: x_shape " + shape_string(meta.x_shape) + " does not match x_dim");
+  const hsize_t theta_chunk = hdf5_chunk_rows(meta.chunk_rows, meta.theta_dim);
+  const hsize_t x_chunk = hdf5_chunk_rows(meta.chunk_rows, meta.x_dim);
+  s.theta_ = create_matrix_dataset(file.get(), "/theta", meta.budget, meta.theta_dim, theta_chunk).release();
+  s.x_ = create_matrix_dataset(file.get(), "/x", meta.budget, meta.x_dim, x_chunk).release();
+  s.status_ = create_status_dataset(file.get(), meta.budget, std::max(theta_chunk, x_chunk)).release();
 
   const hid_t root = file.get();
   h5::write_string_attribute(root, "format", kSimsFormat);
@@ -166,6 +181,7 @@ SimStore SimStore::create(const std::string& path, const SimStoreMeta& meta, MPI
   h5::write_string_attribute(root, "simulator", meta.simulator);
   h5::write_string_attribute(root, "prior", meta.prior_json);
   h5::write_string_array_attribute(root, "theta_labels", meta.theta_labels);
+  if (!meta.x_shape.empty()) h5::write_int_array_attribute(root, "x_shape", meta.x_shape);
   h5::write_string_attribute(root, "simbi_version", meta.simbi_version);
   h5::write_string_attribute(root, "created", meta.created);
   // Everything but the rows' contents is on disk from here on: a crash later loses no structure.
@@ -227,6 +243,13 @@ void SimStore::read_meta() {
   meta_.simulator = h5::read_string_attribute(file_, "simulator", where);
   meta_.prior_json = h5::read_string_attribute(file_, "prior", where);
   meta_.theta_labels = h5::read_string_array_attribute(file_, "theta_labels", where);
+  meta_.x_shape.clear();
+  if (h5::has_attribute(file_, "x_shape")) {
+    meta_.x_shape = h5::read_int_array_attribute(file_, "x_shape", where);
+    require(!meta_.x_shape.empty() && shape_product(meta_.x_shape) == meta_.x_dim, ErrorKind::format,
+            where + ": attribute 'x_shape' " + shape_string(meta_.x_shape) + " does not multiply to x_dim = " +
+                std::to_string(meta_.x_dim));
+  }
   meta_.simbi_version = h5::read_string_attribute(file_, "simbi_version", where);
   meta_.created = h5::read_string_attribute(file_, "created", where);
   const std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
@@ -302,6 +325,8 @@ void check_resume_compatible(const SimStoreMeta& existing, const SimStoreMeta& r
     mismatch("chunk_rows", std::to_string(existing.chunk_rows), std::to_string(requested.chunk_rows));
   if (!existing.prior_json.empty() && !requested.prior_json.empty() && existing.prior_json != requested.prior_json)
     mismatch("prior", existing.prior_json, requested.prior_json);
+  if (existing.x_shape != requested.x_shape)
+    mismatch("x_shape", shape_string(existing.x_shape), shape_string(requested.x_shape));
 }
 
 }  // namespace simbi::store

@@ -51,6 +51,7 @@ SimStoreMeta requested_meta(const SimulationOptions& o, const sim::Task& task, i
   m.simulator = o.simulator_description;
   m.prior_json = task.prior->to_json().dump();
   m.theta_labels = task.theta_labels;
+  m.x_shape = task.x_shape;
   m.simbi_version = kVersion;
   return m;
 }
@@ -58,7 +59,7 @@ SimStoreMeta requested_meta(const SimulationOptions& o, const sim::Task& task, i
 }  // namespace
 
 int64_t automatic_chunk_rows(int64_t x_dim) {
-  // At most ~64 MiB of x per chunk in memory, at most 1024 rows.
+  // At most ~64 MiB of x per chunk in memory, at most 1024 rows (lorenz96's 1.6 MB rows: 42 rows).
   const int64_t by_memory = (int64_t{64} << 20) / (4 * std::max<int64_t>(x_dim, 1));
   return std::max<int64_t>(1, std::min<int64_t>(1024, by_memory));
 }
@@ -146,6 +147,7 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
   double my_busy = 0.0;
   Matrix theta, x;
   std::vector<uint8_t> status;
+  const int64_t slice_rows = std::min(chunk_rows, automatic_chunk_rows(task.x_dim()));
   for (;;) {
     const int64_t item = counter.next(pending_done, pending_failed);
     pending_done = pending_failed = 0;
@@ -153,22 +155,29 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
     const auto chunk_start = std::chrono::steady_clock::now();
     try {
       const int64_t c = todo[static_cast<size_t>(item)];
-      const int64_t first = c * chunk_rows;
-      const int64_t rows = std::min(o.budget, first + chunk_rows) - first;
-      if (theta.rows() != rows) {
-        theta = Matrix(rows, task.theta_dim());
-        x = Matrix(rows, task.x_dim());
-      }
-      task.prior->sample(theta.view(), RowStreams{theta_base, first});
-      task.simulator->simulate(theta.view(), x.view(), RowStreams{sim_base, first});
-      status.assign(static_cast<size_t>(rows), kOk);
+      const int64_t chunk_first = c * chunk_rows;
+      const int64_t chunk_end = std::min(o.budget, chunk_first + chunk_rows);
       int64_t failed = 0;
-      for (int64_t i = 0; i < rows; ++i)
-        if (!row_is_finite(x.row(i), x.cols())) {
-          status[static_cast<size_t>(i)] = kFailed;
-          ++failed;
+      // The chunk in slices of at most slice_rows, each simulated and then written (data, then status):
+      // memory per rank stays bounded whatever --chunk-rows is. A crash between slices leaves the
+      // chunk's later rows "not simulated", so resume redoes the whole chunk, with identical rows.
+      for (int64_t first = chunk_first; first < chunk_end; first += slice_rows) {
+        const int64_t rows = std::min(slice_rows, chunk_end - first);
+        if (theta.rows() != rows) {
+          theta = Matrix(rows, task.theta_dim());
+          x = Matrix(rows, task.x_dim());
         }
-      store.write_rows(first, theta.view(), x.view(), status);
+        task.prior->sample(theta.view(), RowStreams{theta_base, first});
+        task.simulator->simulate(theta.view(), x.view(), RowStreams{sim_base, first});
+        status.assign(static_cast<size_t>(rows), kOk);
+        for (int64_t i = 0; i < rows; ++i)
+          if (!row_is_finite(x.row(i), x.cols())) {
+            status[static_cast<size_t>(i)] = kFailed;
+            ++failed;
+          }
+        store.write_rows(first, theta.view(), x.view(), status);
+      }
+      const int64_t rows = chunk_end - chunk_first;
       my_rows += rows;
       my_failed += failed;
       pending_done = rows;

@@ -1,5 +1,6 @@
 // Google Benchmark: simulation throughput of every built-in task on one thread, in batches of 1024
-// prior draws; items_per_second = simulations per second per core (TARGETS.md). Serial.
+// prior draws (fewer for wide rows: the rows `simbi simulate` holds in memory at once, e.g. 42 for
+// lorenz96); items_per_second = simulations per second per core (TARGETS.md). Serial.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -10,10 +11,9 @@
 #include "simbi/core/matrix.hpp"
 #include "simbi/core/random.hpp"
 #include "simbi/sim/task.hpp"
+#include "simbi/store/simulation_run.hpp"
 
 namespace {
-
-constexpr int64_t kBatch = 1024;
 
 void bench_task(benchmark::State& state, const simbi::sim::TaskInfo& info) {
   simbi::sim::Task task;
@@ -25,7 +25,8 @@ void bench_task(benchmark::State& state, const simbi::sim::TaskInfo& info) {
     }
     return;
   }
-  simbi::Matrix theta(kBatch, task.theta_dim()), x(kBatch, task.x_dim());
+  const int64_t batch = simbi::store::automatic_chunk_rows(task.x_dim());
+  simbi::Matrix theta(batch, task.theta_dim()), x(batch, task.x_dim());
   const simbi::RandomStream prior_base(1, simbi::StreamPurpose::prior_draw, 0);
   const simbi::RandomStream sim_base(1, simbi::StreamPurpose::simulation, 0);
   task.prior->sample(theta, simbi::RowStreams{prior_base, 0});
@@ -35,10 +36,10 @@ void bench_task(benchmark::State& state, const simbi::sim::TaskInfo& info) {
     task.simulator->simulate(theta, x, simbi::RowStreams{sim_base, first_row});
     benchmark::DoNotOptimize(x.data());
     benchmark::ClobberMemory();
-    first_row += kBatch;
-    for (int64_t i = 0; i < kBatch; ++i) failed += std::isnan(x(i, 0)) ? 1 : 0;
+    first_row += batch;
+    for (int64_t i = 0; i < batch; ++i) failed += std::isnan(x(i, 0)) ? 1 : 0;
   }
-  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.SetItemsProcessed(state.iterations() * batch);
   state.counters["failed_frac"] =
       benchmark::Counter(static_cast<double>(failed) / static_cast<double>(std::max<int64_t>(1, first_row)));
 }

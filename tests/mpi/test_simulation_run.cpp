@@ -2,11 +2,15 @@
 // gives (rows depend on (seed, row) only), errors are agreed, resume fills only missing rows.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 
 #include "simbi/dist/world.hpp"
+#include "simbi/sim/prior.hpp"
+#include "simbi/store/hdf5_util.hpp"
 #include "simbi/store/simulation_run.hpp"
 
 namespace simbi::store {
@@ -116,6 +120,69 @@ TEST(SimulationRun, ResumeSimulatesOnlyMissingChunks) {
     EXPECT_EQ(theta.storage(), theta_ref.storage());
     EXPECT_EQ(x.storage(), x_ref.storage());
   }
+}
+
+// A cheap simulator with very wide rows (16 MiB each) that records the largest batch it was asked for.
+class WideSimulator final : public sim::Simulator {
+ public:
+  static constexpr int64_t kWidth = int64_t{1} << 22;
+  int64_t theta_dim() const override { return 2; }
+  int64_t x_dim() const override { return kWidth; }
+  void simulate(ConstMatrixView theta, MatrixView x, const RowStreams& streams) override {
+    largest_batch = std::max(largest_batch, theta.rows);
+    for (int64_t i = 0; i < theta.rows; ++i) {
+      RandomStream rng = streams.row(i);
+      const float noise = static_cast<float>(rng.normal());
+      for (int64_t j = 0; j < kWidth; ++j) x(i, j) = theta(i, j % 2) + noise + static_cast<float>(j % 7);
+      if (theta(i, 0) < -0.5f) x(i, 3) = NAN;  // some failed rows
+    }
+  }
+  int64_t largest_batch = 0;
+};
+
+TEST(SimulationRun, WideRowsAreSimulatedInBoundedSlicesAndKeepTheirShape) {
+  sim::Task task;
+  task.name = "wide";
+  task.prior = sim::make_box_uniform({-1.0, -1.0}, {1.0, 1.0});
+  auto sim = std::make_unique<WideSimulator>();
+  WideSimulator* wide = sim.get();
+  task.simulator = std::move(sim);
+  task.theta_labels = {"a", "b"};
+  task.x_shape = {2048, 2048};
+  SimulationOptions o;
+  o.out = temp_path("wide.h5");
+  o.budget = 7;
+  o.chunk_rows = 5;  // more rows than fit the 64 MiB slice (4 rows of 16 MiB)
+  ASSERT_EQ(automatic_chunk_rows(task.x_dim()), 4);
+  const SimulationSummary s = run_simulation(o, task);
+  EXPECT_EQ(s.store.completed(), 7);
+  EXPECT_LE(wide->largest_batch, 4);  // never the whole 5-row chunk at once, on any rank
+  if (dist::is_root()) {
+    SimStore store = SimStore::open_read(o.out);
+    EXPECT_EQ(store.meta().x_shape, task.x_shape);
+    Matrix theta, x, theta_ref, x_ref;
+    std::vector<uint8_t> status;
+    store.read_rows(0, o.budget, theta, x, status);
+    expected_rows(task, o.seed, 0, o.budget, theta_ref, x_ref);
+    EXPECT_EQ(theta.storage(), theta_ref.storage());
+    for (int64_t r = 0; r < o.budget; ++r) {
+      const bool failed = theta(r, 0) < -0.5f;
+      EXPECT_EQ(status[static_cast<size_t>(r)], failed ? kFailed : kOk) << r;
+      if (!failed) EXPECT_TRUE(std::equal(x.row(r), x.row(r) + x.cols(), x_ref.row(r))) << r;
+    }
+    // HDF5 chunks: one 16 MiB row of /x per chunk, while the 2-wide /theta is chunked by its own width.
+    h5::Handle file = h5::open_file_read(o.out);
+    for (const auto& [name, rows] : {std::pair<const char*, hsize_t>{"/x", 1}, {"/theta", 4}}) {
+      h5::Handle d(H5Dopen2(file.get(), name, H5P_DEFAULT), H5Dclose);
+      h5::Handle plist(H5Dget_create_plist(d.get()), H5Pclose);
+      hsize_t chunk[2] = {0, 0};
+      ASSERT_EQ(H5Pget_chunk(plist.get(), 2, chunk), 2);
+      EXPECT_EQ(chunk[0], rows) << name;
+    }
+    store.close();
+    std::filesystem::remove(o.out);  // 112 MB
+  }
+  dist::barrier();
 }
 
 }  // namespace

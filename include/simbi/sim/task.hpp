@@ -21,6 +21,10 @@ struct Task {
   std::unique_ptr<Prior> prior;
   std::unique_ptr<Simulator> simulator;
   std::vector<std::string> theta_labels;  // CSV header of θ (e.g. parameter_1.. or the benchmark's names)
+  // The shape of one x row when it is more than a flat feature vector, row-major, e.g. {channels,
+  // length} for a multichannel time series (lorenz96: {396, 1000}); its product is x_dim(). Empty: flat.
+  // Stored in the simulation store as the attribute `x_shape` for encoders that need the structure.
+  std::vector<int64_t> x_shape;
   // The task's distance d(x, x') between two x rows (distance.hpp: make_distance(task) builds it):
   // a registered name and its parameters as a JSON object text (e.g. mmd2's set shape).
   std::string distance = "mse";

@@ -52,11 +52,13 @@ void write_string_attribute(hid_t obj, const std::string& name, const std::strin
 void write_int_attribute(hid_t obj, const std::string& name, int64_t value);
 void write_uint_attribute(hid_t obj, const std::string& name, uint64_t value);
 void write_string_array_attribute(hid_t obj, const std::string& name, const std::vector<std::string>& values);
+void write_int_array_attribute(hid_t obj, const std::string& name, const std::vector<int64_t>& values);
 // Readers throw Error(format) naming `where` and the attribute when it is missing or of another type.
 std::string read_string_attribute(hid_t obj, const std::string& name, const std::string& where);
 int64_t read_int_attribute(hid_t obj, const std::string& name, const std::string& where);
 uint64_t read_uint_attribute(hid_t obj, const std::string& name, const std::string& where);
 std::vector<std::string> read_string_array_attribute(hid_t obj, const std::string& name, const std::string& where);
+std::vector<int64_t> read_int_array_attribute(hid_t obj, const std::string& name, const std::string& where);
 
 // Shape of a dataset (empty when it does not exist).
 std::vector<int64_t> dataset_shape(hid_t file, const std::string& name);

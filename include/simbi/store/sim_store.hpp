@@ -29,6 +29,9 @@ struct SimStoreMeta {
   std::string simulator = "builtin";  // builtin | plugin:<path> | command:<cmd> | imported:<source>
   std::string prior_json;             // Prior::to_json() dump ("" when unknown, e.g. imported data)
   std::vector<std::string> theta_labels;
+  // Shape of one x row, row-major (e.g. {channels, length}), product x_dim; empty = flat. Optional
+  // attribute `x_shape` (stores written before it existed, or by tasks with flat rows, have none).
+  std::vector<int64_t> x_shape;
   std::string simbi_version;
   std::string created;  // ISO-8601 UTC
   int64_t version = kSimsVersion;

@@ -18,5 +18,8 @@ Task make_gbi_uniform_1d();
 Task make_gbi_linear_gaussian();
 Task make_gbi_gaussian_mixture();
 Task make_hh_ace();
+Task make_lorenz96();
+Task make_lorenz96_x();
+Task make_lorenz96_stats();
 
 }  // namespace simbi::sim::tasks
