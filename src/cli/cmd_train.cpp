@@ -80,6 +80,15 @@ nlohmann::json ene_config(const TrainArgs& a, const store::SimStoreMeta& m) {
   estimators::EneConfig c = a.ene;
   c.theta_dim = m.theta_dim;
   c.x_dim = m.x_dim;
+  // A store of time series records its row shape [channels, time]: the conv encoder reads its channels
+  // from there, and a --series-channels that disagrees is refused.
+  if (c.encoder == "conv" && m.x_shape.size() == 2) {
+    require(c.series_channels == 0 || c.series_channels == m.x_shape[0], ErrorKind::invalid_argument,
+            "--series-channels " + std::to_string(c.series_channels) + " does not match the store's rows of " +
+                std::to_string(m.x_shape[0]) + " channels x " + std::to_string(m.x_shape[1]) + " steps (" +
+                m.task + "; x_shape attribute)");
+    c.series_channels = m.x_shape[0];
+  }
   if (!a.encoder_hidden.empty()) c.encoder_hidden = parse_widths(a.encoder_hidden, "--encoder-hidden");
   if (!a.conv_channels.empty()) c.conv_channels = parse_widths(a.conv_channels, "--conv-channels");
   return c.to_json();
