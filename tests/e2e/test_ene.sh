@@ -4,7 +4,7 @@
 # acceptance rate) and by MCMC on the same potential, and compare both with sbibm's reference posterior:
 # C2ST well below that of the prior (~1.0), and the two samplers agree with each other. Bad input: an
 # embedding dimension ≤ 0, τ ≤ 0, a conv encoder whose channels do not divide the store's x, --sampler
-# on a model with a direct sampler.
+# on a model with a direct sampler, --series-channels against a store's recorded row shape.
 source "$(dirname "$0")/lib.sh"
 REF="$SIMBI_TEST_DATA/sbibm/two_moons/obs1"
 [ -f "$REF/reference_posterior_samples.csv" ] || fail "no two_moons reference posterior in $REF"
@@ -46,3 +46,8 @@ expect_error "conv channels not dividing x" "series_channels" "${MPI2[@]}" "$SIM
 mpirun2 "$SIMBI" -q train --data sims.h5 --method cpvae --out vae.pt --max-epochs 1 --checkpoint-every-epochs 0 >/dev/null
 expect_error "--sampler on a VAE" "--sampler is for" "${MPI2[@]}" "$SIMBI" sample --model vae.pt \
   --observation "$REF/observation.csv" --out x.csv --sampler slice
+# A time-series store records its row shape (lorenz96_x: 36 channels x 100 steps); a conv encoder that
+# disagrees with it is refused.
+mpirun2 "$SIMBI" -q simulate --task lorenz96_x --budget 4 --seed 1 --out l96.h5 >/dev/null
+expect_error "conv channels vs the store's x_shape" "does not match the store" "${MPI2[@]}" "$SIMBI" train \
+  --data l96.h5 --method ene --out bad.pt --encoder conv --series-channels 4
