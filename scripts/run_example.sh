@@ -20,4 +20,4 @@ PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 "$PY" scripts/plot_posterior.py --samples "$OUT/samples.csv" --reference "$DATA/reference_posterior_samples.csv" \
   --true-params "$DATA/true_parameters.csv" --model-history "$OUT/model.json" --out "$OUT/corner.png" \
   --loss-curves "$OUT/loss.png" --title "CP-VAE posterior, two_moons observation 1"
-echo "corner plot: $OUT/corner.png  loss curves: $OUT/loss.png  metrics: $OUT/metrics.json"
+echo "corner plot: $OUT/corner.png  loss curves: $OUT/loss.png  metrics: $OUT/metrics.json  report: $OUT/run_report.md"

@@ -1,11 +1,14 @@
 // `simbi run --config F`: the whole pipeline from one config — simulate -> train -> sample ->
-// evaluate — each stage being the same command a user would type, run in-process with F's sections.
+// evaluate — each stage being the same command a user would type, run in-process with F's sections —
+// ending with a report (run_report.md: outputs, times per stage, metrics, plots; run_report.hpp).
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "run_report.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/core/stop_signal.hpp"
 #include "simbi/dist/world.hpp"
@@ -16,11 +19,13 @@ namespace {
 
 struct RunArgs {
   std::string config, workdir = "simbi_run", observation, reference;
-  bool force = false;
+  bool force = false, no_plots = false;
 };
 
 int run_pipeline(const RunArgs& a) {
   namespace fs = std::filesystem;
+  const auto t0 = std::chrono::steady_clock::now();
+  const fs::file_time_type started = fs::file_time_type::clock::now();
   dist::run_agreed([&] {
     require(fs::exists(a.config), ErrorKind::io, a.config + ": no such config file");
     if (dist::is_root()) fs::create_directories(a.workdir);
@@ -45,9 +50,12 @@ int run_pipeline(const RunArgs& a) {
   if (!a.observation.empty() && !a.reference.empty())
     stages.push_back({"evaluate", {"evaluate", "--config", a.config, "--samples", samples, "--reference",
                                    a.reference, "--out", metrics}});
+  std::vector<std::pair<std::string, double>> stage_seconds;
   for (const Stage& s : stages) {
     log::info("run: stage " + std::string(s.name));
+    const auto s0 = std::chrono::steady_clock::now();
     const int rc = run_args(s.args);
+    stage_seconds.emplace_back(s.name, std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count());
     if (rc != 0) return rc;
     // A stage stopped by SIGTERM/SIGUSR1 has checkpointed and said so; the next `simbi run` resumes it.
     if (stop_signal() != 0) return 0;
@@ -62,6 +70,11 @@ int run_pipeline(const RunArgs& a) {
       std::printf(" (%s)", metrics.c_str());
     }
     std::printf("\n");
+    std::fflush(stdout);
+    RunReportInput report{a.config, a.workdir, sims, model, a.observation, a.reference, metrics, stage_seconds,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), started,
+                          !a.no_plots};
+    std::printf("\n%s", write_run_report(report).c_str());
     std::fflush(stdout);
   }
   return 0;
@@ -80,6 +93,7 @@ void add_run_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--observation", a->observation, "Observation(s) to sample for (CSV or file.h5:/dataset)");
   sub->add_option("--reference", a->reference, "Reference posterior samples to evaluate against (CSV)");
   sub->add_flag("--force", a->force, "Simulate again even if the workdir has a store");
+  sub->add_flag("--no-plots", a->no_plots, "No plots in the final report (run_report.md)");
   commands.push_back({sub, [a] { return run_pipeline(*a); }});
 }
 

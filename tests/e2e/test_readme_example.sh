@@ -11,6 +11,12 @@ grep -vE '^\[simbi\] (epoch|c2st fold)' run.txt
 grep -q "on 2 rank(s)" run.txt || fail "not a 2-rank run"
 grep -q "completed     10000 / 10000 (100.0%)" run.txt || fail "inspect does not show a complete store"
 [ -s "$WORK/out/corner.png" ] || fail "no corner plot"
+# `simbi run` ends with its report: stage times, outputs, the C2ST and the plots it made.
+[ -s "$WORK/out/run_report.md" ] || fail "no run_report.md"
+grep -q "^# simbi run report" run.txt || fail "the run report is not printed"
+grep -qE "^\| evaluate \| [0-9.]+ \|" "$WORK/out/run_report.md" || fail "run_report.md has no evaluate time"
+grep -qE "^- metrics: .*C2ST 0\.[0-9]{4}" "$WORK/out/run_report.md" || fail "run_report.md has no C2ST"
+grep -q "^- loss curves: .*loss.png" "$WORK/out/run_report.md" || fail "run_report.md lists no loss curves"
 [ "$(wc -l <"$WORK/out/samples.csv")" -eq 10001 ] || fail "samples.csv does not hold 10000 samples"
 c2st=$("$PY" -c "import json; print(json.load(open('$WORK/out/metrics.json'))['c2st'])")
 echo "C2ST of the README example: $c2st"
