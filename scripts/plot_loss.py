@@ -13,7 +13,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_posterior import UserError, loss_figure, read_history, save  # noqa: E402
+from plot_posterior import UserError, loss_figure, read_history, run_cli, save  # noqa: E402
 
 
 def main(argv):
@@ -35,11 +35,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
-    except Exception as e:  # anything unexpected is still one line, not a traceback
-        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_cli(main)

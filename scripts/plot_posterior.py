@@ -586,15 +586,20 @@ def main(argv):
     return 0
 
 
-if __name__ == "__main__":
+def run_cli(entry):
+    """Runs entry(argv) as a command: its return value is the exit status; a UserError, an interrupt or any
+    unexpected exception is one `error:` line and exit status 1, never a traceback. Shared by the plot
+    scripts."""
     try:
-        sys.exit(main(sys.argv[1:]))
+        sys.exit(entry(sys.argv[1:]))
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        sys.exit(1)
     except Exception as e:  # anything unexpected is still one line, not a traceback
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
-        sys.exit(1)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 # The one-line error type, the label fallback and the atomic PNG writer are plot_posterior.py's.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_posterior import UserError, safe_label, save  # noqa: E402
+from plot_posterior import UserError, run_cli, safe_label, save  # noqa: E402
 
 BAR_COLOR = "#1f66b3"
 BAND_COLOR = "#d9d9d9"
@@ -187,11 +187,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
-    except Exception as e:  # anything unexpected is still one line, not a traceback
-        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_cli(main)

@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_posterior import UserError, read_csv, safe_label, save  # noqa: E402
+from plot_posterior import UserError, read_csv, run_cli, safe_label, save  # noqa: E402
 
 CHAIN_COLORS = ["#1f66b3", "#e6770b", "#31a354", "#756bb1", "#d62728", "#8c564b"]
 
@@ -87,11 +87,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
-    except Exception as e:  # anything unexpected is still one line, not a traceback
-        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
-        sys.exit(1)
+    run_cli(main)
