@@ -26,11 +26,7 @@ int64_t positive(const nlohmann::json& j, const char* key, int64_t fallback) {
 
 AceConfig AceConfig::from_json(const nlohmann::json& j) {
   AceConfig c;
-  require(j.contains("theta_dim") && j.contains("x_dim"), ErrorKind::format,
-          "estimator config: 'theta_dim' and 'x_dim' are required");
-  c.theta_dim = j["theta_dim"].get<int64_t>();
-  c.x_dim = j["x_dim"].get<int64_t>();
-  require(c.theta_dim > 0 && c.x_dim > 0, ErrorKind::format, "estimator config: dimensions must be positive");
+  read_config_dims(j, c.theta_dim, c.x_dim);
   c.width = positive(j, "width", c.width);
   c.blocks = positive(j, "blocks", c.blocks);
   c.set_trials = j.value("set_trials", int64_t{0});

@@ -29,11 +29,7 @@ std::vector<int64_t> widths(const nlohmann::json& j, const char* key, std::vecto
 
 EneConfig EneConfig::from_json(const nlohmann::json& j) {
   EneConfig c;
-  require(j.contains("theta_dim") && j.contains("x_dim"), ErrorKind::format,
-          "estimator config: 'theta_dim' and 'x_dim' are required");
-  c.theta_dim = j["theta_dim"].get<int64_t>();
-  c.x_dim = j["x_dim"].get<int64_t>();
-  require(c.theta_dim > 0 && c.x_dim > 0, ErrorKind::format, "estimator config: dimensions must be positive");
+  read_config_dims(j, c.theta_dim, c.x_dim);
   c.embed_dim = j.value("embed_dim", c.embed_dim);
   check(c.embed_dim > 0, "the embedding dimension (--embed-dim) must be positive, got " + std::to_string(c.embed_dim));
   c.tau = j.value("tau", c.tau);

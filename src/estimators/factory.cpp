@@ -6,6 +6,14 @@
 
 namespace simbi::estimators {
 
+void read_config_dims(const nlohmann::json& config, int64_t& theta_dim, int64_t& x_dim) {
+  require(config.contains("theta_dim") && config.contains("x_dim"), ErrorKind::format,
+          "estimator config: 'theta_dim' and 'x_dim' are required");
+  theta_dim = config["theta_dim"].get<int64_t>();
+  x_dim = config["x_dim"].get<int64_t>();
+  require(theta_dim > 0 && x_dim > 0, ErrorKind::format, "estimator config: dimensions must be positive");
+}
+
 std::vector<std::string> known_methods() { return {"cpvae", "upvae", "ace", "ene"}; }
 
 std::shared_ptr<Estimator> make_estimator(const nlohmann::json& config) {

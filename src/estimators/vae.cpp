@@ -23,16 +23,12 @@ std::vector<int64_t> widths(const nlohmann::json& j, const char* key, const std:
 
 VaeConfig VaeConfig::from_json(const nlohmann::json& j) {
   VaeConfig c;
-  require(j.contains("theta_dim") && j.contains("x_dim"), ErrorKind::format,
-          "estimator config: 'theta_dim' and 'x_dim' are required");
-  c.theta_dim = j["theta_dim"].get<int64_t>();
-  c.x_dim = j["x_dim"].get<int64_t>();
+  read_config_dims(j, c.theta_dim, c.x_dim);
   c.latent_dim = j.value("latent_dim", int64_t{0});
   c.encoder_hidden = widths(j, "encoder_hidden", c.encoder_hidden);
   c.prior_hidden = widths(j, "prior_hidden", c.prior_hidden);
   c.decoder_hidden = widths(j, "decoder_hidden", c.decoder_hidden);
   c.data_decoder_hidden = widths(j, "data_decoder_hidden", c.data_decoder_hidden);
-  require(c.theta_dim > 0 && c.x_dim > 0, ErrorKind::format, "estimator config: dimensions must be positive");
   require(c.latent_dim >= 0, ErrorKind::invalid_argument, "--latent-dim must be positive");
   if (c.latent_dim == 0) c.latent_dim = c.theta_dim;
   return c;

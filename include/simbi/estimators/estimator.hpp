@@ -63,6 +63,10 @@ class PosteriorSampler {
   virtual torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) = 0;
 };
 
+// The config's "theta_dim" and "x_dim" (both required and positive; Error(format) otherwise), for every
+// method's from_json.
+void read_config_dims(const nlohmann::json& config, int64_t& theta_dim, int64_t& x_dim);
+
 // Builds an estimator from config(): {"method": ..., "theta_dim": ..., "x_dim": ..., ...}. Missing
 // hyperparameters take the method's defaults; unknown methods are Error(invalid_argument).
 std::shared_ptr<Estimator> make_estimator(const nlohmann::json& config);
