@@ -11,13 +11,13 @@
 #include <filesystem>
 
 #include "commands.hpp"
+#include "ene_posterior.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/estimators/ace.hpp"
 #include "simbi/estimators/ene.hpp"
 #include "simbi/estimators/estimator.hpp"
 #include "simbi/mcmc/potential.hpp"
-#include "simbi/mcmc/rejection.hpp"
 #include "simbi/mcmc/sampler.hpp"
 #include "simbi/sim/prior.hpp"
 #include "simbi/store/model_file.hpp"
@@ -95,92 +95,33 @@ mcmc::McmcOptions mcmc_options(const SampleArgs& a, const std::string& sampler, 
   return o;
 }
 
-// s(x_o, θ) = ⟨f(x_o), g(θ)⟩/τ of an E&E model, f(x_o) encoded once: the log-ratio term of its posterior.
-class EnePotential final : public mcmc::Potential {
- public:
-  EnePotential(estimators::Ene& ene, torch::Tensor f_o, int64_t theta_dim)
-      : ene_(ene), f_o_(std::move(f_o)), theta_dim_(theta_dim) {}
-  at::Tensor log_prob(const at::Tensor& theta) override {
-    torch::NoGradGuard no_grad;
-    return ene_.critic(f_o_, theta.to(torch::kFloat));
-  }
-  int64_t dim() const override { return theta_dim_; }
+EnePosteriorOptions ene_posterior_options(const SampleArgs& a) {
+  EnePosteriorOptions o;
+  o.sampler = a.sampler.empty() ? "auto" : a.sampler;
+  o.rejection_pilot = a.rejection_pilot;
+  o.min_acceptance = a.min_acceptance;
+  o.max_draws = a.max_draws;
+  o.mcmc = mcmc_options(a, "slice", 0);
+  return o;
+}
 
- private:
-  estimators::Ene& ene_;
-  torch::Tensor f_o_;
-  int64_t theta_dim_;
-};
-
-// E&E posteriors p(θ)·exp(s(x_o, θ)), one per observation. As ⟨f, g⟩ ≤ 1, rejection from the prior with
-// acceptance exp(s − 1/τ) is exact (mcmc::BoundedRatioSampler). --sampler auto tries a pilot of
-// --rejection-pilot draws and continues by rejection when the acceptance rate is at least --min-acceptance
-// (and the draws needed stay under --max-draws), else runs the MCMC engine on the same potential. Collective; the draws do not depend on the rank count.
+// E&E posteriors p(θ)·exp(s(x_o, θ)), one per observation (ene_posterior.hpp): exact rejection from the
+// prior with the critic's bound 1/τ, or MCMC when its acceptance is too low. Collective; the draws do not
+// depend on the rank count.
 void sample_ene(const SampleArgs& a, estimators::Ene& ene, const sim::Prior& prior, const Matrix& observations,
                 const std::vector<std::string>& labels) {
-  const std::string how = a.sampler.empty() ? "auto" : a.sampler;
-  const double s_max = 1.0 / ene.tau();  // ⟨f, g⟩ ≤ 1 for unit vectors
+  const EnePosteriorOptions o = ene_posterior_options(a);
   const int64_t m = observations.rows();
   for (int64_t k = 0; k < m; ++k) {
     const auto t0 = std::chrono::steady_clock::now();
-    torch::Tensor f_o;
-    {
-      torch::NoGradGuard no_grad;
-      f_o = ene.embed_x(torch::from_blob(const_cast<float*>(observations.row(k)), {1, observations.cols()},
-                                         torch::kFloat)).reshape({-1}).clone();
-    }
-    EnePotential potential(ene, f_o, prior.dim());
-    torch::Tensor samples;
-    std::string method_line;
-    bool use_mcmc = how != "auto" && how != "rejection";
-    if (!use_mcmc) {
-      mcmc::RejectionOptions ro;
-      ro.seed = a.seed;
-      const mcmc::CostFunction critic = [&potential](ConstMatrixView theta, double* out) {
-        potential.evaluate(theta.data, theta.rows, theta.cols, out);
-      };
-      mcmc::BoundedRatioSampler rejection(prior, critic, s_max, ro);
-      const int64_t first_cap = how == "auto" ? std::min(a.rejection_pilot, a.max_draws) : a.max_draws;
-      mcmc::RejectionResult r = rejection.sample(a.num_samples, first_cap, static_cast<uint64_t>(k));
-      const double rate = r.acceptance_rate();
-      if (!r.complete && how == "auto" && rate >= a.min_acceptance &&
-          static_cast<double>(a.num_samples) / rate <= static_cast<double>(a.max_draws)) {
-        r = rejection.sample(a.num_samples, a.max_draws, static_cast<uint64_t>(k));
-      }
-      require(r.complete || how == "auto", ErrorKind::numeric,
-              "--sampler rejection: only " + std::to_string(r.accepted) + " of " + std::to_string(a.num_samples) +
-                  " draws accepted within --max-draws " + std::to_string(a.max_draws) + " (acceptance " +
-                  std::to_string(rate) + "); use --sampler slice or raise --max-draws");
-      char line[160];
-      std::snprintf(line, sizeof line, "exact rejection, acceptance %.3g%% of %lld prior draws",
-                    100.0 * r.acceptance_rate(), static_cast<long long>(r.epoch_draws));
-      method_line = line;
-      if (r.complete) {
-        samples = r.samples;
-      } else {
-        use_mcmc = true;
-        std::snprintf(line, sizeof line, "acceptance %.3g%% below --min-acceptance %g: MCMC (slice), ",
-                      100.0 * rate, a.min_acceptance);
-        method_line = line;
-      }
-    }
-    if (use_mcmc) {
-      const std::string sampler = how == "auto" ? "slice" : how;
-      const mcmc::McmcResult r = mcmc::run_mcmc(prior, &potential, a.num_samples,
-                                                mcmc_options(a, sampler, static_cast<uint64_t>(k)));
-      samples = r.samples;
-      char line[200];
-      std::snprintf(line, sizeof line, "%lld chains (%s, warm-up %lld, thin %lld), max R-hat %.3f, min bulk ESS %.0f",
-                    static_cast<long long>(r.num_chains), sampler.c_str(), static_cast<long long>(a.warmup),
-                    static_cast<long long>(a.thin), r.diagnostics.max_rhat, r.diagnostics.min_ess_bulk);
-      method_line += line;
-    }
+    const EnePosteriorResult r = sample_ene_posterior(ene, prior, observations.row(k), observations.cols(),
+                                                      a.num_samples, static_cast<uint64_t>(k), o);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!dist::is_root()) continue;
     const std::string path = samples_path(a.out, k + 1, m);
-    write_samples(path, labels, samples);
+    write_samples(path, labels, r.samples);
     std::printf("sampled %lld draws for observation %lld in %.2f s: %s -> %s\n", static_cast<long long>(a.num_samples),
-                static_cast<long long>(k + 1), secs, method_line.c_str(), path.c_str());
+                static_cast<long long>(k + 1), secs, r.method.c_str(), path.c_str());
     std::fflush(stdout);
   }
 }
@@ -309,10 +250,7 @@ int run_sample(const SampleArgs& a) {
                 model->method() + " model with a direct sampler");
     // An unknown --sampler: one agreed error, not an abort.
     if (gbi && !a.sampler.empty()) (void)mcmc::parse_sampler(a.sampler);
-    if (ene && a.sampler != "auto" && a.sampler != "rejection" && !a.sampler.empty()) (void)mcmc::parse_sampler(a.sampler);
-    require(a.rejection_pilot > 0 && a.max_draws > 0 && a.min_acceptance >= 0 && a.min_acceptance <= 1,
-            ErrorKind::invalid_argument,
-            "--rejection-pilot and --max-draws must be positive and --min-acceptance in [0, 1]");
+    if (ene) validate_ene_posterior_options(ene_posterior_options(a));
     if (a.reject_outside_prior || gbi || ene) {
       const std::string prior_json = meta.value("prior", std::string());
       require(!prior_json.empty(), ErrorKind::invalid_argument,

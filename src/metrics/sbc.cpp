@@ -278,4 +278,34 @@ SbcSummary summarize_sbc(const std::vector<std::vector<int64_t>>& ranks, const s
   return s;
 }
 
+PointErrors point_errors(const std::vector<double>& truth, const std::vector<double>& estimate) {
+  require(truth.size() == estimate.size() && !truth.empty(), ErrorKind::invalid_argument,
+          "point_errors: " + std::to_string(truth.size()) + " true values and " + std::to_string(estimate.size()) +
+              " estimates (equal, non-zero counts expected)");
+  PointErrors e;
+  e.tests = static_cast<int64_t>(truth.size());
+  std::vector<double> ape;
+  double abs_sum = 0.0, sq_sum = 0.0;
+  for (size_t j = 0; j < truth.size(); ++j) {
+    const double err = estimate[j] - truth[j];
+    abs_sum += std::abs(err);
+    sq_sum += err * err;
+    if (truth[j] != 0.0) ape.push_back(std::abs(err) / std::abs(truth[j]));
+  }
+  e.mae = abs_sum / static_cast<double>(e.tests);
+  e.rmse = std::sqrt(sq_sum / static_cast<double>(e.tests));
+  e.ape_tests = static_cast<int64_t>(ape.size());
+  if (ape.empty()) {
+    e.mape = e.median_ape = std::numeric_limits<double>::quiet_NaN();
+    return e;
+  }
+  double ape_sum = 0.0;
+  for (double v : ape) ape_sum += v;
+  e.mape = ape_sum / static_cast<double>(ape.size());
+  std::sort(ape.begin(), ape.end());
+  const size_t h = ape.size() / 2;
+  e.median_ape = ape.size() % 2 ? ape[h] : 0.5 * (ape[h - 1] + ape[h]);
+  return e;
+}
+
 }  // namespace simbi::metrics

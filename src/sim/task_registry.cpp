@@ -22,6 +22,7 @@ const std::vector<TaskInfo>& builtin_tasks() {
       {"hh_ace", &tasks::make_hh_ace},
       {"lorenz96", &tasks::make_lorenz96},
       {"lorenz96_x", &tasks::make_lorenz96_x},
+      {"lorenz96_short", &tasks::make_lorenz96_short},
       {"lorenz96_stats", &tasks::make_lorenz96_stats},
   };
   return tasks;

@@ -56,8 +56,17 @@ expect_error "--bins beyond the rank values" "--bins must be 0 \(automatic\) or 
 expect_error "a missing model" "no_such.pt" \
   "${MPI2[@]}" "$SIMBI" sbc --model no_such.pt --num-tests 50 --num-posterior-samples 10
 mpirun2 "$SIMBI" -q train --data sims.h5 --method ace --out ace.pt --max-epochs 1 --checkpoint-every-epochs 0 >/dev/null
-expect_error "an ACE model" "--model ace.pt \\(method ace\\) has no direct posterior sampler: sbc needs a CP-VAE or UP-VAE model" \
+expect_error "an ACE model" "--model ace.pt \\(method ace\\) is not calibrated by sbc: it needs a CP-VAE, UP-VAE or E&E model" \
   "${MPI2[@]}" "$SIMBI" sbc --model ace.pt --num-tests 50 --num-posterior-samples 10
+expect_error "both a model and an ABC store" "give exactly one of --model .a trained model. and --abc-data" \
+  "${MPI2[@]}" "$SIMBI" sbc --model vae.pt --abc-data sims.h5 --num-tests 50 --num-posterior-samples 10
+expect_error "neither a model nor an ABC store" "give exactly one of --model .a trained model. and --abc-data" \
+  "${MPI2[@]}" "$SIMBI" sbc --num-tests 50 --num-posterior-samples 10
+expect_error "ABC asked for more draws than the store has rows" \
+  "--abc-data sims.h5: 500 usable simulations, fewer than the 600 nearest ones --num-posterior-samples asks ABC to accept" \
+  "${MPI2[@]}" "$SIMBI" sbc --abc-data sims.h5 --num-tests 50 --num-posterior-samples 600
+expect_error "ABC with an unknown distance" "unknown distance 'l7'" \
+  "${MPI2[@]}" "$SIMBI" sbc --abc-data sims.h5 --distance l7 --num-tests 50 --num-posterior-samples 10
 
 # A user simulator (command) that fails for theta > 0.8: those tests are skipped and counted; a model of a
 # user simulator needs its simulator named again.
@@ -73,7 +82,7 @@ TOML
 CMD="awk '{ if (\$2 > 0.8) print \"nan nan\"; else print \$2, \$2 * \$2 }'"
 mpirun2 "$SIMBI" -q simulate --simulator-cmd "$CMD" --simulator-config toy.toml --budget 300 --out toy.h5 >/dev/null
 mpirun2 "$SIMBI" -q train --data toy.h5 --method cpvae --out toy.pt --max-epochs 1 --checkpoint-every-epochs 0 >/dev/null
-expect_error "a user simulator's model without its simulator" "was trained on 'toy_nan', not a built-in task: give its simulator" \
+expect_error "a user simulator's model without its simulator" "--model toy.pt comes from 'toy_nan', not a built-in task: give its simulator" \
   "${MPI2[@]}" "$SIMBI" sbc --model toy.pt --num-tests 50 --num-posterior-samples 10
 mpirun2 "$SIMBI" sbc --model toy.pt --simulator-cmd "$CMD" --simulator-config toy.toml --num-tests 100 \
   --num-posterior-samples 20 --out toy.json >toy.txt

@@ -223,4 +223,20 @@ TEST(Sbc, OverconfidentRanksAreRejectedAndBonferroniAdjusted) {
   EXPECT_EQ(few.statistics[0].coverage.size(), 19u);
 }
 
+TEST(Sbc, PointErrorsOfPosteriorMeans) {
+  // errors 0.5, -1, 0, 2 on truths 1, -2, 0, 4: the zero truth is left out of the percentage errors only.
+  const m::PointErrors e = m::point_errors({1.0, -2.0, 0.0, 4.0}, {1.5, -3.0, 0.0, 6.0});
+  EXPECT_EQ(e.tests, 4);
+  EXPECT_EQ(e.ape_tests, 3);
+  EXPECT_NEAR(e.mae, (0.5 + 1.0 + 0.0 + 2.0) / 4, 1e-15);
+  EXPECT_NEAR(e.rmse, std::sqrt((0.25 + 1.0 + 0.0 + 4.0) / 4), 1e-15);
+  EXPECT_NEAR(e.mape, (0.5 + 0.5 + 0.5) / 3, 1e-15);
+  EXPECT_NEAR(e.median_ape, 0.5, 1e-15);
+  // even count: the median is the mean of the middle two
+  EXPECT_NEAR(m::point_errors({1, 1, 1, 1}, {1.1, 1.2, 1.4, 1.8}).median_ape, 0.3, 1e-12);
+  EXPECT_TRUE(std::isnan(m::point_errors({0.0, 0.0}, {1.0, 2.0}).mape));
+  EXPECT_THROW(m::point_errors({1.0}, {1.0, 2.0}), simbi::Error);
+  EXPECT_THROW(m::point_errors({}, {}), simbi::Error);
+}
+
 }  // namespace

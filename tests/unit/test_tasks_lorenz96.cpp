@@ -58,6 +58,7 @@ TEST(Lorenz96Tasks, RegisteredWithTheBoxPriorLabelsAndRowShapes) {
     int64_t x_dim;
   };
   for (const Expected& e : {Expected{"lorenz96", {396, 1000}, 396000}, Expected{"lorenz96_x", {36, 100}, 3600},
+                            Expected{"lorenz96_short", {396, 100}, 39600},
                             Expected{"lorenz96_stats", {}, l96::kNumStats}}) {
     SCOPED_TRACE(e.name);
     const Task t = make_task(e.name);
@@ -255,12 +256,17 @@ TEST(Lorenz96Simulator, RowsDependOnTheSeedAndRowIndexOnly) {
 
 TEST(Lorenz96Simulator, XOnlyAndStatsAreViewsOfTheFullTrajectory) {
   Task full = make_task("lorenz96"), xonly = make_task("lorenz96_x"), stats = make_task("lorenz96_stats");
+  Task short_run = make_task("lorenz96_short");
   const Matrix th = theta_rows({{10, 1, 10, 10}});
   const Matrix f = simulate(full, th, 3), x = simulate(xonly, th, 3), s = simulate(stats, th, 3);
-  const int64_t T = full.x_shape[1], Tx = xonly.x_shape[1];
+  const Matrix sh = simulate(short_run, th, 3);
+  const int64_t T = full.x_shape[1], Tx = xonly.x_shape[1], Ts = short_run.x_shape[1];
   // lorenz96_x: the X channels' first 100 samples of the same trajectory.
   for (int64_t k = 0; k < l96::kK; ++k)
     for (int64_t t = 0; t < Tx; ++t) ASSERT_EQ(x(0, k * Tx + t), f(0, k * T + t)) << k << "," << t;
+  // lorenz96_short: every channel's first 100 samples.
+  for (int64_t k = 0; k < l96::kState; ++k)
+    for (int64_t t = 0; t < Ts; ++t) ASSERT_EQ(sh(0, k * Ts + t), f(0, k * T + t)) << k << "," << t;
   // lorenz96_stats: the statistics of the full row.
   double want[l96::kNumStats];
   l96::summary_stats(f.row(0), T, want);

@@ -64,6 +64,19 @@ std::vector<double> lower_coverage(const std::vector<int64_t>& ranks, int64_t L,
 // k/steps for k = 1..steps−1 (steps = 20: 0.05, 0.10, .., 0.95).
 std::vector<double> coverage_levels(int steps = 20);
 
+// ---- point accuracy of the posterior mean ----
+
+// Errors of the posterior means m_j against the true θ*_j over M tests (one dimension): mean absolute
+// error, root mean square error, and the mean and median absolute percentage error |m − θ*|/|θ*| over
+// the tests with θ* ≠ 0 (percentage errors explode for θ* near 0 — a prior straddling 0 makes the median
+// the more telling figure). Error(invalid_argument) for sizes that differ or M = 0.
+struct PointErrors {
+  double mae = 0.0, rmse = 0.0;
+  double mape = 0.0, median_ape = 0.0;  // fractions (0.1 = 10%); NaN when every θ* is 0
+  int64_t tests = 0, ape_tests = 0;     // M, and the tests with θ* ≠ 0
+};
+PointErrors point_errors(const std::vector<double>& truth, const std::vector<double>& estimate);
+
 // ---- the whole SBC summary ----
 
 struct SbcOptions {

@@ -20,6 +20,7 @@ Task make_gbi_gaussian_mixture();
 Task make_hh_ace();
 Task make_lorenz96();
 Task make_lorenz96_x();
+Task make_lorenz96_short();
 Task make_lorenz96_stats();
 
 }  // namespace simbi::sim::tasks

@@ -342,6 +342,13 @@ Task make_lorenz96_x() {
                             Output::x_only, 100);
 }
 
+Task make_lorenz96_short() {
+  return make_lorenz96_task("lorenz96_short",
+                            "Lorenz 96 two-scale, full state over 100 samples: x = [396 channels, 100 times] "
+                            "row-major, every 0.1",
+                            Output::full, 100);
+}
+
 Task make_lorenz96_stats() {
   return make_lorenz96_task("lorenz96_stats",
                             "Lorenz 96 two-scale: 26 summary statistics of X, Ybar, Y over 1000 samples", Output::stats,
