@@ -8,7 +8,8 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-source scripts/mpi_env.sh
+# shellcheck source=scripts/lib.sh
+source "$REPO/scripts/lib.sh"  # mpi_env, PY, die, need_value, usage
 MODEL=""
 BUDGET=10000
 BETA=100
@@ -16,8 +17,6 @@ CHAINS=100
 OUT=""
 BUILD_DIR=${SIMBI_BUILD_DIR:-build}
 MPIEXEC=${MPIEXEC:-mpiexec}
-die() { echo "error: $*" >&2; exit 1; }
-need_value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --model) need_value "$@"; MODEL=$2; shift 2 ;;

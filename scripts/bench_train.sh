@@ -15,7 +15,8 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-source scripts/mpi_env.sh
+# shellcheck source=scripts/lib.sh
+source "$REPO/scripts/lib.sh"  # mpi_env, PY, die, need_value, usage
 ROWS=100000
 BATCHES="32 256 1024"
 EPOCHS=2
@@ -27,10 +28,6 @@ SBIBM_DIR="$REPO/../shared/sbibm"
 OUT=""
 BUILD_DIR=${SIMBI_BUILD_DIR:-build}
 MPIEXEC=${MPIEXEC:-mpiexec}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-die() { echo "error: $*" >&2; exit 1; }
-need_value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --rows) need_value "$@"; ROWS=$2; shift 2 ;;

@@ -22,7 +22,8 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-source scripts/mpi_env.sh
+# shellcheck source=scripts/lib.sh
+source "$REPO/scripts/lib.sh"  # mpi_env, PY, die, need_value, usage
 TASKS="gbi_uniform_1d two_moons gbi_linear_gaussian gbi_gaussian_mixture"
 OBSERVATIONS=10
 KINDS="specified misspecified"
@@ -34,10 +35,6 @@ OUT="results/ace"
 OBSERVATION_TARGETS=yes
 BUILD_DIR=${SIMBI_BUILD_DIR:-build}
 MPIEXEC=${MPIEXEC:-mpiexec}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-die() { echo "error: $*" >&2; exit 1; }
-need_value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --tasks) need_value "$@"; TASKS=$2; shift 2 ;;

@@ -23,8 +23,8 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-# shellcheck source=scripts/mpi_env.sh
-source scripts/mpi_env.sh
+# shellcheck source=scripts/lib.sh
+source "$REPO/scripts/lib.sh"  # mpi_env, PY, die, need_value, usage
 
 ALL_TASKS="two_moons gaussian_linear gaussian_linear_uniform slcp slcp_distractors bernoulli_glm bernoulli_glm_raw gaussian_mixture sir lotka_volterra"
 TASKS=$ALL_TASKS
@@ -44,13 +44,7 @@ REPORT_ONLY=0
 DRY_RUN=0
 BUILD_DIR=${SIMBI_BUILD_DIR:-build}
 MPIEXEC=${MPIEXEC:-mpiexec}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
 
-die() { echo "error: $*" >&2; exit 1; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
-
-need_value() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; [ -n "$2" ] || die "$1 needs a value"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --tasks) need_value "$@"; TASKS=$2; shift 2 ;;

@@ -26,7 +26,8 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
-source scripts/mpi_env.sh
+# shellcheck source=scripts/lib.sh
+source "$REPO/scripts/lib.sh"  # mpi_env, PY, die, need_value, usage
 BUDGET=100000
 RANKS=2
 BETAS="25,50,100"
@@ -44,10 +45,6 @@ OBS_ROW=""
 SEED=1
 BUILD_DIR=${SIMBI_BUILD_DIR:-build}
 MPIEXEC=${MPIEXEC:-mpiexec}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-die() { echo "error: $*" >&2; exit 1; }
-need_value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --budget) need_value "$@"; BUDGET=$2; shift 2 ;;
