@@ -6,13 +6,13 @@
 source "$(dirname "$0")/lib.sh"
 SIMBI_BUILD_DIR=$(cd "$(dirname "$SIMBI")" && pwd)
 export SIMBI_BUILD_DIR
-run_bench() { bash "$SIMBI_SOURCE/scripts/benchmark_lorenz96.sh" --budget 240 --tests 6 --samples 20 --timing-rows 16 \
-  --max-epochs 1 --out "$WORK/bench" "$@"; }
+run_bench() { bash "$SIMBI_SOURCE/scripts/benchmark_lorenz96.sh" --budget 160 --tests 6 --samples 20 --timing-rows 16 \
+  --max-epochs 1 --rejection-pilot 4096 --out "$WORK/bench" "$@"; }
 run_bench >bench.txt 2>&1 || { cat bench.txt >&2; fail "benchmark_lorenz96.sh failed"; }
 cat bench.txt
 R="$WORK/bench/results.md"
 [ -f "$R" ] || fail "no results.md"
-grep -q "^# Lorenz 96: E&E vs rejection ABC at 240 simulations" "$R" || fail "results.md title"
+grep -q "^# Lorenz 96: E&E vs rejection ABC at 160 simulations" "$R" || fail "results.md title"
 for row in "E&E, time series (lorenz96_short" "E&E, summary statistics (lorenz96_stats" "rejection ABC, summary statistics"; do
   grep -qF "| $row" "$R" || fail "results.md lacks the row '$row'"
 done
