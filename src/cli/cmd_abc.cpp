@@ -2,6 +2,7 @@
 // paper's simple baseline (METHODS.md §2), on the same simulations ACE trains on. Rows are split over the
 // ranks; row i's uniform depends on (seed, observation, i) only, so the accepted set is the same for any
 // rank count (mcmc/rejection.hpp rejection_abc). Output files are named as `simbi sample` names them.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -12,6 +13,7 @@
 #include "simbi/sim/distance.hpp"
 #include "simbi/sim/task.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/store/usable_rows.hpp"
 
 namespace simbi::cli {
 
@@ -46,13 +48,8 @@ int run_abc(const AbcArgs& a) {
     std::vector<uint8_t> status;
     s.read_rows(0, meta.budget, theta, x, status);
     usable.assign(static_cast<size_t>(meta.budget), 0);
-    for (int64_t i = 0; i < meta.budget; ++i) {
-      bool ok = status[static_cast<size_t>(i)] == store::kOk;
-      for (int64_t j = 0; ok && j < x.cols(); ++j) ok = std::isfinite(x(i, j));
-      for (int64_t j = 0; ok && j < theta.cols(); ++j) ok = std::isfinite(theta(i, j));
-      usable[static_cast<size_t>(i)] = ok;
-      failed += ok ? 0 : 1;
-    }
+    for (int64_t i : store::usable_rows(status, theta, x)) usable[static_cast<size_t>(i)] = 1;
+    failed = meta.budget - std::count(usable.begin(), usable.end(), uint8_t{1});
     require(failed < meta.budget, ErrorKind::format,
             a.data + ": no usable rows (" + std::to_string(meta.budget) + " rows, none simulated successfully)");
     if (!a.distance.empty())

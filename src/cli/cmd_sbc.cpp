@@ -29,6 +29,7 @@
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/model_file.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/store/usable_rows.hpp"
 
 namespace simbi::cli {
 
@@ -132,13 +133,7 @@ void load_abc(const SbcArgs& a, Setup& s, int64_t& d, int64_t& x_dim, std::strin
   Matrix theta, x;
   std::vector<uint8_t> status;
   st.read_rows(0, meta.budget, theta, x, status);
-  std::vector<int64_t> rows;
-  for (int64_t i = 0; i < meta.budget; ++i) {
-    bool ok = status[static_cast<size_t>(i)] == store::kOk;
-    for (int64_t j = 0; ok && j < x.cols(); ++j) ok = std::isfinite(x(i, j));
-    for (int64_t j = 0; ok && j < theta.cols(); ++j) ok = std::isfinite(theta(i, j));
-    if (ok) rows.push_back(i);
-  }
+  const std::vector<int64_t> rows = store::usable_rows(status, theta, x);
   const int64_t n = static_cast<int64_t>(rows.size());
   require(n >= a.num_posterior_samples, ErrorKind::invalid_argument,
           "--abc-data " + a.abc_data + ": " + std::to_string(n) + " usable simulations, fewer than the " +

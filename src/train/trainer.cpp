@@ -15,6 +15,7 @@
 #include "simbi/dist/world.hpp"
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/store/usable_rows.hpp"
 #include "simbi/train/batch_exchange.hpp"
 #include "simbi/train/checkpoint.hpp"
 #include "simbi/train/flat_adamw.hpp"
@@ -158,13 +159,7 @@ TrainingData load_training_data(const std::string& store_path) {
   Matrix theta, x;
   std::vector<uint8_t> status;
   s.read_rows(0, n, theta, x, status);
-  std::vector<int64_t> keep;
-  for (int64_t i = 0; i < n; ++i) {
-    bool ok = status[static_cast<size_t>(i)] == store::kOk;
-    for (int64_t j = 0; ok && j < x.cols(); ++j) ok = std::isfinite(x(i, j));
-    for (int64_t j = 0; ok && j < theta.cols(); ++j) ok = std::isfinite(theta(i, j));
-    if (ok) keep.push_back(i);
-  }
+  const std::vector<int64_t> keep = store::usable_rows(status, theta, x);
   require(!keep.empty(), ErrorKind::format,
           store_path + ": no usable rows to train on (" + std::to_string(n) +
               " rows, none simulated successfully; check the simulator or finish the store with --resume)");
