@@ -39,6 +39,8 @@ struct TrainArgs {
   uint64_t seed = 1;
   int64_t latent_dim = 0;
   int64_t width = 64, blocks = 3;                      // ACE cost network
+  std::string activation = "silu";                     // ACE cost network
+  int64_t ace_train_targets = 2, ace_noise_targets = 3000;  // ACE target set and pairs per θ
   std::string distance, distance_params, ace_targets;  // ACE
   estimators::EneConfig ene;                           // E&E (the dims are set from the store)
   std::string conv_channels;                           // E&E conv encoder
@@ -72,7 +74,8 @@ nlohmann::json ace_config(const TrainArgs& a, const store::SimStoreMeta& m) {
   // A set distance means set-valued x: the cost network sees it through a permutation-invariant embedding.
   const int64_t trials = spec.value("name", "") == "mmd2" ? spec.value("set_size", int64_t{0}) : 0;
   return {{"method", "ace"},      {"theta_dim", m.theta_dim}, {"x_dim", m.x_dim},   {"width", a.width},
-          {"blocks", a.blocks},   {"set_trials", trials},     {"distance", spec}};
+          {"blocks", a.blocks},   {"set_trials", trials},     {"distance", spec},
+          {"activation", a.activation}, {"train_targets", a.ace_train_targets}, {"noise_targets", a.ace_noise_targets}};
 }
 
 // E&E: the options as given (EneConfig's defaults otherwise); checked by EneConfig::from_json.
@@ -378,6 +381,14 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--distance", a->distance, "ACE: mse | mmd2 | zmae (default: the task's own distance)");
   sub->add_option("--distance-params", a->distance_params, "ACE: the distance's parameters as JSON, e.g. "
                   "'{\"set_size\": 5, \"point_dim\": 2}'");
+  sub->add_option("--activation", a->activation, "ACE: relu (the paper's) | silu")->capture_default_str();
+  sub->add_option("--ace-train-targets", a->ace_train_targets,
+                  "ACE: targets paired with each θ per training step (the paper: 2)")
+      ->capture_default_str();
+  sub->add_option("--ace-noise-targets", a->ace_noise_targets,
+                  "ACE: noise-augmented copies of training x in the target set (the paper: 100; more covers "
+                  "misspecified observations better)")
+      ->capture_default_str();
   sub->add_option("--ace-targets", a->ace_targets,
                   "ACE: observations (CSV or FILE.h5) added to the training targets (the paper's known x_o)");
   auto& e = a->ene;

@@ -35,6 +35,7 @@ AceConfig AceConfig::from_json(const nlohmann::json& j) {
               std::to_string(c.x_dim));
   require(j.contains("distance"), ErrorKind::format, "ACE config: 'distance' is missing");
   c.distance = j["distance"];
+  c.activation = nn::parse_activation(j.value("activation", std::string("relu")), "ACE config: 'activation'");
   c.train_targets = positive(j, "train_targets", c.train_targets);
   c.validation_targets = positive(j, "validation_targets", c.validation_targets);
   c.noise_targets = j.value("noise_targets", c.noise_targets);
@@ -48,6 +49,7 @@ nlohmann::json AceConfig::to_json() const {
           {"x_dim", x_dim},
           {"width", width},
           {"blocks", blocks},
+          {"activation", nn::activation_name(activation)},
           {"set_trials", set_trials},
           {"distance", distance},
           {"train_targets", train_targets},
@@ -63,7 +65,7 @@ Ace::Ace(const AceConfig& config) : config_(config), distance_(sim::distance_fro
     embedding_ = register_module("embedding", nn::SetEmbedding(config.set_trials, config.x_dim / config.set_trials));
     x_features = nn::SetEmbeddingImpl::kOut;
   }
-  net_ = register_module("net", nn::ResidualNet(config.theta_dim + x_features, config.width, config.blocks, 1));
+  net_ = register_module("net", nn::ResidualNet(config.theta_dim + x_features, config.width, config.blocks, 1, config.activation));
   distance_scale_ = register_buffer("distance_scale", torch::ones({}));
 }
 

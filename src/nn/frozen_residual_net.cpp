@@ -3,6 +3,9 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "simbi/core/error.hpp"
 
@@ -12,6 +15,44 @@ namespace {
 
 void relu(const float* x, size_t count, float* y) {
   for (size_t i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+// e^x for x in [−87, 87] (callers clamp), relative error ~1e-7: 2^n · p(r), n = round(x·log2 e),
+// r = x − n·ln 2 (ln 2 split in two for exactness), p the degree-6 Taylor polynomial of e^r on |r| ≤ ln2/2.
+// Branch-free and call-free so that the loop below vectorises: std::exp is a scalar libm call per
+// element, and it made SiLU networks' MCMC evaluations ~2× slower than ReLU's.
+inline float exp_approx(float x) {
+  constexpr float kRound = 12582912.0f;  // 1.5·2^23: adding it rounds a float of magnitude < 2^22
+  const float t = x * 1.44269504f + kRound;
+  const float n = t - kRound;
+  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
+  const float p =
+      1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// SiLU x·σ(x) = x / (1 + e^−x); beyond |x| = 80, e^−x is clamped (σ is 0 or 1 to float precision there).
+// The clamp is written as selects and this file is built with -fno-trapping-math (CMakeLists.txt), which
+// lets GCC turn them into min/max instructions and vectorise the loop (1.3 vs 2.0 ns per element with
+// std::exp, measured with SSE2).
+void silu(const float* x, size_t count, float* y) {
+  for (size_t i = 0; i < count; ++i) {
+    const float v = x[i];
+    float m = -v;
+    m = m < -80.0f ? -80.0f : m;
+    m = m > 80.0f ? 80.0f : m;
+    y[i] = v / (1.0f + exp_approx(m));
+  }
+}
+
+void activate(Activation a, const float* x, size_t count, float* y) {
+  if (a == Activation::silu)
+    silu(x, count, y);
+  else
+    relu(x, count, y);
 }
 
 std::vector<float> to_floats(const torch::Tensor& t) {
@@ -31,7 +72,8 @@ FrozenResidualNet::Layer FrozenResidualNet::from_linear(const torch::nn::Linear&
 }
 
 FrozenResidualNet::FrozenResidualNet(const ResidualNet& net, const torch::Tensor& shift, const torch::Tensor& scale,
-                                     const torch::Tensor& constant_tail) {
+                                     const torch::Tensor& constant_tail)
+    : activation_(net->activation()) {
   torch::NoGradGuard no_grad;
   const torch::nn::Linear& first = net->input_layer();
   const int64_t inputs = first->weight.size(1);
@@ -90,10 +132,10 @@ void FrozenResidualNet::forward_block(const float* v, int64_t n, float* out) {
     b_.resize(cells);
   }
   apply(input_, v, n, h_.data(), false);
-  for (const auto& [l1, l2] : blocks_) {  // h += L2(ReLU(L1(ReLU(h))))
-    relu(h_.data(), cells, a_.data());
+  for (const auto& [l1, l2] : blocks_) {  // h += L2(act(L1(act(h))))
+    activate(activation_, h_.data(), cells, a_.data());
     apply(l1, a_.data(), n, b_.data(), false);
-    relu(b_.data(), cells, b_.data());
+    activate(activation_, b_.data(), cells, b_.data());
     apply(l2, b_.data(), n, h_.data(), true);
   }
   apply(output_, h_.data(), n, out, false);

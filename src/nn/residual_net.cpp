@@ -2,9 +2,24 @@
 
 #include <string>
 
+#include "simbi/core/error.hpp"
+
 namespace simbi::nn {
 
-ResidualNetImpl::ResidualNetImpl(int64_t in, int64_t width, int64_t blocks, int64_t out) {
+Activation parse_activation(const std::string& name, const std::string& what) {
+  if (name == "relu") return Activation::relu;
+  if (name == "silu") return Activation::silu;
+  throw Error(ErrorKind::invalid_argument, what + ": expected relu or silu, got '" + name + "'");
+}
+
+std::string activation_name(Activation a) { return a == Activation::silu ? "silu" : "relu"; }
+
+torch::Tensor activate(const torch::Tensor& h, Activation a) {
+  return a == Activation::silu ? torch::silu(h) : torch::relu(h);
+}
+
+ResidualNetImpl::ResidualNetImpl(int64_t in, int64_t width, int64_t blocks, int64_t out, Activation activation)
+    : activation_(activation) {
   input_ = register_module("input", torch::nn::Linear(in, width));
   for (int64_t b = 0; b < blocks; ++b) {
     auto first = register_module("block" + std::to_string(b) + "_1", torch::nn::Linear(width, width));
@@ -19,7 +34,7 @@ ResidualNetImpl::ResidualNetImpl(int64_t in, int64_t width, int64_t blocks, int6
 
 torch::Tensor ResidualNetImpl::forward(const torch::Tensor& input) {
   torch::Tensor h = input_->forward(input);
-  for (auto& [first, second] : blocks_) h = h + second->forward(torch::relu(first->forward(torch::relu(h))));
+  for (auto& [first, second] : blocks_) h = h + second->forward(activate(first->forward(activate(h, activation_)), activation_));
   return output_->forward(h);
 }
 

@@ -20,9 +20,11 @@
 namespace simbi {
 namespace {
 
-nlohmann::json ace_config(int64_t theta_dim, int64_t x_dim, const nlohmann::json& distance, int64_t trials = 0) {
-  return {{"method", "ace"}, {"theta_dim", theta_dim}, {"x_dim", x_dim}, {"width", 16},
-          {"blocks", 2},     {"set_trials", trials},   {"distance", distance}};
+nlohmann::json ace_config(int64_t theta_dim, int64_t x_dim, const nlohmann::json& distance, int64_t trials = 0,
+                          const std::string& activation = "relu") {
+  return {{"method", "ace"}, {"theta_dim", theta_dim}, {"x_dim", x_dim},    {"width", 16},
+          {"blocks", 2},     {"set_trials", trials},   {"distance", distance}, {"noise_targets", 100},
+          {"activation", activation}};
 }
 
 TEST(ResidualNet, BlocksStartNearTheIdentity) {
@@ -60,6 +62,15 @@ TEST(Ace, ConfigRoundTripsAndBadConfigsAreRefused) {
   bad = c;
   bad.erase("distance");
   EXPECT_THROW(estimators::make_estimator(bad), Error);
+  bad = c;
+  bad["activation"] = "tanh";
+  EXPECT_THROW(estimators::make_estimator(bad), Error);
+  // A model file from before the activation field holds a ReLU network (the paper's).
+  nlohmann::json legacy = c;
+  legacy.erase("activation");
+  EXPECT_EQ(estimators::AceConfig::from_json(legacy).activation, nn::Activation::relu);
+  EXPECT_EQ(estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "silu"))->config()["activation"],
+            "silu");
 }
 
 TEST(Ace, LossOfAKnownConfigurationMatchesHandComputation) {
@@ -140,10 +151,12 @@ TEST(Ace, NoiseRowsPickTheTargets) {
 // the module's cost, for vector x and set-valued x (embedding), with weights far from initialisation
 // and rows on both sides of softplus's linear threshold.
 TEST(Ace, FrozenCostEqualsTheModuleCost) {
+  for (const std::string activation : {"relu", "silu"})
   for (const int64_t trials : {int64_t{0}, int64_t{4}}) {
     torch::manual_seed(11);
     const int64_t dtheta = 3, dx = 8;
-    estimators::Ace ace(estimators::AceConfig::from_json(ace_config(dtheta, dx, {{"name", "mse"}, {"dim", dx}}, trials)));
+    estimators::Ace ace(
+        estimators::AceConfig::from_json(ace_config(dtheta, dx, {{"name", "mse"}, {"dim", dx}}, trials, activation)));
     ace.fit_standardization(torch::randn({200, dtheta}) * 3.0 + 5.0, torch::randn({200, dx}) * 2.0 - 1.0);
     {
       torch::NoGradGuard no_grad;
@@ -172,7 +185,7 @@ TEST(Ace, FrozenCostEqualsTheModuleCost) {
     for (int64_t i = 0; i < 301; ++i) {
       const double e = expected[i].item<double>();
       EXPECT_NEAR(got[static_cast<size_t>(i)], e, 1e-4 * (std::abs(e) + ace.distance_scale()))
-          << "row " << i << ", set trials " << trials;
+          << "row " << i << ", set trials " << trials << ", " << activation;
     }
     EXPECT_THROW(ace.freeze(torch::zeros({dx + 1})), Error);
   }

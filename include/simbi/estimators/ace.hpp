@@ -31,13 +31,17 @@ struct AceConfig {
   int64_t x_dim = 0;
   int64_t width = 64;   // units per residual block
   int64_t blocks = 3;   // residual blocks
+  // The blocks' nonlinearity; model files from before this field have ReLU (the paper's).
+  nn::Activation activation = nn::Activation::silu;
   // Set-valued x: `set_trials` points of x_dim / set_trials numbers each, seen through a
   // permutation-invariant embedding (0 = plain vector x).
   int64_t set_trials = 0;
   nlohmann::json distance;  // sim::Distance::to_json()
   int64_t train_targets = 2;       // targets per θ in a training step
   int64_t validation_targets = 10;  // fresh targets per held-out θ each epoch
-  int64_t noise_targets = 100;      // noise-augmented copies of training x in the target set
+  // Noise-augmented copies of training x in the target set: 100 in the paper; 3000 here, which covers
+  // misspecified observations (outside the simulations' range) better (docs/ace.md).
+  int64_t noise_targets = 3000;
 
   static AceConfig from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;

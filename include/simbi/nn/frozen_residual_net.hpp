@@ -39,6 +39,7 @@ class FrozenResidualNet {
   static void apply(const Layer& l, const float* x, int64_t n, float* y, bool accumulate);
   void forward_block(const float* v, int64_t n, float* out);
 
+  Activation activation_;
   int64_t in_ = 0, width_ = 0, out_ = 0;
   Layer input_, output_;
   std::vector<std::pair<Layer, Layer>> blocks_;
