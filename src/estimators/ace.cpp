@@ -39,7 +39,7 @@ AceConfig AceConfig::from_json(const nlohmann::json& j) {
   c.train_targets = positive(j, "train_targets", c.train_targets);
   c.validation_targets = positive(j, "validation_targets", c.validation_targets);
   c.noise_targets = j.value("noise_targets", c.noise_targets);
-  require(c.noise_targets >= 0, ErrorKind::invalid_argument, "ACE config: 'noise_targets' must be 0 or more");
+  require(c.noise_targets >= 0, ErrorKind::invalid_argument, "ACE config: 'noise_targets' must be 0 or more, got " + std::to_string(c.noise_targets));
   return c;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bad input for GBI sampling at the CLI, under `mpiexec -n 2`: each case exits non-zero within 60 s with
-# exactly one "error:" line naming the field (tests/e2e/lib.sh expect_error). Cases that
+# exactly one "error:" line naming the field (tests/e2e/lib.sh expect_error); ACE's training options too. Cases that
 # tests/e2e/test_ace.sh already covers (β = 0, --beta on a VAE, an ACE model without --beta, one chain
 # with R-hat, a 2-value observation) are not repeated. A potential returning NaN: an ACE model whose
 # weights are all NaN ends with one error line on every rank, not a hang; one that is NaN on part of the
@@ -12,6 +12,14 @@ mpirun2 "$SIMBI" -q observe --task gbi_uniform_1d --kind specified --count 1 --s
 mpirun2 "$SIMBI" -q train --data sims.h5 --method ace --out ace.pt --max-epochs 3 --patience 3 \
   --checkpoint-every-epochs 0 >/dev/null
 S=("${MPI2[@]}" "$SIMBI")
+
+# ---- simbi train --method ace: the cost network's options ----
+TRAIN=(train --data sims.h5 --method ace --out bad.pt --max-epochs 1 --checkpoint-every-epochs 0)
+expect_error "unknown activation" "'activation': expected relu or silu, got 'tanh'" "${S[@]}" "${TRAIN[@]}" --activation tanh
+expect_error "no targets per theta" "'train_targets' must be positive, got 0" "${S[@]}" "${TRAIN[@]}" --ace-train-targets 0
+expect_error "negative noise targets" "'noise_targets' must be 0 or more, got -1" "${S[@]}" "${TRAIN[@]}" --ace-noise-targets -1
+[ ! -e bad.pt ] || fail "a refused training wrote bad.pt"
+
 SAMPLE=(sample --model ace.pt --num-samples 100 --chains 4 --warmup 10 --thin 1 --out x.csv)
 
 # ---- simbi sample --beta ----
