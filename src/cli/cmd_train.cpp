@@ -73,9 +73,16 @@ nlohmann::json ace_config(const TrainArgs& a, const store::SimStoreMeta& m) {
   const nlohmann::json spec = d->to_json();
   // A set distance means set-valued x: the cost network sees it through a permutation-invariant embedding.
   const int64_t trials = spec.value("name", "") == "mmd2" ? spec.value("set_size", int64_t{0}) : 0;
-  return {{"method", "ace"},      {"theta_dim", m.theta_dim}, {"x_dim", m.x_dim},   {"width", a.width},
-          {"blocks", a.blocks},   {"set_trials", trials},     {"distance", spec},
-          {"activation", a.activation}, {"train_targets", a.ace_train_targets}, {"noise_targets", a.ace_noise_targets}};
+  return {{"method", "ace"},
+          {"theta_dim", m.theta_dim},
+          {"x_dim", m.x_dim},
+          {"width", a.width},
+          {"blocks", a.blocks},
+          {"set_trials", trials},
+          {"distance", spec},
+          {"activation", a.activation},
+          {"train_targets", a.ace_train_targets},
+          {"noise_targets", a.ace_noise_targets}};
 }
 
 // E&E: the options as given (EneConfig's defaults otherwise); checked by EneConfig::from_json.

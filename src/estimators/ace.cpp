@@ -39,7 +39,8 @@ AceConfig AceConfig::from_json(const nlohmann::json& j) {
   c.train_targets = positive(j, "train_targets", c.train_targets);
   c.validation_targets = positive(j, "validation_targets", c.validation_targets);
   c.noise_targets = j.value("noise_targets", c.noise_targets);
-  require(c.noise_targets >= 0, ErrorKind::invalid_argument, "ACE config: 'noise_targets' must be 0 or more, got " + std::to_string(c.noise_targets));
+  require(c.noise_targets >= 0, ErrorKind::invalid_argument,
+          "ACE config: 'noise_targets' must be 0 or more, got " + std::to_string(c.noise_targets));
   return c;
 }
 
@@ -65,7 +66,8 @@ Ace::Ace(const AceConfig& config) : config_(config), distance_(sim::distance_fro
     embedding_ = register_module("embedding", nn::SetEmbedding(config.set_trials, config.x_dim / config.set_trials));
     x_features = nn::SetEmbeddingImpl::kOut;
   }
-  net_ = register_module("net", nn::ResidualNet(config.theta_dim + x_features, config.width, config.blocks, 1, config.activation));
+  net_ = register_module(
+      "net", nn::ResidualNet(config.theta_dim + x_features, config.width, config.blocks, 1, config.activation));
   distance_scale_ = register_buffer("distance_scale", torch::ones({}));
 }
 

@@ -35,6 +35,8 @@ inline float exp_approx(float x) {
 }
 
 // SiLU x·σ(x) = x / (1 + e^−x); beyond |x| = 80, e^−x is clamped (σ is 0 or 1 to float precision there).
+// NaN stays NaN (the selects keep it, and exp_approx's polynomial of NaN is NaN), as torch::silu, so a
+// broken network still reads as a NaN potential (docs/ace.md).
 // The clamp is written as selects and this file is built with -fno-trapping-math (CMakeLists.txt), which
 // lets GCC turn them into min/max instructions and vectorise the loop (1.3 vs 2.0 ns per element with
 // std::exp, measured with SSE2).

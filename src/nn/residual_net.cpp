@@ -34,7 +34,8 @@ ResidualNetImpl::ResidualNetImpl(int64_t in, int64_t width, int64_t blocks, int6
 
 torch::Tensor ResidualNetImpl::forward(const torch::Tensor& input) {
   torch::Tensor h = input_->forward(input);
-  for (auto& [first, second] : blocks_) h = h + second->forward(activate(first->forward(activate(h, activation_)), activation_));
+  for (auto& [first, second] : blocks_)
+    h = h + second->forward(activate(first->forward(activate(h, activation_)), activation_));
   return output_->forward(h);
 }
 

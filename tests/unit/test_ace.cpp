@@ -22,8 +22,14 @@ namespace {
 
 nlohmann::json ace_config(int64_t theta_dim, int64_t x_dim, const nlohmann::json& distance, int64_t trials = 0,
                           const std::string& activation = "relu") {
-  return {{"method", "ace"}, {"theta_dim", theta_dim}, {"x_dim", x_dim},    {"width", 16},
-          {"blocks", 2},     {"set_trials", trials},   {"distance", distance}, {"noise_targets", 100},
+  return {{"method", "ace"},
+          {"theta_dim", theta_dim},
+          {"x_dim", x_dim},
+          {"width", 16},
+          {"blocks", 2},
+          {"set_trials", trials},
+          {"distance", distance},
+          {"noise_targets", 100},
           {"activation", activation}};
 }
 
@@ -69,8 +75,9 @@ TEST(Ace, ConfigRoundTripsAndBadConfigsAreRefused) {
   nlohmann::json legacy = c;
   legacy.erase("activation");
   EXPECT_EQ(estimators::AceConfig::from_json(legacy).activation, nn::Activation::relu);
-  EXPECT_EQ(estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "silu"))->config()["activation"],
-            "silu");
+  EXPECT_EQ(
+      estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "silu"))->config()["activation"],
+      "silu");
 }
 
 TEST(Ace, LossOfAKnownConfigurationMatchesHandComputation) {
@@ -152,43 +159,43 @@ TEST(Ace, NoiseRowsPickTheTargets) {
 // and rows on both sides of softplus's linear threshold.
 TEST(Ace, FrozenCostEqualsTheModuleCost) {
   for (const std::string activation : {"relu", "silu"})
-  for (const int64_t trials : {int64_t{0}, int64_t{4}}) {
-    torch::manual_seed(11);
-    const int64_t dtheta = 3, dx = 8;
-    estimators::Ace ace(
-        estimators::AceConfig::from_json(ace_config(dtheta, dx, {{"name", "mse"}, {"dim", dx}}, trials, activation)));
-    ace.fit_standardization(torch::randn({200, dtheta}) * 3.0 + 5.0, torch::randn({200, dx}) * 2.0 - 1.0);
-    {
-      torch::NoGradGuard no_grad;
-      for (auto& item : ace.named_parameters()) {  // the cost network far from its initialisation
-        if (item.key().rfind("net.", 0) != 0) continue;
-        item.value().add_(torch::randn_like(item.value()) * 0.5);
-        if (item.key().find("output") != std::string::npos) item.value().mul_(3.0);  // some h beyond 20
+    for (const int64_t trials : {int64_t{0}, int64_t{4}}) {
+      torch::manual_seed(11);
+      const int64_t dtheta = 3, dx = 8;
+      estimators::Ace ace(
+          estimators::AceConfig::from_json(ace_config(dtheta, dx, {{"name", "mse"}, {"dim", dx}}, trials, activation)));
+      ace.fit_standardization(torch::randn({200, dtheta}) * 3.0 + 5.0, torch::randn({200, dx}) * 2.0 - 1.0);
+      {
+        torch::NoGradGuard no_grad;
+        for (auto& item : ace.named_parameters()) {  // the cost network far from its initialisation
+          if (item.key().rfind("net.", 0) != 0) continue;
+          item.value().add_(torch::randn_like(item.value()) * 0.5);
+          if (item.key().find("output") != std::string::npos) item.value().mul_(3.0);  // some h beyond 20
+        }
       }
+      ace.eval();
+      const torch::Tensor x_o = torch::randn({dx}) * 2.0;
+      const torch::Tensor theta = torch::randn({301, dtheta}) * 6.0 + 5.0;  // odd count; wide: large |h| too
+      torch::Tensor expected;
+      {
+        torch::NoGradGuard no_grad;
+        expected = ace.cost(theta, x_o);
+      }
+      estimators::FrozenAceCost frozen = ace.freeze(x_o);
+      ASSERT_EQ(frozen.theta_dim(), dtheta);
+      std::vector<float> got(301);
+      const torch::Tensor th = theta.contiguous();
+      frozen.cost(th.data_ptr<float>(), 301, got.data());
+      const double big = (expected / ace.distance_scale() > 20.0).sum().item<double>();
+      EXPECT_GT(big, 0.0) << "no row beyond softplus's threshold: the test does not cover it";
+      EXPECT_LT(big, 301.0);
+      for (int64_t i = 0; i < 301; ++i) {
+        const double e = expected[i].item<double>();
+        EXPECT_NEAR(got[static_cast<size_t>(i)], e, 1e-4 * (std::abs(e) + ace.distance_scale()))
+            << "row " << i << ", set trials " << trials << ", " << activation;
+      }
+      EXPECT_THROW(ace.freeze(torch::zeros({dx + 1})), Error);
     }
-    ace.eval();
-    const torch::Tensor x_o = torch::randn({dx}) * 2.0;
-    const torch::Tensor theta = torch::randn({301, dtheta}) * 6.0 + 5.0;  // odd count; wide: large |h| too
-    torch::Tensor expected;
-    {
-      torch::NoGradGuard no_grad;
-      expected = ace.cost(theta, x_o);
-    }
-    estimators::FrozenAceCost frozen = ace.freeze(x_o);
-    ASSERT_EQ(frozen.theta_dim(), dtheta);
-    std::vector<float> got(301);
-    const torch::Tensor th = theta.contiguous();
-    frozen.cost(th.data_ptr<float>(), 301, got.data());
-    const double big = (expected / ace.distance_scale() > 20.0).sum().item<double>();
-    EXPECT_GT(big, 0.0) << "no row beyond softplus's threshold: the test does not cover it";
-    EXPECT_LT(big, 301.0);
-    for (int64_t i = 0; i < 301; ++i) {
-      const double e = expected[i].item<double>();
-      EXPECT_NEAR(got[static_cast<size_t>(i)], e, 1e-4 * (std::abs(e) + ace.distance_scale()))
-          << "row " << i << ", set trials " << trials << ", " << activation;
-    }
-    EXPECT_THROW(ace.freeze(torch::zeros({dx + 1})), Error);
-  }
 }
 
 // A short training on gbi_uniform_1d (2,000 simulations): the learned cost of held-out prior θ tracks
