@@ -38,9 +38,9 @@ struct TrainArgs {
   bool resume = false;
   uint64_t seed = 1;
   int64_t latent_dim = 0;
-  int64_t width = 64, blocks = 3;                      // ACE cost network
-  std::string activation = "silu";                     // ACE cost network
-  int64_t ace_train_targets = 2, ace_noise_targets = 3000;  // ACE target set and pairs per θ
+  estimators::AceConfig ace;  // ACE network and targets (AceConfig's defaults; dims, distance set from the store)
+  // As a name, checked with the rest of the config by AceConfig::from_json.
+  std::string activation = nn::activation_name(estimators::AceConfig{}.activation);
   std::string distance, distance_params, ace_targets;  // ACE
   estimators::EneConfig ene;                           // E&E (the dims are set from the store)
   std::string conv_channels;                           // E&E conv encoder
@@ -73,16 +73,14 @@ nlohmann::json ace_config(const TrainArgs& a, const store::SimStoreMeta& m) {
   const nlohmann::json spec = d->to_json();
   // A set distance means set-valued x: the cost network sees it through a permutation-invariant embedding.
   const int64_t trials = spec.value("name", "") == "mmd2" ? spec.value("set_size", int64_t{0}) : 0;
-  return {{"method", "ace"},
-          {"theta_dim", m.theta_dim},
-          {"x_dim", m.x_dim},
-          {"width", a.width},
-          {"blocks", a.blocks},
-          {"set_trials", trials},
-          {"distance", spec},
-          {"activation", a.activation},
-          {"train_targets", a.ace_train_targets},
-          {"noise_targets", a.ace_noise_targets}};
+  estimators::AceConfig c = a.ace;
+  c.theta_dim = m.theta_dim;
+  c.x_dim = m.x_dim;
+  c.set_trials = trials;
+  c.distance = spec;
+  nlohmann::json j = c.to_json();
+  j["activation"] = a.activation;
+  return j;
 }
 
 // E&E: the options as given (EneConfig's defaults otherwise); checked by EneConfig::from_json.
@@ -383,16 +381,16 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--validation-fraction", o.validation_fraction, "Held-out fraction")->capture_default_str();
   sub->add_option("--max-minutes", a->max_minutes, "Stop after this many minutes (keeps the best weights)");
   sub->add_option("--latent-dim", a->latent_dim, "VAE latent dimension (default: dim θ)");
-  sub->add_option("--width", a->width, "ACE: units per residual block")->capture_default_str();
-  sub->add_option("--blocks", a->blocks, "ACE: residual blocks")->capture_default_str();
+  sub->add_option("--width", a->ace.width, "ACE: units per residual block")->capture_default_str();
+  sub->add_option("--blocks", a->ace.blocks, "ACE: residual blocks")->capture_default_str();
   sub->add_option("--distance", a->distance, "ACE: mse | mmd2 | zmae (default: the task's own distance)");
   sub->add_option("--distance-params", a->distance_params, "ACE: the distance's parameters as JSON, e.g. "
                   "'{\"set_size\": 5, \"point_dim\": 2}'");
   sub->add_option("--activation", a->activation, "ACE: relu (the paper's) | silu")->capture_default_str();
-  sub->add_option("--ace-train-targets", a->ace_train_targets,
+  sub->add_option("--ace-train-targets", a->ace.train_targets,
                   "ACE: targets paired with each θ per training step (the paper: 2)")
       ->capture_default_str();
-  sub->add_option("--ace-noise-targets", a->ace_noise_targets,
+  sub->add_option("--ace-noise-targets", a->ace.noise_targets,
                   "ACE: noise-augmented copies of training x in the target set (the paper: 100; more covers "
                   "misspecified observations better)")
       ->capture_default_str();
