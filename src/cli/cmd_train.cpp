@@ -41,6 +41,7 @@ struct TrainArgs {
   estimators::AceConfig ace;  // ACE network and targets (AceConfig's defaults; dims, distance set from the store)
   // As a name, checked with the rest of the config by AceConfig::from_json.
   std::string activation = nn::activation_name(estimators::AceConfig{}.activation);
+  std::string ace_output = estimators::cost_output_name(estimators::AceConfig{}.output);
   std::string distance, distance_params, ace_targets;  // ACE
   estimators::EneConfig ene;                           // E&E (the dims are set from the store)
   std::string conv_channels;                           // E&E conv encoder
@@ -80,6 +81,7 @@ nlohmann::json ace_config(const TrainArgs& a, const store::SimStoreMeta& m) {
   c.distance = spec;
   nlohmann::json j = c.to_json();
   j["activation"] = a.activation;
+  j["output"] = a.ace_output;
   return j;
 }
 
@@ -387,6 +389,9 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--distance-params", a->distance_params, "ACE: the distance's parameters as JSON, e.g. "
                   "'{\"set_size\": 5, \"point_dim\": 2}'");
   sub->add_option("--activation", a->activation, "ACE: relu (the paper's) | silu")->capture_default_str();
+  sub->add_option("--ace-output", a->ace_output,
+                  "ACE: the cost from the network's output h: linear (m̄·h) | softplus (m̄·softplus(h), the paper's)")
+      ->capture_default_str();
   sub->add_option("--ace-train-targets", a->ace.train_targets,
                   "ACE: targets paired with each θ per training step (the paper: 2)")
       ->capture_default_str();

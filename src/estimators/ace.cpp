@@ -24,6 +24,14 @@ int64_t positive(const nlohmann::json& j, const char* key, int64_t fallback) {
 
 }  // namespace
 
+CostOutput parse_cost_output(const std::string& name, const std::string& what) {
+  if (name == "linear") return CostOutput::linear;
+  if (name == "softplus") return CostOutput::softplus;
+  throw Error(ErrorKind::invalid_argument, what + ": expected linear or softplus, got '" + name + "'");
+}
+
+const char* cost_output_name(CostOutput output) { return output == CostOutput::linear ? "linear" : "softplus"; }
+
 AceConfig AceConfig::from_json(const nlohmann::json& j) {
   AceConfig c;
   read_config_dims(j, c.theta_dim, c.x_dim);
@@ -36,6 +44,7 @@ AceConfig AceConfig::from_json(const nlohmann::json& j) {
   require(j.contains("distance"), ErrorKind::format, "ACE config: 'distance' is missing");
   c.distance = j["distance"];
   c.activation = nn::parse_activation(j.value("activation", std::string("relu")), "ACE config: 'activation'");
+  c.output = parse_cost_output(j.value("output", std::string("softplus")), "ACE config: 'output'");
   c.train_targets = positive(j, "train_targets", c.train_targets);
   c.validation_targets = positive(j, "validation_targets", c.validation_targets);
   c.noise_targets = j.value("noise_targets", c.noise_targets);
@@ -51,6 +60,7 @@ nlohmann::json AceConfig::to_json() const {
           {"width", width},
           {"blocks", blocks},
           {"activation", nn::activation_name(activation)},
+          {"output", cost_output_name(output)},
           {"set_trials", set_trials},
           {"distance", distance},
           {"train_targets", train_targets},
@@ -125,7 +135,7 @@ torch::Tensor Ace::cost(const torch::Tensor& theta, const torch::Tensor& x_t) {
   torch::Tensor xz = x_z_->forward(xt);
   if (embedding_) xz = embedding_->forward(xz);
   const torch::Tensor h = net_->forward(torch::cat({theta_z_->forward(theta), xz}, 1)).squeeze(1);
-  return torch::nn::functional::softplus(h) * distance_scale_;
+  return (config_.output == CostOutput::linear ? h : torch::nn::functional::softplus(h)) * distance_scale_;
 }
 
 torch::Tensor ace_target_picks(const torch::Tensor& noise, int64_t k, int64_t count) {
@@ -144,13 +154,17 @@ FrozenAceCost Ace::freeze(const torch::Tensor& x_o) {
   torch::Tensor xz = x_z_->forward(row);
   if (embedding_) xz = embedding_->forward(xz);
   return FrozenAceCost(nn::FrozenResidualNet(net_, theta_z_->mean(), theta_z_->std(), xz.reshape({-1})),
-                       distance_scale());
+                       distance_scale(), config_.output);
 }
 
 void FrozenAceCost::cost(const float* theta, int64_t n, float* costs) {
   net_.forward(theta, n, costs);
-  // softplus(h)·m̄, as Ace::cost (softplus(h) = h beyond 20, as torch's threshold).
+  // m̄·h or m̄·softplus(h), as Ace::cost (softplus(h) = h beyond 20, as torch's threshold).
   const float scale = static_cast<float>(distance_scale_);
+  if (output_ == CostOutput::linear) {
+    for (int64_t i = 0; i < n; ++i) costs[i] *= scale;
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
     const float h = costs[i];
     costs[i] = (h > 20.0f ? h : std::log1p(std::exp(h))) * scale;

@@ -18,6 +18,7 @@ TRAIN=(train --data sims.h5 --method ace --out bad.pt --max-epochs 1 --checkpoin
 expect_error "unknown activation" "'activation': expected relu or silu, got 'tanh'" "${S[@]}" "${TRAIN[@]}" --activation tanh
 expect_error "no targets per theta" "'train_targets' must be positive, got 0" "${S[@]}" "${TRAIN[@]}" --ace-train-targets 0
 expect_error "negative noise targets" "'noise_targets' must be 0 or more, got -1" "${S[@]}" "${TRAIN[@]}" --ace-noise-targets -1
+expect_error "unknown cost output" "ACE config: 'output': expected linear or softplus, got 'exp'" "${S[@]}" "${TRAIN[@]}" --ace-output exp
 [ ! -e bad.pt ] || fail "a refused training wrote bad.pt"
 
 SAMPLE=(sample --model ace.pt --num-samples 100 --chains 4 --warmup 10 --thin 1 --out x.csv)

@@ -1,7 +1,7 @@
 // ACE (METHODS.md §2): the residual network starts near the identity, the set embedding is permutation
 // invariant, the loss of a known configuration equals a hand computation (same targets, the task's
-// distance, the softplus × m̄ head), m̄ is the mean distance of (simulation, target) pairs, and a short
-// training on gbi_uniform_1d learns a cost that correlates with the exact one.
+// distance, the softplus × m̄ head; the linear head m̄·h shares the network output), m̄ is the mean distance of
+// (simulation, target) pairs, and a short training on gbi_uniform_1d learns a cost that correlates with the exact one.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -21,7 +21,7 @@ namespace simbi {
 namespace {
 
 nlohmann::json ace_config(int64_t theta_dim, int64_t x_dim, const nlohmann::json& distance, int64_t trials = 0,
-                          const std::string& activation = "relu") {
+                          const std::string& activation = "relu", const std::string& output = "softplus") {
   return {{"method", "ace"},
           {"theta_dim", theta_dim},
           {"x_dim", x_dim},
@@ -30,7 +30,8 @@ nlohmann::json ace_config(int64_t theta_dim, int64_t x_dim, const nlohmann::json
           {"set_trials", trials},
           {"distance", distance},
           {"noise_targets", 100},
-          {"activation", activation}};
+          {"activation", activation},
+          {"output", output}};
 }
 
 TEST(ResidualNet, BlocksStartNearTheIdentity) {
@@ -71,10 +72,19 @@ TEST(Ace, ConfigRoundTripsAndBadConfigsAreRefused) {
   bad = c;
   bad["activation"] = "tanh";
   EXPECT_THROW(estimators::make_estimator(bad), Error);
-  // A model file from before the activation field holds a ReLU network (the paper's).
+  bad = c;
+  bad["output"] = "exp";
+  EXPECT_THROW(estimators::make_estimator(bad), Error);
+  // A model file from before the activation and output fields holds a ReLU network with a softplus head
+  // (the paper's).
   nlohmann::json legacy = c;
   legacy.erase("activation");
+  legacy.erase("output");
   EXPECT_EQ(estimators::AceConfig::from_json(legacy).activation, nn::Activation::relu);
+  EXPECT_EQ(estimators::AceConfig::from_json(legacy).output, estimators::CostOutput::softplus);
+  EXPECT_EQ(estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "relu", "linear"))
+                ->config()["output"],
+            "linear");
   EXPECT_EQ(
       estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "silu"))->config()["activation"],
       "silu");
@@ -110,7 +120,8 @@ TEST(Ace, LossOfAKnownConfigurationMatchesHandComputation) {
         const double predicted = ace.cost(theta.slice(0, i, i + 1), target).item<double>();
         expected += (predicted - label) * (predicted - label) / static_cast<double>(k);
       }
-      EXPECT_NEAR(loss[i].item<double>(), expected, 1e-5 * (1.0 + expected)) << "row " << i << ", training " << training;
+      EXPECT_NEAR(loss[i].item<double>(), expected, 1e-5 * (1.0 + expected))
+          << "row " << i << ", training " << training;
     }
   }
 }
@@ -124,6 +135,28 @@ TEST(Ace, CostIsPositiveAndScaledByTheMeanDistance) {
   // An untrained head is softplus(≈ small) ≈ O(1) times m̄ (≈ 2·100 for x with std 10).
   EXPECT_GT(c.mean().item<double>(), 0.05 * ace.distance_scale());
   EXPECT_LT(c.mean().item<double>(), 5.0 * ace.distance_scale());
+}
+
+// The linear head is m̄·h for the network's output h, the softplus head m̄·softplus(h): the same weights
+// give costs related by c_softplus = m̄·softplus(c_linear / m̄), negative linear costs included.
+TEST(Ace, LinearAndSoftplusHeadsShareTheNetworkOutput) {
+  const auto make = [](const std::string& output) {
+    torch::manual_seed(6);
+    auto ace = std::make_shared<estimators::Ace>(
+        estimators::AceConfig::from_json(ace_config(1, 2, {{"name", "mse"}, {"dim", 2}}, 0, "relu", output)));
+    torch::manual_seed(7);
+    ace->fit_standardization(torch::randn({50, 1}), torch::randn({50, 2}) * 10.0);
+    return ace;
+  };
+  const auto linear = make("linear"), softplus = make("softplus");
+  ASSERT_EQ(linear->distance_scale(), softplus->distance_scale());
+  const double scale = linear->distance_scale();
+  torch::manual_seed(8);
+  const torch::Tensor theta = torch::randn({200, 1}) * 4.0, x_o = torch::randn({2}) * 10.0;
+  torch::NoGradGuard no_grad;
+  const torch::Tensor h = linear->cost(theta, x_o) / scale;
+  EXPECT_GT((h < 0).sum().item<int64_t>(), 0) << "no negative output: the test does not cover it";
+  EXPECT_TRUE(torch::allclose(softplus->cost(theta, x_o), torch::nn::functional::softplus(h) * scale, 1e-5, 1e-6));
 }
 
 // The trainer's per-row noise picks the targets: the same noise gives the same loss (validation compares
@@ -158,44 +191,49 @@ TEST(Ace, NoiseRowsPickTheTargets) {
 // the module's cost, for vector x and set-valued x (embedding), with weights far from initialisation
 // and rows on both sides of softplus's linear threshold.
 TEST(Ace, FrozenCostEqualsTheModuleCost) {
-  for (const std::string activation : {"relu", "silu"})
-    for (const int64_t trials : {int64_t{0}, int64_t{4}}) {
-      torch::manual_seed(11);
-      const int64_t dtheta = 3, dx = 8;
-      estimators::Ace ace(
-          estimators::AceConfig::from_json(ace_config(dtheta, dx, {{"name", "mse"}, {"dim", dx}}, trials, activation)));
-      ace.fit_standardization(torch::randn({200, dtheta}) * 3.0 + 5.0, torch::randn({200, dx}) * 2.0 - 1.0);
-      {
-        torch::NoGradGuard no_grad;
-        for (auto& item : ace.named_parameters()) {  // the cost network far from its initialisation
-          if (item.key().rfind("net.", 0) != 0) continue;
-          item.value().add_(torch::randn_like(item.value()) * 0.5);
-          if (item.key().find("output") != std::string::npos) item.value().mul_(3.0);  // some h beyond 20
+  for (const std::string output : {"softplus", "linear"})
+    for (const std::string activation : {"relu", "silu"})
+      for (const int64_t trials : {int64_t{0}, int64_t{4}}) {
+        torch::manual_seed(11);
+        const int64_t dtheta = 3, dx = 8;
+        estimators::Ace ace(estimators::AceConfig::from_json(
+            ace_config(dtheta, dx, {{"name", "mse"}, {"dim", dx}}, trials, activation, output)));
+        ace.fit_standardization(torch::randn({200, dtheta}) * 3.0 + 5.0, torch::randn({200, dx}) * 2.0 - 1.0);
+        {
+          torch::NoGradGuard no_grad;
+          for (auto& item : ace.named_parameters()) {  // the cost network far from its initialisation
+            if (item.key().rfind("net.", 0) != 0) continue;
+            item.value().add_(torch::randn_like(item.value()) * 0.5);
+            if (item.key().find("output") != std::string::npos) item.value().mul_(3.0);  // some h beyond 20
+          }
         }
+        ace.eval();
+        const torch::Tensor x_o = torch::randn({dx}) * 2.0;
+        const torch::Tensor theta = torch::randn({301, dtheta}) * 6.0 + 5.0;  // odd count; wide: large |h| too
+        torch::Tensor expected;
+        {
+          torch::NoGradGuard no_grad;
+          expected = ace.cost(theta, x_o);
+        }
+        estimators::FrozenAceCost frozen = ace.freeze(x_o);
+        ASSERT_EQ(frozen.theta_dim(), dtheta);
+        std::vector<float> got(301);
+        const torch::Tensor th = theta.contiguous();
+        frozen.cost(th.data_ptr<float>(), 301, got.data());
+        if (output == "softplus") {
+          const double big = (expected / ace.distance_scale() > 20.0).sum().item<double>();
+          EXPECT_GT(big, 0.0) << "no row beyond softplus's threshold: the test does not cover it";
+          EXPECT_LT(big, 301.0);
+        } else {
+          EXPECT_GT((expected < 0).sum().item<double>(), 0.0) << "no negative linear cost: the test does not cover it";
+        }
+        for (int64_t i = 0; i < 301; ++i) {
+          const double e = expected[i].item<double>();
+          EXPECT_NEAR(got[static_cast<size_t>(i)], e, 1e-4 * (std::abs(e) + ace.distance_scale()))
+              << "row " << i << ", set trials " << trials << ", " << activation << ", " << output;
+        }
+        EXPECT_THROW(ace.freeze(torch::zeros({dx + 1})), Error);
       }
-      ace.eval();
-      const torch::Tensor x_o = torch::randn({dx}) * 2.0;
-      const torch::Tensor theta = torch::randn({301, dtheta}) * 6.0 + 5.0;  // odd count; wide: large |h| too
-      torch::Tensor expected;
-      {
-        torch::NoGradGuard no_grad;
-        expected = ace.cost(theta, x_o);
-      }
-      estimators::FrozenAceCost frozen = ace.freeze(x_o);
-      ASSERT_EQ(frozen.theta_dim(), dtheta);
-      std::vector<float> got(301);
-      const torch::Tensor th = theta.contiguous();
-      frozen.cost(th.data_ptr<float>(), 301, got.data());
-      const double big = (expected / ace.distance_scale() > 20.0).sum().item<double>();
-      EXPECT_GT(big, 0.0) << "no row beyond softplus's threshold: the test does not cover it";
-      EXPECT_LT(big, 301.0);
-      for (int64_t i = 0; i < 301; ++i) {
-        const double e = expected[i].item<double>();
-        EXPECT_NEAR(got[static_cast<size_t>(i)], e, 1e-4 * (std::abs(e) + ace.distance_scale()))
-            << "row " << i << ", set trials " << trials << ", " << activation;
-      }
-      EXPECT_THROW(ace.freeze(torch::zeros({dx + 1})), Error);
-    }
 }
 
 // A short training on gbi_uniform_1d (2,000 simulations): the learned cost of held-out prior θ tracks
@@ -209,36 +247,39 @@ TEST(Ace, ShortTrainingLearnsTheExactCostOfUniform1d) {
   train::TrainingData data;
   data.theta = torch::from_blob(theta.data(), {n, 1}, torch::kFloat).clone();
   data.x = torch::from_blob(x.data(), {n, task.x_dim()}, torch::kFloat).clone();
-  torch::manual_seed(5);
-  auto model = estimators::make_estimator(ace_config(1, task.x_dim(), sim::make_distance(task)->to_json()));
-  train::TrainOptions o;
-  o.batch_size = 100;
-  o.lr = 1e-3;
-  o.weight_decay = 0.0;
-  o.clip_norm = 0.0;
-  o.max_epochs = 500;
-  o.patience = 500;
-  o.seed = 6;
-  o.progress = false;
-  auto sync = train::make_mpi_grad_sync();
-  train::fit(*model, data, o, *sync);
-  auto& ace = dynamic_cast<estimators::Ace&>(*model);
-  ace.eval();
+  for (const std::string output : {"linear", "softplus"}) {
+    torch::manual_seed(5);
+    auto model =
+        estimators::make_estimator(ace_config(1, task.x_dim(), sim::make_distance(task)->to_json(), 0, "relu", output));
+    train::TrainOptions o;
+    o.batch_size = 100;
+    o.lr = 1e-3;
+    o.weight_decay = 0.0;
+    o.clip_norm = 0.0;
+    o.max_epochs = 500;
+    o.patience = 500;
+    o.seed = 6;
+    o.progress = false;
+    auto sync = train::make_mpi_grad_sync();
+    train::fit(*model, data, o, *sync);
+    auto& ace = dynamic_cast<estimators::Ace&>(*model);
+    ace.eval();
 
-  const auto exact = sim::make_exact_cost("gbi_uniform_1d");
-  const std::vector<float> observations{-0.6f, 0.1f, 0.9f};
-  Matrix grid(200, 1);
-  for (int64_t i = 0; i < 200; ++i) grid(i, 0) = -1.5f + 3.0f * (static_cast<float>(i) + 0.5f) / 200.0f;
-  const torch::Tensor grid_t = torch::from_blob(grid.data(), {200, 1}, torch::kFloat);
-  for (float x_o : observations) {
-    std::vector<double> truth(200);
-    exact->cost(grid.view(), &x_o, truth.data());
-    torch::NoGradGuard no_grad;
-    const torch::Tensor learned = ace.cost(grid_t, torch::full({1}, x_o)).to(torch::kDouble);
-    const torch::Tensor t = torch::tensor(truth, torch::kDouble);
-    const double r = torch::corrcoef(torch::stack({learned, t}))[0][1].item<double>();
-    EXPECT_GT(r, 0.95) << "x_o = " << x_o;
-    std::printf("x_o %.2f: r = %.4f\n", x_o, r);
+    const auto exact = sim::make_exact_cost("gbi_uniform_1d");
+    const std::vector<float> observations{-0.6f, 0.1f, 0.9f};
+    Matrix grid(200, 1);
+    for (int64_t i = 0; i < 200; ++i) grid(i, 0) = -1.5f + 3.0f * (static_cast<float>(i) + 0.5f) / 200.0f;
+    const torch::Tensor grid_t = torch::from_blob(grid.data(), {200, 1}, torch::kFloat);
+    for (float x_o : observations) {
+      std::vector<double> truth(200);
+      exact->cost(grid.view(), &x_o, truth.data());
+      torch::NoGradGuard no_grad;
+      const torch::Tensor learned = ace.cost(grid_t, torch::full({1}, x_o)).to(torch::kDouble);
+      const torch::Tensor t = torch::tensor(truth, torch::kDouble);
+      const double r = torch::corrcoef(torch::stack({learned, t}))[0][1].item<double>();
+      EXPECT_GT(r, 0.95) << "x_o = " << x_o << ", " << output;
+      std::printf("%s head, x_o %.2f: r = %.4f\n", output.c_str(), x_o, r);
+    }
   }
 }
 

@@ -2,8 +2,9 @@
 // Macke 2023). A network ĉ(θ, x) regresses the distance d(x_θ, x_t) between a simulation of θ and a
 // random target x_t; it converges to the expected cost C(θ, x_t) = E_{x~p(x|θ)} d(x, x_t), and the GBI
 // posterior for any observation and inverse temperature β is p(θ)·exp(−β·ĉ(θ, x_o)), sampled by MCMC.
-// Contract: a torch module. fit_standardization() also builds the target set (the training x, 100
+// Contract: a torch module. fit_standardization() also builds the target set (the training x, 3000
 // noise-augmented copies, and any observations added with add_targets()) and the distance scale m̄;
+// ĉ = m̄·h or m̄·softplus(h) for the network's output h (CostOutput).
 // The targets of a θ (2 in training, 10 in eval mode) are picked by its noise row (noise_dim(): the
 // trainer's per-row streams, so validation compares every epoch on the same targets and training is
 // rank-count invariant); loss() without noise picks them from torch's default generator.
@@ -26,6 +27,14 @@ class FrozenAceCost;
 // uniform over [0, count) (row-major: row i's k targets together).
 torch::Tensor ace_target_picks(const torch::Tensor& noise, int64_t k, int64_t count);
 
+// How the network's output h becomes a cost: m̄·h (linear) or m̄·softplus(h) (the paper's). Softplus keeps
+// the cost positive but works in its exponential range near a small minimum (C ≪ m̄), where a quadratic
+// bowl in C is a narrow dip in h that the network smooths: the posterior at large β comes out too wide.
+// The GBI posterior needs no positive cost (a constant shift of ĉ cancels), so linear is the default.
+enum class CostOutput { linear, softplus };
+CostOutput parse_cost_output(const std::string& name, const std::string& what);
+const char* cost_output_name(CostOutput output);
+
 struct AceConfig {
   int64_t theta_dim = 0;
   int64_t x_dim = 0;
@@ -33,6 +42,8 @@ struct AceConfig {
   int64_t blocks = 3;   // residual blocks
   // The blocks' nonlinearity; model files from before this field have ReLU (the paper's).
   nn::Activation activation = nn::Activation::silu;
+  // Model files from before this field have softplus (the paper's).
+  CostOutput output = CostOutput::linear;
   // Set-valued x: `set_trials` points of x_dim / set_trials numbers each, seen through a
   // permutation-invariant embedding (0 = plain vector x).
   int64_t set_trials = 0;
@@ -88,8 +99,8 @@ class Ace final : public Estimator {
 // Ace::cost(θ, x_o) up to float rounding. Contract as FrozenResidualNet (CPU, snapshot, one thread).
 class FrozenAceCost {
  public:
-  FrozenAceCost(nn::FrozenResidualNet net, double distance_scale)
-      : net_(std::move(net)), distance_scale_(distance_scale) {}
+  FrozenAceCost(nn::FrozenResidualNet net, double distance_scale, CostOutput output)
+      : net_(std::move(net)), distance_scale_(distance_scale), output_(output) {}
   int64_t theta_dim() const { return net_.in_dim(); }
   // costs[i] = ĉ(θ_i, x_o) for n rows of θ (row-major n × dθ, original units).
   void cost(const float* theta, int64_t n, float* costs);
@@ -97,6 +108,7 @@ class FrozenAceCost {
  private:
   nn::FrozenResidualNet net_;
   double distance_scale_;
+  CostOutput output_;
 };
 
 }  // namespace simbi::estimators
