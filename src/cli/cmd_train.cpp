@@ -42,6 +42,7 @@ struct TrainArgs {
   // As a name, checked with the rest of the config by AceConfig::from_json.
   std::string activation = nn::activation_name(estimators::AceConfig{}.activation);
   std::string ace_output = estimators::cost_output_name(estimators::AceConfig{}.output);
+  std::string ace_head = estimators::cost_head_name(estimators::AceConfig{}.head);
   std::string distance, distance_params, ace_targets;  // ACE
   estimators::EneConfig ene;                           // E&E (the dims are set from the store)
   std::string conv_channels;                           // E&E conv encoder
@@ -82,6 +83,7 @@ nlohmann::json ace_config(const TrainArgs& a, const store::SimStoreMeta& m) {
   nlohmann::json j = c.to_json();
   j["activation"] = a.activation;
   j["output"] = a.ace_output;
+  j["head"] = a.ace_head;
   return j;
 }
 
@@ -391,6 +393,10 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--activation", a->activation, "ACE: relu (the paper's) | silu")->capture_default_str();
   sub->add_option("--ace-output", a->ace_output,
                   "ACE: the cost from the network's output h: linear (m̄·h) | softplus (m̄·softplus(h), the paper's)")
+      ->capture_default_str();
+  sub->add_option("--ace-head", a->ace_head,
+                  "ACE: network (ĉ from a network on [θ, x_o], the paper's) | moments (mse distance only: a network "
+                  "on θ predicts the simulator's mean and variance term; exact in x_o)")
       ->capture_default_str();
   sub->add_option("--ace-train-targets", a->ace.train_targets,
                   "ACE: targets paired with each θ per training step (the paper: 2)")

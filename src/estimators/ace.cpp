@@ -1,5 +1,7 @@
 #include "simbi/estimators/ace.hpp"
 
+#include <cblas.h>
+
 #include <cmath>
 #include <vector>
 
@@ -32,6 +34,14 @@ CostOutput parse_cost_output(const std::string& name, const std::string& what) {
 
 const char* cost_output_name(CostOutput output) { return output == CostOutput::linear ? "linear" : "softplus"; }
 
+CostHead parse_cost_head(const std::string& name, const std::string& what) {
+  if (name == "network") return CostHead::network;
+  if (name == "moments") return CostHead::moments;
+  throw Error(ErrorKind::invalid_argument, what + ": expected network or moments, got '" + name + "'");
+}
+
+const char* cost_head_name(CostHead head) { return head == CostHead::network ? "network" : "moments"; }
+
 AceConfig AceConfig::from_json(const nlohmann::json& j) {
   AceConfig c;
   read_config_dims(j, c.theta_dim, c.x_dim);
@@ -45,6 +55,12 @@ AceConfig AceConfig::from_json(const nlohmann::json& j) {
   c.distance = j["distance"];
   c.activation = nn::parse_activation(j.value("activation", std::string("relu")), "ACE config: 'activation'");
   c.output = parse_cost_output(j.value("output", std::string("softplus")), "ACE config: 'output'");
+  c.head = parse_cost_head(j.value("head", std::string("network")), "ACE config: 'head'");
+  // The moments head's cost is E‖x − x_o‖²/D: right for the mse distance only.
+  const std::string distance_name = c.distance.value("name", std::string());
+  require(c.head == CostHead::network || (distance_name == "mse" && c.set_trials == 0), ErrorKind::invalid_argument,
+          "ACE config: 'head' = moments needs the mse distance on vector x, got the " + distance_name + " distance" +
+              (c.set_trials > 0 ? " on set-valued x" : ""));
   c.train_targets = positive(j, "train_targets", c.train_targets);
   c.validation_targets = positive(j, "validation_targets", c.validation_targets);
   c.noise_targets = j.value("noise_targets", c.noise_targets);
@@ -61,6 +77,7 @@ nlohmann::json AceConfig::to_json() const {
           {"blocks", blocks},
           {"activation", nn::activation_name(activation)},
           {"output", cost_output_name(output)},
+          {"head", cost_head_name(head)},
           {"set_trials", set_trials},
           {"distance", distance},
           {"train_targets", train_targets},
@@ -71,13 +88,20 @@ nlohmann::json AceConfig::to_json() const {
 Ace::Ace(const AceConfig& config) : config_(config), distance_(sim::distance_from_json(config.distance)) {
   theta_z_ = register_module("theta_zscore", nn::ZScore(config.theta_dim));
   x_z_ = register_module("x_zscore", nn::ZScore(config.x_dim));
-  int64_t x_features = config.x_dim;
-  if (config.set_trials > 0) {
-    embedding_ = register_module("embedding", nn::SetEmbedding(config.set_trials, config.x_dim / config.set_trials));
-    x_features = nn::SetEmbeddingImpl::kOut;
+  if (config.head == CostHead::moments) {  // θ → [μ(θ) z-scored, h]
+    net_ = register_module("net", nn::ResidualNet(config.theta_dim, config.width, config.blocks, config.x_dim + 1,
+                                                  config.activation));
+    linear_mean_ = register_buffer("linear_mean", torch::zeros({config.theta_dim + 1, config.x_dim}));
+  } else {  // [θ, x_t] → h
+    int64_t x_features = config.x_dim;
+    if (config.set_trials > 0) {
+      embedding_ =
+          register_module("embedding", nn::SetEmbedding(config.set_trials, config.x_dim / config.set_trials));
+      x_features = nn::SetEmbeddingImpl::kOut;
+    }
+    net_ = register_module(
+        "net", nn::ResidualNet(config.theta_dim + x_features, config.width, config.blocks, 1, config.activation));
   }
-  net_ = register_module(
-      "net", nn::ResidualNet(config.theta_dim + x_features, config.width, config.blocks, 1, config.activation));
   distance_scale_ = register_buffer("distance_scale", torch::ones({}));
 }
 
@@ -91,6 +115,17 @@ void Ace::add_targets(const torch::Tensor& x) {
 void Ace::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) {
   theta_z_->fit(theta);
   x_z_->fit(x);
+  if (config_.head == CostHead::moments) {
+    // z_x ≈ [z_θ, 1]·W by least squares (in double; the normal equations of a dθ + 1 column design).
+    torch::NoGradGuard no_grad;
+    const torch::Tensor zt = theta_z_->forward(theta).to(torch::kCPU, torch::kDouble);
+    const torch::Tensor design = torch::cat({zt, torch::ones({zt.size(0), 1}, zt.options())}, 1);
+    const torch::Tensor zx = x_z_->forward(x).to(torch::kCPU, torch::kDouble);
+    const torch::Tensor gram = design.t().matmul(design) +
+                               1e-8 * static_cast<double>(zt.size(0)) * torch::eye(design.size(1), zt.options());
+    const torch::Tensor w = torch::linalg_solve(gram, design.t().matmul(zx));
+    linear_mean_.copy_(w.to(linear_mean_.device(), torch::kFloat));
+  }
   const torch::Tensor sims = x.to(torch::kCPU, torch::kFloat).contiguous();
   // Fitted distances (z-scored MAE) take their scales from the training simulations; the scales are
   // then part of the distance saved in the model's config.
@@ -130,12 +165,27 @@ torch::Tensor Ace::distances(const torch::Tensor& a, const torch::Tensor& b) con
   return torch::tensor(out, torch::kDouble).to(torch::kFloat);
 }
 
+torch::Tensor Ace::scaled_output(const torch::Tensor& h) const {
+  return (config_.output == CostOutput::linear ? h : torch::nn::functional::softplus(h)) * distance_scale_;
+}
+
+std::pair<torch::Tensor, torch::Tensor> Ace::moments(const torch::Tensor& theta) {
+  const torch::Tensor zt = theta_z_->forward(theta);
+  const torch::Tensor out = net_->forward(kMomentsInputBound * torch::tanh(zt / kMomentsInputBound));
+  const int64_t dt = config_.theta_dim, dx = config_.x_dim;
+  const torch::Tensor linear = zt.matmul(linear_mean_.slice(0, 0, dt)) + linear_mean_.select(0, dt);
+  return {linear + out.slice(1, 0, dx), out.select(1, dx)};
+}
+
 torch::Tensor Ace::cost(const torch::Tensor& theta, const torch::Tensor& x_t) {
   const torch::Tensor xt = x_t.dim() == 1 ? x_t.unsqueeze(0).expand({theta.size(0), config_.x_dim}) : x_t;
+  if (config_.head == CostHead::moments) {
+    const auto [mean_z, h] = moments(theta);
+    return (x_z_->inverse(mean_z) - xt).pow(2).mean(1) + scaled_output(h);
+  }
   torch::Tensor xz = x_z_->forward(xt);
   if (embedding_) xz = embedding_->forward(xz);
-  const torch::Tensor h = net_->forward(torch::cat({theta_z_->forward(theta), xz}, 1)).squeeze(1);
-  return (config_.output == CostOutput::linear ? h : torch::nn::functional::softplus(h)) * distance_scale_;
+  return scaled_output(net_->forward(torch::cat({theta_z_->forward(theta), xz}, 1)).squeeze(1));
 }
 
 torch::Tensor ace_target_picks(const torch::Tensor& noise, int64_t k, int64_t count) {
@@ -150,6 +200,28 @@ FrozenAceCost Ace::freeze(const torch::Tensor& x_o) {
           "ACE: an observation has " + std::to_string(x_o.numel()) + " values, the model expects " +
               std::to_string(config_.x_dim));
   torch::NoGradGuard no_grad;
+  if (config_.head == CostHead::moments) {
+    const auto floats = [](const torch::Tensor& t) {
+      const torch::Tensor c = t.to(torch::kCPU, torch::kFloat).contiguous().reshape({-1});
+      return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    };
+    // z_θ·W_θ + w_1 = θ·(W_θ / std_θ) + (w_1 − (mean_θ / std_θ)·W_θ) for θ in original units.
+    const int64_t dt = config_.theta_dim;
+    const torch::Tensor mean_t = theta_z_->mean().to(torch::kCPU, torch::kDouble).reshape({dt, 1});
+    const torch::Tensor std_t = theta_z_->std().to(torch::kCPU, torch::kDouble).reshape({dt, 1});
+    const torch::Tensor w = linear_mean_.to(torch::kCPU, torch::kDouble);
+    const torch::Tensor slope = w.slice(0, 0, dt) / std_t;
+    const torch::Tensor intercept = w.select(0, dt) - (mean_t * slope).sum(0);
+    FrozenAceCost::Moments moments{floats(x_z_->mean().to(torch::kCPU) - x_o.to(torch::kCPU, torch::kFloat).reshape({-1})),
+                                   floats(x_z_->std()),
+                                   floats(slope),
+                                   floats(intercept),
+                                   floats(theta_z_->mean()),
+                                   floats(theta_z_->std())};
+    // The network's input is squashed z-scored θ, computed by FrozenAceCost: no standardisation to fold.
+    return FrozenAceCost(nn::FrozenResidualNet(net_, torch::zeros({dt}), torch::ones({dt}), torch::empty({0})),
+                         distance_scale(), config_.output, std::move(moments));
+  }
   const torch::Tensor row = x_o.reshape({1, config_.x_dim}).to(distance_scale_.device(), torch::kFloat);
   torch::Tensor xz = x_z_->forward(row);
   if (embedding_) xz = embedding_->forward(xz);
@@ -157,17 +229,40 @@ FrozenAceCost Ace::freeze(const torch::Tensor& x_o) {
                        distance_scale(), config_.output);
 }
 
-void FrozenAceCost::cost(const float* theta, int64_t n, float* costs) {
-  net_.forward(theta, n, costs);
-  // m̄·h or m̄·softplus(h), as Ace::cost (softplus(h) = h beyond 20, as torch's threshold).
+// m̄·h or m̄·softplus(h), as Ace::cost (softplus(h) = h beyond 20, as torch's threshold).
+float FrozenAceCost::scaled_output(float h) const {
   const float scale = static_cast<float>(distance_scale_);
-  if (output_ == CostOutput::linear) {
-    for (int64_t i = 0; i < n; ++i) costs[i] *= scale;
+  if (output_ == CostOutput::linear) return h * scale;
+  return (h > 20.0f ? h : std::log1p(std::exp(h))) * scale;
+}
+
+void FrozenAceCost::cost(const float* theta, int64_t n, float* costs) {
+  if (moments_.offset.empty()) {
+    net_.forward(theta, n, costs);
+    for (int64_t i = 0; i < n; ++i) costs[i] = scaled_output(costs[i]);
     return;
   }
+  // ĉ = mean_j (offset_j + scale_j·z_j)² + m̄·out(h) for the network's row [r, h], z = θ·slope + intercept + r.
+  const size_t d = moments_.offset.size();
+  const int dt = static_cast<int>(net_.in_dim()), ld = static_cast<int>(d + 1);
+  const float bound = static_cast<float>(kMomentsInputBound);
+  squashed_.resize(static_cast<size_t>(n) * static_cast<size_t>(dt));
+  for (size_t i = 0; i < squashed_.size(); ++i) {
+    const size_t k = i % static_cast<size_t>(dt);
+    squashed_[i] = bound * std::tanh((theta[i] - moments_.theta_shift[k]) / moments_.theta_scale[k] / bound);
+  }
+  out_.resize(static_cast<size_t>(n) * (d + 1));
+  net_.forward(squashed_.data(), n, out_.data());
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), dt, 1.0f, theta, dt,
+              moments_.slope.data(), static_cast<int>(d), 1.0f, out_.data(), ld);
   for (int64_t i = 0; i < n; ++i) {
-    const float h = costs[i];
-    costs[i] = (h > 20.0f ? h : std::log1p(std::exp(h))) * scale;
+    const float* row = out_.data() + static_cast<size_t>(i) * (d + 1);
+    float sum = 0.0f;
+    for (size_t j = 0; j < d; ++j) {
+      const float e = moments_.offset[j] + moments_.scale[j] * (row[j] + moments_.intercept[j]);
+      sum += e * e;
+    }
+    costs[i] = sum / static_cast<float>(d) + scaled_output(row[d]);
   }
 }
 

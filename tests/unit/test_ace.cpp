@@ -21,7 +21,8 @@ namespace simbi {
 namespace {
 
 nlohmann::json ace_config(int64_t theta_dim, int64_t x_dim, const nlohmann::json& distance, int64_t trials = 0,
-                          const std::string& activation = "relu", const std::string& output = "softplus") {
+                          const std::string& activation = "relu", const std::string& output = "softplus",
+                          const std::string& head = "network") {
   return {{"method", "ace"},
           {"theta_dim", theta_dim},
           {"x_dim", x_dim},
@@ -31,7 +32,8 @@ nlohmann::json ace_config(int64_t theta_dim, int64_t x_dim, const nlohmann::json
           {"distance", distance},
           {"noise_targets", 100},
           {"activation", activation},
-          {"output", output}};
+          {"output", output},
+          {"head", head}};
 }
 
 TEST(ResidualNet, BlocksStartNearTheIdentity) {
@@ -75,16 +77,29 @@ TEST(Ace, ConfigRoundTripsAndBadConfigsAreRefused) {
   bad = c;
   bad["output"] = "exp";
   EXPECT_THROW(estimators::make_estimator(bad), Error);
+  bad = c;
+  bad["head"] = "mean";
+  EXPECT_THROW(estimators::make_estimator(bad), Error);
+  bad = c;  // the moments head is for the mse distance only
+  bad["head"] = "moments";
+  EXPECT_THROW(estimators::make_estimator(bad), Error);
+  bad = ace_config(2, 3, {{"name", "zmae"}, {"dim", 3}}, 0, "relu", "linear", "moments");
+  EXPECT_THROW(estimators::make_estimator(bad), Error);
   // A model file from before the activation and output fields holds a ReLU network with a softplus head
   // (the paper's).
   nlohmann::json legacy = c;
   legacy.erase("activation");
   legacy.erase("output");
+  legacy.erase("head");
+  EXPECT_EQ(estimators::AceConfig::from_json(legacy).head, estimators::CostHead::network);
   EXPECT_EQ(estimators::AceConfig::from_json(legacy).activation, nn::Activation::relu);
   EXPECT_EQ(estimators::AceConfig::from_json(legacy).output, estimators::CostOutput::softplus);
   EXPECT_EQ(estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "relu", "linear"))
                 ->config()["output"],
             "linear");
+  const auto moments = estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "relu", "linear", "moments"));
+  EXPECT_EQ(moments->config()["head"], "moments");
+  EXPECT_EQ(estimators::make_estimator(moments->config())->config(), moments->config());
   EXPECT_EQ(
       estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "silu"))->config()["activation"],
       "silu");
@@ -193,12 +208,17 @@ TEST(Ace, NoiseRowsPickTheTargets) {
 TEST(Ace, FrozenCostEqualsTheModuleCost) {
   for (const std::string output : {"softplus", "linear"})
     for (const std::string activation : {"relu", "silu"})
-      for (const int64_t trials : {int64_t{0}, int64_t{4}}) {
+      for (const int64_t trials : {int64_t{0}, int64_t{4}, int64_t{-1}}) {  // −1: vector x, the moments head
         torch::manual_seed(11);
         const int64_t dtheta = 3, dx = 8;
-        estimators::Ace ace(estimators::AceConfig::from_json(
-            ace_config(dtheta, dx, {{"name", "mse"}, {"dim", dx}}, trials, activation, output)));
-        ace.fit_standardization(torch::randn({200, dtheta}) * 3.0 + 5.0, torch::randn({200, dx}) * 2.0 - 1.0);
+        const std::string head = trials < 0 ? "moments" : "network";
+        estimators::Ace ace(estimators::AceConfig::from_json(ace_config(
+            dtheta, dx, {{"name", "mse"}, {"dim", dx}}, std::max<int64_t>(trials, 0), activation, output, head)));
+        // For the moments head x depends on θ, so that its linear fit of x on θ is far from zero.
+        const torch::Tensor theta_train = torch::randn({200, dtheta}) * 3.0 + 5.0;
+        const torch::Tensor x_noise = torch::randn({200, dx}) * 2.0 - 1.0;
+        ace.fit_standardization(theta_train,
+                                head == "moments" ? theta_train.matmul(torch::randn({dtheta, dx})) + x_noise : x_noise);
         {
           torch::NoGradGuard no_grad;
           for (auto& item : ace.named_parameters()) {  // the cost network far from its initialisation
@@ -220,26 +240,28 @@ TEST(Ace, FrozenCostEqualsTheModuleCost) {
         std::vector<float> got(301);
         const torch::Tensor th = theta.contiguous();
         frozen.cost(th.data_ptr<float>(), 301, got.data());
-        if (output == "softplus") {
+        if (output == "softplus" && head == "network") {
           const double big = (expected / ace.distance_scale() > 20.0).sum().item<double>();
           EXPECT_GT(big, 0.0) << "no row beyond softplus's threshold: the test does not cover it";
           EXPECT_LT(big, 301.0);
-        } else {
+        } else if (head == "network") {
           EXPECT_GT((expected < 0).sum().item<double>(), 0.0) << "no negative linear cost: the test does not cover it";
         }
         for (int64_t i = 0; i < 301; ++i) {
           const double e = expected[i].item<double>();
           EXPECT_NEAR(got[static_cast<size_t>(i)], e, 1e-4 * (std::abs(e) + ace.distance_scale()))
-              << "row " << i << ", set trials " << trials << ", " << activation << ", " << output;
+              << "row " << i << ", set trials " << trials << ", " << activation << ", " << output << ", " << head;
         }
         EXPECT_THROW(ace.freeze(torch::zeros({dx + 1})), Error);
       }
 }
 
 // A short training on gbi_uniform_1d (2,000 simulations): the learned cost of held-out prior θ tracks
-// the exact cost C(θ, x_o) (Pearson r; the benchmark's 10k-simulation run must reach 0.99).
+// the exact cost C(θ, x_o) (Pearson r; the benchmark's 10k-simulation run must reach 0.99), for each
+// cost head; the moments head, exact in x_o, also far outside the simulations' range.
 TEST(Ace, ShortTrainingLearnsTheExactCostOfUniform1d) {
   sim::Task task = sim::make_task("gbi_uniform_1d");
+  constexpr float kFarObservation = 4.0f;
   const int64_t n = 2000;
   Matrix theta(n, 1), x(n, task.x_dim());
   task.prior->sample(theta.view(), RowStreams{RandomStream(1, StreamPurpose::prior_draw, 0), 0});
@@ -247,10 +269,14 @@ TEST(Ace, ShortTrainingLearnsTheExactCostOfUniform1d) {
   train::TrainingData data;
   data.theta = torch::from_blob(theta.data(), {n, 1}, torch::kFloat).clone();
   data.x = torch::from_blob(x.data(), {n, task.x_dim()}, torch::kFloat).clone();
-  for (const std::string output : {"linear", "softplus"}) {
+  const double x_max = data.x.max().item<double>();
+  ASSERT_GT(kFarObservation, x_max + 0.5 * (x_max - data.x.min().item<double>())) << "not far outside the simulations";
+  const std::vector<std::pair<std::string, std::string>> heads{
+      {"linear", "network"}, {"softplus", "network"}, {"linear", "moments"}};
+  for (const auto& [output, head] : heads) {
     torch::manual_seed(5);
-    auto model =
-        estimators::make_estimator(ace_config(1, task.x_dim(), sim::make_distance(task)->to_json(), 0, "relu", output));
+    auto model = estimators::make_estimator(
+        ace_config(1, task.x_dim(), sim::make_distance(task)->to_json(), 0, "relu", output, head));
     train::TrainOptions o;
     o.batch_size = 100;
     o.lr = 1e-3;
@@ -266,7 +292,8 @@ TEST(Ace, ShortTrainingLearnsTheExactCostOfUniform1d) {
     ace.eval();
 
     const auto exact = sim::make_exact_cost("gbi_uniform_1d");
-    const std::vector<float> observations{-0.6f, 0.1f, 0.9f};
+    std::vector<float> observations{-0.6f, 0.1f, 0.9f};
+    if (head == "moments") observations.push_back(kFarObservation);
     Matrix grid(200, 1);
     for (int64_t i = 0; i < 200; ++i) grid(i, 0) = -1.5f + 3.0f * (static_cast<float>(i) + 0.5f) / 200.0f;
     const torch::Tensor grid_t = torch::from_blob(grid.data(), {200, 1}, torch::kFloat);
@@ -277,8 +304,8 @@ TEST(Ace, ShortTrainingLearnsTheExactCostOfUniform1d) {
       const torch::Tensor learned = ace.cost(grid_t, torch::full({1}, x_o)).to(torch::kDouble);
       const torch::Tensor t = torch::tensor(truth, torch::kDouble);
       const double r = torch::corrcoef(torch::stack({learned, t}))[0][1].item<double>();
-      EXPECT_GT(r, 0.95) << "x_o = " << x_o << ", " << output;
-      std::printf("%s head, x_o %.2f: r = %.4f\n", output.c_str(), x_o, r);
+      EXPECT_GT(r, 0.95) << "x_o = " << x_o << ", " << output << ", " << head;
+      std::printf("%s %s head, x_o %.2f: r = %.4f\n", head.c_str(), output.c_str(), x_o, r);
     }
   }
 }

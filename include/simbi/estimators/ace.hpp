@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "simbi/estimators/estimator.hpp"
 #include "simbi/nn/frozen_residual_net.hpp"
@@ -35,6 +36,23 @@ enum class CostOutput { linear, softplus };
 CostOutput parse_cost_output(const std::string& name, const std::string& what);
 const char* cost_output_name(CostOutput output);
 
+// What the network sees and predicts.
+//   network: ĉ(θ, x_o) from a residual network on [θ, x_o] (the paper's).
+//   moments: for the mse distance only. E‖x − x_o‖²/D = ‖μ(θ) − x_o‖²/D + tr Σ(θ)/D exactly, so a network
+//            on θ alone predicts the simulator's mean μ(θ) (D numbers, in z-scored x units) and one number h
+//            for the variance term: ĉ = ‖μ(θ) − x_o‖²/D + (m̄·h or m̄·softplus(h), as CostOutput). The cost is
+//            exact in x_o, so it extrapolates to observations far outside the simulations (misspecified),
+//            where the network head can only guess. μ is a least-squares linear fit of x on θ (made with the
+//            z-scoring) plus the network's residual, and the network sees z-scored θ through c·tanh(z/c)
+//            (c = 3), so that beyond the simulations μ extrapolates linearly and the residual stays flat:
+//            misspecified GBI posteriors at large β sit where the prior put few simulations, and an
+//            unbounded residual network there moved them by up to 2 prior sd (docs/ace.md "Session 9").
+enum class CostHead { network, moments };
+// The moments head's network input bound c, in sd of θ.
+constexpr double kMomentsInputBound = 3.0;
+CostHead parse_cost_head(const std::string& name, const std::string& what);
+const char* cost_head_name(CostHead head);
+
 struct AceConfig {
   int64_t theta_dim = 0;
   int64_t x_dim = 0;
@@ -44,6 +62,8 @@ struct AceConfig {
   nn::Activation activation = nn::Activation::silu;
   // Model files from before this field have softplus (the paper's).
   CostOutput output = CostOutput::linear;
+  // Model files from before this field have the network head.
+  CostHead head = CostHead::network;
   // Set-valued x: `set_trials` points of x_dim / set_trials numbers each, seen through a
   // permutation-invariant embedding (0 = plain vector x).
   int64_t set_trials = 0;
@@ -82,6 +102,10 @@ class Ace final : public Estimator {
  private:
   // d(a_i, b_i) for rows of a and b [n, dx] (any device; computed on the CPU) → [n] float.
   torch::Tensor distances(const torch::Tensor& a, const torch::Tensor& b) const;
+  // The network output h → m̄·h or m̄·softplus(h).
+  torch::Tensor scaled_output(const torch::Tensor& h) const;
+  // Moments head: μ(θ) in z-scored x units [n, D] and the variance term's h [n] from the network's output.
+  std::pair<torch::Tensor, torch::Tensor> moments(const torch::Tensor& theta);
 
   AceConfig config_;
   std::shared_ptr<sim::Distance> distance_;
@@ -89,6 +113,8 @@ class Ace final : public Estimator {
   nn::SetEmbedding embedding_{nullptr};
   nn::ResidualNet net_{nullptr};
   torch::Tensor distance_scale_;  // buffer []: m̄, the mean distance of random (simulation, target) pairs
+  // Moments head: buffer [dθ + 1, D], the least-squares fit z_x ≈ [z_θ, 1]·linear_mean_ (z-scored units).
+  torch::Tensor linear_mean_;
   torch::Tensor extra_targets_;   // observations added to the target set
   torch::Tensor targets_;         // the target set (not saved: training only)
 };
@@ -99,16 +125,28 @@ class Ace final : public Estimator {
 // Ace::cost(θ, x_o) up to float rounding. Contract as FrozenResidualNet (CPU, snapshot, one thread).
 class FrozenAceCost {
  public:
-  FrozenAceCost(nn::FrozenResidualNet net, double distance_scale, CostOutput output)
-      : net_(std::move(net)), distance_scale_(distance_scale), output_(output) {}
+  // The moments head's fixed parts: ‖μ(θ) − x_o‖² with μ = x_mean + x_std·z, as (offset + scale·z)² per
+  // dimension, offset = x_mean − x_o, scale = x_std; z = θ·slope + intercept + the network's first D
+  // outputs (slope [dθ, D] row-major and intercept [D] for θ in original units); the network's input is
+  // c·tanh(((θ − theta_shift) / theta_scale) / c). Empty for the network head.
+  struct Moments {
+    std::vector<float> offset, scale, slope, intercept, theta_shift, theta_scale;
+  };
+  FrozenAceCost(nn::FrozenResidualNet net, double distance_scale, CostOutput output, Moments moments = {})
+      : net_(std::move(net)), distance_scale_(distance_scale), output_(output), moments_(std::move(moments)) {}
   int64_t theta_dim() const { return net_.in_dim(); }
   // costs[i] = ĉ(θ_i, x_o) for n rows of θ (row-major n × dθ, original units).
   void cost(const float* theta, int64_t n, float* costs);
 
  private:
+  float scaled_output(float h) const;
+
   nn::FrozenResidualNet net_;
   double distance_scale_;
   CostOutput output_;
+  Moments moments_;
+  std::vector<float> out_;       // the moments head's network outputs [n, D + 1]
+  std::vector<float> squashed_;  // and its network inputs [n, dθ]
 };
 
 }  // namespace simbi::estimators
