@@ -19,6 +19,9 @@ expect_error "unknown activation" "'activation': expected relu or silu, got 'tan
 expect_error "no targets per theta" "'train_targets' must be positive, got 0" "${S[@]}" "${TRAIN[@]}" --ace-train-targets 0
 expect_error "negative noise targets" "'noise_targets' must be 0 or more, got -1" "${S[@]}" "${TRAIN[@]}" --ace-noise-targets -1
 expect_error "unknown cost output" "ACE config: 'output': expected linear or softplus, got 'exp'" "${S[@]}" "${TRAIN[@]}" --ace-output exp
+expect_error "unknown cost head" "ACE config: 'head': expected network or moments, got 'mean'" "${S[@]}" "${TRAIN[@]}" --ace-head mean
+expect_error "moments head with a non-mse distance" "'head' = moments needs the mse distance on vector x, got the zmae distance" \
+  "${S[@]}" "${TRAIN[@]}" --ace-head moments --distance zmae
 [ ! -e bad.pt ] || fail "a refused training wrote bad.pt"
 
 SAMPLE=(sample --model ace.pt --num-samples 100 --chains 4 --warmup 10 --thin 1 --out x.csv)
