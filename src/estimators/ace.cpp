@@ -89,14 +89,13 @@ Ace::Ace(const AceConfig& config) : config_(config), distance_(sim::distance_fro
   theta_z_ = register_module("theta_zscore", nn::ZScore(config.theta_dim));
   x_z_ = register_module("x_zscore", nn::ZScore(config.x_dim));
   if (config.head == CostHead::moments) {  // θ → [μ(θ) z-scored, h]
-    net_ = register_module("net", nn::ResidualNet(config.theta_dim, config.width, config.blocks, config.x_dim + 1,
-                                                  config.activation));
+    net_ = register_module(
+        "net", nn::ResidualNet(config.theta_dim, config.width, config.blocks, config.x_dim + 1, config.activation));
     linear_mean_ = register_buffer("linear_mean", torch::zeros({config.theta_dim + 1, config.x_dim}));
   } else {  // [θ, x_t] → h
     int64_t x_features = config.x_dim;
     if (config.set_trials > 0) {
-      embedding_ =
-          register_module("embedding", nn::SetEmbedding(config.set_trials, config.x_dim / config.set_trials));
+      embedding_ = register_module("embedding", nn::SetEmbedding(config.set_trials, config.x_dim / config.set_trials));
       x_features = nn::SetEmbeddingImpl::kOut;
     }
     net_ = register_module(
@@ -121,8 +120,8 @@ void Ace::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x
     const torch::Tensor zt = theta_z_->forward(theta).to(torch::kCPU, torch::kDouble);
     const torch::Tensor design = torch::cat({zt, torch::ones({zt.size(0), 1}, zt.options())}, 1);
     const torch::Tensor zx = x_z_->forward(x).to(torch::kCPU, torch::kDouble);
-    const torch::Tensor gram = design.t().matmul(design) +
-                               1e-8 * static_cast<double>(zt.size(0)) * torch::eye(design.size(1), zt.options());
+    const torch::Tensor gram =
+        design.t().matmul(design) + 1e-8 * static_cast<double>(zt.size(0)) * torch::eye(design.size(1), zt.options());
     const torch::Tensor w = torch::linalg_solve(gram, design.t().matmul(zx));
     linear_mean_.copy_(w.to(linear_mean_.device(), torch::kFloat));
   }
@@ -212,12 +211,13 @@ FrozenAceCost Ace::freeze(const torch::Tensor& x_o) {
     const torch::Tensor w = linear_mean_.to(torch::kCPU, torch::kDouble);
     const torch::Tensor slope = w.slice(0, 0, dt) / std_t;
     const torch::Tensor intercept = w.select(0, dt) - (mean_t * slope).sum(0);
-    FrozenAceCost::Moments moments{floats(x_z_->mean().to(torch::kCPU) - x_o.to(torch::kCPU, torch::kFloat).reshape({-1})),
-                                   floats(x_z_->std()),
-                                   floats(slope),
-                                   floats(intercept),
-                                   floats(theta_z_->mean()),
-                                   floats(theta_z_->std())};
+    FrozenAceCost::Moments moments{
+        floats(x_z_->mean().to(torch::kCPU) - x_o.to(torch::kCPU, torch::kFloat).reshape({-1})),
+        floats(x_z_->std()),
+        floats(slope),
+        floats(intercept),
+        floats(theta_z_->mean()),
+        floats(theta_z_->std())};
     // The network's input is squashed z-scored θ, computed by FrozenAceCost: no standardisation to fold.
     return FrozenAceCost(nn::FrozenResidualNet(net_, torch::zeros({dt}), torch::ones({dt}), torch::empty({0})),
                          distance_scale(), config_.output, std::move(moments));

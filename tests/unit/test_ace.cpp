@@ -97,7 +97,8 @@ TEST(Ace, ConfigRoundTripsAndBadConfigsAreRefused) {
   EXPECT_EQ(estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "relu", "linear"))
                 ->config()["output"],
             "linear");
-  const auto moments = estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "relu", "linear", "moments"));
+  const auto moments =
+      estimators::make_estimator(ace_config(2, 3, {{"name", "mse"}, {"dim", 3}}, 0, "relu", "linear", "moments"));
   EXPECT_EQ(moments->config()["head"], "moments");
   EXPECT_EQ(estimators::make_estimator(moments->config())->config(), moments->config());
   EXPECT_EQ(
