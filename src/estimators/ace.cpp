@@ -200,24 +200,19 @@ FrozenAceCost Ace::freeze(const torch::Tensor& x_o) {
               std::to_string(config_.x_dim));
   torch::NoGradGuard no_grad;
   if (config_.head == CostHead::moments) {
-    const auto floats = [](const torch::Tensor& t) {
-      const torch::Tensor c = t.to(torch::kCPU, torch::kFloat).contiguous().reshape({-1});
-      return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    };
-    // z_θ·W_θ + w_1 = θ·(W_θ / std_θ) + (w_1 − (mean_θ / std_θ)·W_θ) for θ in original units.
+    // z_θ·W_θ + w_1 = θ·(W_θ / std_θ) + (w_1 − (mean_θ / std_θ)·W_θ) for θ in original units; the
+    // intercept goes into the per-dimension offset.
     const int64_t dt = config_.theta_dim;
-    const torch::Tensor mean_t = theta_z_->mean().to(torch::kCPU, torch::kDouble).reshape({dt, 1});
-    const torch::Tensor std_t = theta_z_->std().to(torch::kCPU, torch::kDouble).reshape({dt, 1});
-    const torch::Tensor w = linear_mean_.to(torch::kCPU, torch::kDouble);
+    const auto host = [](const torch::Tensor& t) { return t.to(torch::kCPU, torch::kDouble); };
+    const torch::Tensor mean_t = host(theta_z_->mean()).reshape({dt, 1});
+    const torch::Tensor std_t = host(theta_z_->std()).reshape({dt, 1});
+    const torch::Tensor w = host(linear_mean_);
     const torch::Tensor slope = w.slice(0, 0, dt) / std_t;
     const torch::Tensor intercept = w.select(0, dt) - (mean_t * slope).sum(0);
-    FrozenAceCost::Moments moments{
-        floats(x_z_->mean().to(torch::kCPU) - x_o.to(torch::kCPU, torch::kFloat).reshape({-1})),
-        floats(x_z_->std()),
-        floats(slope),
-        floats(intercept),
-        floats(theta_z_->mean()),
-        floats(theta_z_->std())};
+    const torch::Tensor offset =
+        host(x_z_->mean()) + host(x_z_->std()) * intercept - host(x_o).reshape({config_.x_dim});
+    FrozenAceCost::Moments moments{nn::to_floats(offset), nn::to_floats(x_z_->std()), nn::to_floats(slope),
+                                   nn::to_floats(theta_z_->mean()), nn::to_floats(theta_z_->std())};
     // The network's input is squashed z-scored θ, computed by FrozenAceCost: no standardisation to fold.
     return FrozenAceCost(nn::FrozenResidualNet(net_, torch::zeros({dt}), torch::ones({dt}), torch::empty({0})),
                          distance_scale(), config_.output, std::move(moments));
@@ -242,7 +237,7 @@ void FrozenAceCost::cost(const float* theta, int64_t n, float* costs) {
     for (int64_t i = 0; i < n; ++i) costs[i] = scaled_output(costs[i]);
     return;
   }
-  // ĉ = mean_j (offset_j + scale_j·z_j)² + m̄·out(h) for the network's row [r, h], z = θ·slope + intercept + r.
+  // ĉ = mean_j (offset_j + scale_j·(θ·slope + r)_j)² + m̄·out(h) for the network's row [r, h].
   const size_t d = moments_.offset.size();
   const int dt = static_cast<int>(net_.in_dim()), ld = static_cast<int>(d + 1);
   const float bound = static_cast<float>(kMomentsInputBound);
@@ -259,7 +254,7 @@ void FrozenAceCost::cost(const float* theta, int64_t n, float* costs) {
     const float* row = out_.data() + static_cast<size_t>(i) * (d + 1);
     float sum = 0.0f;
     for (size_t j = 0; j < d; ++j) {
-      const float e = moments_.offset[j] + moments_.scale[j] * (row[j] + moments_.intercept[j]);
+      const float e = moments_.offset[j] + moments_.scale[j] * row[j];
       sum += e * e;
     }
     costs[i] = sum / static_cast<float>(d) + scaled_output(row[d]);

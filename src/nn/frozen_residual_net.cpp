@@ -56,12 +56,12 @@ void activate(Activation a, const float* x, size_t count, float* y) {
     relu(x, count, y);
 }
 
+}  // namespace
+
 std::vector<float> to_floats(const torch::Tensor& t) {
   const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
-
-}  // namespace
 
 FrozenResidualNet::Layer FrozenResidualNet::from_linear(const torch::nn::Linear& l) {
   Layer out;

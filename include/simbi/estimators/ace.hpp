@@ -125,12 +125,12 @@ class Ace final : public Estimator {
 // Ace::cost(θ, x_o) up to float rounding. Contract as FrozenResidualNet (CPU, snapshot, one thread).
 class FrozenAceCost {
  public:
-  // The moments head's fixed parts: ‖μ(θ) − x_o‖² with μ = x_mean + x_std·z, as (offset + scale·z)² per
-  // dimension, offset = x_mean − x_o, scale = x_std; z = θ·slope + intercept + the network's first D
-  // outputs (slope [dθ, D] row-major and intercept [D] for θ in original units); the network's input is
-  // c·tanh(((θ − theta_shift) / theta_scale) / c). Empty for the network head.
+  // The moments head's fixed parts: ‖μ(θ) − x_o‖² with μ = x_mean + x_std·(θ·slope + intercept + r) for the
+  // network's first D outputs r, as (offset + scale·(θ·slope + r))² per dimension: offset = x_mean +
+  // x_std·intercept − x_o, scale = x_std, slope [dθ, D] row-major (θ in original units); the network's input
+  // is c·tanh(((θ − theta_shift) / theta_scale) / c). Empty for the network head.
   struct Moments {
-    std::vector<float> offset, scale, slope, intercept, theta_shift, theta_scale;
+    std::vector<float> offset, scale, slope, theta_shift, theta_scale;
   };
   FrozenAceCost(nn::FrozenResidualNet net, double distance_scale, CostOutput output, Moments moments = {})
       : net_(std::move(net)), distance_scale_(distance_scale), output_(output), moments_(std::move(moments)) {}

@@ -15,6 +15,9 @@
 
 namespace simbi::nn {
 
+// A tensor's values as a flat float vector on the host (any device, dtype and layout).
+std::vector<float> to_floats(const torch::Tensor& t);
+
 class FrozenResidualNet {
  public:
   // Freezes `net` for inputs [(v − shift) / scale, c]: v, the varying part, has shift.numel() numbers
