@@ -428,6 +428,9 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
       ->capture_default_str();
   sub->add_option("--memory-bank", e.memory_bank, "E&E: earlier embeddings kept as extra negatives (0 = off)")
       ->capture_default_str();
+  sub->add_option("--ensemble", e.ensemble,
+                  "E&E: critics trained side by side from different initialisations; the posterior uses their mean")
+      ->capture_default_str();
   sub->add_option("--encoder-hidden", a->encoder_hidden,
                   "Hidden widths of q(z | x, θ) (VAEs) or of the MLP encoder f(x) (E&E), e.g. 64,64");
   sub->add_option("--prior-hidden", a->prior_hidden, "CP-VAE: hidden widths of p(z | x)");

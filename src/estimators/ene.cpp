@@ -62,6 +62,8 @@ EneConfig EneConfig::from_json(const nlohmann::json& j) {
   check(c.intra_weight >= 0 && c.jitter >= 0, "intra_weight and jitter must be >= 0");
   c.memory_bank = j.value("memory_bank", c.memory_bank);
   check(c.memory_bank >= 0, "memory_bank must be >= 0");
+  c.ensemble = j.value("ensemble", c.ensemble);  // model files before ensembles: one critic
+  check(c.ensemble >= 1, "the ensemble size (--ensemble) must be at least 1, got " + std::to_string(c.ensemble));
   return c;
 }
 
@@ -81,21 +83,26 @@ nlohmann::json EneConfig::to_json() const {
           {"emulator_blocks", emulator_blocks},
           {"intra_weight", intra_weight},
           {"jitter", jitter},
-          {"memory_bank", memory_bank}};
+          {"memory_bank", memory_bank},
+          {"ensemble", ensemble}};
 }
 
 Ene::Ene(const EneConfig& config) : config_(config) {
   theta_z_ = register_module("theta_zscore", nn::ZScore(config.theta_dim));
-  if (config.encoder == "conv") {
-    x_z_ = register_module("x_zscore", nn::ZScore(config.series_channels));
-    conv_encoder_ = register_module(
-        "encoder", nn::ConvEncoder(config.series_channels, config.conv_channels, 2 * config.embed_dim, config.embed_dim));
-  } else {
-    x_z_ = register_module("x_zscore", nn::ZScore(config.x_dim));
-    mlp_encoder_ = register_module("encoder", nn::Mlp(config.x_dim, config.encoder_hidden, config.embed_dim));
+  x_z_ = register_module("x_zscore", nn::ZScore(conv() ? config.series_channels : config.x_dim));
+  for (int64_t k = 0; k < config.ensemble; ++k) {
+    // Member 0 keeps a single model's parameter names, so model files from before ensembles load as K = 1.
+    const std::string suffix = k == 0 ? "" : "_" + std::to_string(k);
+    Member m;
+    if (conv())
+      m.conv_encoder = register_module("encoder" + suffix, nn::ConvEncoder(config.series_channels, config.conv_channels,
+                                                                           2 * config.embed_dim, config.embed_dim));
+    else
+      m.mlp_encoder = register_module("encoder" + suffix, nn::Mlp(config.x_dim, config.encoder_hidden, config.embed_dim));
+    m.emulator = register_module("emulator" + suffix, nn::ResidualNet(config.theta_dim, config.emulator_width,
+                                                                      config.emulator_blocks, config.embed_dim));
+    members_.push_back(std::move(m));
   }
-  emulator_ = register_module(
-      "emulator", nn::ResidualNet(config.theta_dim, config.emulator_width, config.emulator_blocks, config.embed_dim));
 }
 
 int64_t Ene::noise_dim() const {
@@ -106,7 +113,7 @@ int64_t Ene::noise_dim() const {
 
 void Ene::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) {
   theta_z_->fit(theta);
-  if (conv_encoder_) {
+  if (conv()) {
     // Per channel over all time steps: the statistics of a stationary series do not depend on the window.
     const int64_t c = config_.series_channels;
     x_z_->fit(x.reshape({x.size(0), c, -1}).permute({0, 2, 1}).reshape({-1, c}));
@@ -116,12 +123,17 @@ void Ene::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x
 }
 
 torch::Tensor Ene::zscore_x(const torch::Tensor& x) const {
-  if (!conv_encoder_) return x_z_->forward(x);
+  if (!conv()) return x_z_->forward(x);
   const int64_t c = config_.series_channels;
   return (x.reshape({x.size(0), c, -1}) - x_z_->mean().view({1, c, 1})) / x_z_->std().view({1, c, 1});
 }
 
-torch::Tensor Ene::emulate(const torch::Tensor& theta_z) { return unit(emulator_->forward(theta_z)); }
+torch::Tensor Ene::emulate(Member& m, const torch::Tensor& theta_z) { return unit(m.emulator->forward(theta_z)); }
+
+torch::Tensor Ene::concat_members(const std::vector<torch::Tensor>& parts) const {
+  if (parts.size() == 1) return parts.front();
+  return torch::cat(parts, 1) / std::sqrt(static_cast<double>(parts.size()));
+}
 
 torch::Tensor Ene::crop_offsets(const torch::Tensor& noise_column) const {
   const int64_t positions = config_.series_length() - config_.window() + 1;
@@ -129,33 +141,42 @@ torch::Tensor Ene::crop_offsets(const torch::Tensor& noise_column) const {
   return (u * static_cast<double>(positions)).floor().clamp(0, static_cast<double>(positions - 1)).to(torch::kLong);
 }
 
-torch::Tensor Ene::encode_windows(const torch::Tensor& xz, const torch::Tensor& offsets) {
-  if (mlp_encoder_) return unit(mlp_encoder_->forward(xz));
+torch::Tensor Ene::encode_windows(Member& m, const torch::Tensor& xz, const torch::Tensor& offsets) {
+  if (m.mlp_encoder) return unit(m.mlp_encoder->forward(xz));
   const int64_t w = config_.window();
-  if (w == config_.series_length() || !offsets.defined()) return unit(conv_encoder_->forward(xz));
+  if (w == config_.series_length() || !offsets.defined()) return unit(m.conv_encoder->forward(xz));
   const int64_t n = xz.size(0), c = xz.size(1);
   const torch::Tensor idx = (offsets.to(xz.device()).view({n, 1, 1}) +
                              torch::arange(w, torch::TensorOptions().dtype(torch::kLong).device(xz.device())).view({1, 1, w}))
                                 .expand({n, c, w});
-  return unit(conv_encoder_->forward(xz.gather(2, idx)));
+  return unit(m.conv_encoder->forward(xz.gather(2, idx)));
 }
 
 torch::Tensor Ene::embed_x(const torch::Tensor& x) {
   const torch::Tensor xz = zscore_x(x.to(theta_z_->mean().device(), torch::kFloat));
-  if (!conv_encoder_ || config_.window() == config_.series_length()) return encode_windows(xz, {});
+  std::vector<torch::Tensor> parts;
+  for (Member& m : members_) parts.push_back(embed_x_member(m, xz));
+  return concat_members(parts);
+}
+
+torch::Tensor Ene::embed_x_member(Member& m, const torch::Tensor& xz) {
+  if (!conv() || config_.window() == config_.series_length()) return encode_windows(m, xz, {});
   // Test time: the mean of the unit embeddings of evenly spaced windows, back on the sphere.
   const int64_t n = xz.size(0), last = config_.series_length() - config_.window(), k = config_.test_windows;
   torch::Tensor sum;
   for (int64_t i = 0; i < k; ++i) {
     const int64_t start = k == 1 ? last / 2 : (i * last + (k - 1) / 2) / (k - 1);
-    const torch::Tensor e = encode_windows(xz, torch::full({n}, start, torch::kLong));
+    const torch::Tensor e = encode_windows(m, xz, torch::full({n}, start, torch::kLong));
     sum = sum.defined() ? sum + e : e;
   }
   return unit(sum);
 }
 
 torch::Tensor Ene::embed_theta(const torch::Tensor& theta) {
-  return emulate(theta_z_->forward(theta.to(theta_z_->mean().device(), torch::kFloat)));
+  const torch::Tensor tz = theta_z_->forward(theta.to(theta_z_->mean().device(), torch::kFloat));
+  std::vector<torch::Tensor> parts;
+  for (Member& m : members_) parts.push_back(emulate(m, tz));
+  return concat_members(parts);
 }
 
 torch::Tensor Ene::critic(const torch::Tensor& f_o, const torch::Tensor& theta) {
@@ -175,7 +196,8 @@ torch::Tensor Ene::loss_with_noise(const torch::Tensor& theta, const torch::Tens
   const int64_t rows = theta.size(0);
   const double tau = config_.tau;
   if (!is_training()) {
-    // Validation: the rows in blocks, each its own batch, without augmentation or the memory bank.
+    // Validation: the rows in blocks, each its own batch, without augmentation or the memory bank; the
+    // ensemble's critic (what the posterior uses), so the best epoch is the ensemble's.
     std::vector<torch::Tensor> parts;
     for (int64_t lo = 0; lo < rows; lo += kValidationBlock) {
       const int64_t n = std::min(kValidationBlock, rows - lo);
@@ -184,24 +206,36 @@ torch::Tensor Ene::loss_with_noise(const torch::Tensor& theta, const torch::Tens
     }
     return parts.empty() ? torch::zeros({0}, theta.options()) : torch::cat(parts);
   }
-  const bool conv = static_cast<bool>(conv_encoder_);
   torch::Tensor nz = noise;
   if (!nz.defined() && noise_dim() > 0) nz = torch::randn({rows, noise_dim()}, theta.options());
+  const torch::Tensor tz = theta_z_->forward(theta), xz = zscore_x(x);
+  // The members' mean: each member's gradient is its own InfoNCE's (parameters are disjoint), and the
+  // figure is on a single critic's scale.
+  torch::Tensor loss;
+  for (Member& m : members_) {
+    const torch::Tensor l = member_loss(m, tz, xz, nz);
+    loss = loss.defined() ? loss + l : l;
+  }
+  return members_.size() == 1 ? loss : loss / static_cast<double>(members_.size());
+}
+
+torch::Tensor Ene::member_loss(Member& m, const torch::Tensor& tz, const torch::Tensor& xz, const torch::Tensor& nz) {
+  const double tau = config_.tau;
+  const bool is_conv = conv();
   auto gather = [this](const torch::Tensor& t) {
     return exchange_ ? exchange_->gather_rows(t) : BatchExchange::Gathered{t, 0};
   };
-  const torch::Tensor tz = theta_z_->forward(theta), xz = zscore_x(x);
-  const torch::Tensor f = encode_windows(xz, conv ? crop_offsets(nz.select(1, 0)) : torch::Tensor());
-  const torch::Tensor g = emulate(tz);
+  const torch::Tensor f = encode_windows(m, xz, is_conv ? crop_offsets(nz.select(1, 0)) : torch::Tensor());
+  const torch::Tensor g = emulate(m, tz);
   const BatchExchange::Gathered fa = gather(f), ga = gather(g);
   const int64_t offset = fa.offset;
   // The symmetric inter-domain InfoNCE: data → parameter (rows of S) and parameter → data (columns).
-  torch::Tensor loss = info_nce(f, ga.rows, offset, tau, bank_g_) + info_nce(g, fa.rows, offset, tau, bank_f_);
+  torch::Tensor loss = info_nce(f, ga.rows, offset, tau, m.bank_g) + info_nce(g, fa.rows, offset, tau, m.bank_f);
   if (config_.intra_weight > 0) {
-    const int64_t xcols = conv ? 2 : config_.x_dim;
-    const torch::Tensor g2 = emulate(tz + config_.jitter * nz.narrow(1, xcols, config_.theta_dim));
-    const torch::Tensor f2 = conv ? encode_windows(xz, crop_offsets(nz.select(1, 1)))
-                                  : encode_windows(xz + config_.jitter * nz.narrow(1, 0, config_.x_dim), {});
+    const int64_t xcols = is_conv ? 2 : config_.x_dim;
+    const torch::Tensor g2 = emulate(m, tz + config_.jitter * nz.narrow(1, xcols, config_.theta_dim));
+    const torch::Tensor f2 = is_conv ? encode_windows(m, xz, crop_offsets(nz.select(1, 1)))
+                                  : encode_windows(m, xz + config_.jitter * nz.narrow(1, 0, config_.x_dim), {});
     const BatchExchange::Gathered f2a = gather(f2), g2a = gather(g2);
     loss = loss + config_.intra_weight * (info_nce(g, g2a.rows, offset, tau) + info_nce(g2, ga.rows, offset, tau) +
                                           info_nce(f, f2a.rows, offset, tau) + info_nce(f2, fa.rows, offset, tau));
@@ -213,8 +247,8 @@ torch::Tensor Ene::loss_with_noise(const torch::Tensor& theta, const torch::Tens
       bank = all.narrow(0, std::max<int64_t>(0, all.size(0) - config_.memory_bank),
                         std::min(all.size(0), config_.memory_bank)).clone();
     };
-    push(bank_f_, fa.rows);
-    push(bank_g_, ga.rows);
+    push(m.bank_f, fa.rows);
+    push(m.bank_g, ga.rows);
   }
   return loss;
 }

@@ -1,6 +1,7 @@
 // E&E (METHODS.md §3): the symmetric InfoNCE equals a direct computation from the embeddings, both of its
 // directions are present, the embeddings lie on the unit sphere (MLP and conv encoders, crops and test
-// windows), bad configurations are refused with a message naming the setting, and exact rejection with
+// windows), an ensemble is the mean of its members, bad configurations are refused with a message naming the
+// setting, and exact rejection with
 // a known critic (mcmc::BoundedRatioSampler, what `simbi sample` uses for E&E) reproduces the target.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -88,7 +89,9 @@ TEST(Ene, InfoNceCountsExtraNegatives) {
 
 TEST(Ene, EmbeddingsHaveUnitNorm) {
   torch::manual_seed(5);
-  for (const auto& config : {small_mlp_config(), small_conv_config()}) {
+  nlohmann::json conv_ensemble = small_conv_config();
+  conv_ensemble["ensemble"] = 2;
+  for (const auto& config : {small_mlp_config(), small_conv_config(), conv_ensemble}) {
     auto model = estimators::make_estimator(config);
     auto& ene = dynamic_cast<estimators::Ene&>(*model);
     const int64_t dx = config["x_dim"].get<int64_t>();
@@ -148,6 +151,60 @@ TEST(Ene, BadConfigurationsNameTheSetting) {
   c = small_mlp_config();
   c["encoder"] = "transformer";
   expect_error(c, "encoder");
+  c = small_mlp_config();
+  c["ensemble"] = 0;
+  expect_error(c, "ensemble");
+}
+
+// An ensemble of K critics is the mean of K single models holding its members' weights: the critic
+// (what the posterior uses) and the training loss. Member k's parameters are "encoder_k." / "emulator_k."
+// (member 0 keeps the single model's names), so a model file from before ensembles loads as K = 1.
+TEST(Ene, EnsembleIsTheMeanOfItsMembers) {
+  torch::manual_seed(8);
+  const int64_t k_members = 3;
+  auto config = small_mlp_config();
+  config["ensemble"] = k_members;
+  auto model = estimators::make_estimator(config);
+  auto& ensemble = dynamic_cast<estimators::Ene&>(*model);
+  ensemble.fit_standardization(torch::randn({50, 2}), 2 + torch::randn({50, 3}));
+  EXPECT_EQ(estimators::EneConfig::from_json(small_mlp_config()).ensemble, 1);  // a config without the field
+  const auto params = ensemble.named_parameters(), buffers = ensemble.named_buffers();
+  const torch::Tensor theta = torch::randn({9, 2}), x = 2 + torch::randn({9, 3}), x_o = 2 + torch::randn({1, 3});
+  torch::Tensor critic_sum, loss_sum;
+  std::vector<torch::Tensor> member_critics;
+  for (int64_t k = 0; k < k_members; ++k) {
+    auto single_model = estimators::make_estimator(small_mlp_config());
+    auto& single = dynamic_cast<estimators::Ene&>(*single_model);
+    const std::string suffix = k == 0 ? "" : "_" + std::to_string(k);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : single.named_parameters()) {
+        const std::string name = p.key(), module = name.substr(0, name.find('.'));
+        const std::string member_name = module + suffix + name.substr(module.size());
+        ASSERT_TRUE(params.contains(member_name)) << member_name;
+        p.value().copy_(params[member_name]);
+      }
+      for (auto& b : single.named_buffers()) b.value().copy_(buffers[b.key()]);  // the shared z-scoring
+    }
+    single.train();
+    const torch::Tensor l = single.loss(theta, x).detach();
+    loss_sum = loss_sum.defined() ? loss_sum + l : l;
+    torch::NoGradGuard no_grad;
+    const torch::Tensor c = single.critic(single.embed_x(x_o).reshape({-1}), theta);
+    critic_sum = critic_sum.defined() ? critic_sum + c : c;
+    member_critics.push_back(c);
+  }
+  ensemble.train();
+  const torch::Tensor loss = ensemble.loss(theta, x).detach();
+  EXPECT_LT((loss - loss_sum / k_members).abs().max().item<double>(), 1e-5);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor f_o = ensemble.embed_x(x_o).reshape({-1});
+  ASSERT_EQ(f_o.size(0), k_members * 4);  // K·d
+  EXPECT_NEAR(f_o.norm().item<double>(), 1.0, 1e-5);
+  const torch::Tensor critic = ensemble.critic(f_o, theta);
+  EXPECT_LT((critic - critic_sum / k_members).abs().max().item<double>(), 1e-5);
+  // The members start from different initialisations: their critics differ.
+  EXPECT_GT((member_critics[0] - member_critics[1]).abs().max().item<double>(), 1e-2);
 }
 
 // A known critic: g(θ) = (cos θ, sin θ), f_o = (1, 0), s = cos θ / τ on θ ~ U(−π, π). The posterior is

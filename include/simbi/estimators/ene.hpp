@@ -42,6 +42,11 @@ struct EneConfig {
   // Embeddings of this many earlier training examples kept as extra negatives (0 = off). Not saved with
   // the model (training state only; a resumed run refills it).
   int64_t memory_bank = 0;
+  // K critics (encoder + emulator pairs from different initialisations) trained side by side on the same
+  // batches, each with its own InfoNCE; the model's critic is their mean ⟨f_k, g_k⟩/τ, i.e. the single
+  // critic of the concatenated embeddings [f_1 … f_K]/√K and [g_1 … g_K]/√K (unit norm, dimension K·d), so the
+  // rejection bound 1/τ holds as it is. Averaging log-ratios cuts the variance of the learned critic.
+  int64_t ensemble = 1;
 
   static EneConfig from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;
@@ -62,10 +67,11 @@ class Ene final : public Estimator {
   bool couples_batch() const override { return true; }
   void set_batch_exchange(BatchExchange* exchange) override { exchange_ = exchange; }
 
-  // f(x) for rows x [n, dx] (original units) → [n, d], unit norm. In eval mode a conv encoder averages
-  // the embeddings of test_windows evenly spaced windows (renormalised).
+  // f(x) for rows x [n, dx] (original units) → [n, K·d], unit norm (K = ensemble; the members'
+  // embeddings concatenated, each scaled by 1/√K). In eval mode a conv encoder averages the embeddings
+  // of test_windows evenly spaced windows (renormalised).
   torch::Tensor embed_x(const torch::Tensor& x);
-  // g(θ) for rows θ [n, dθ] (original units) → [n, d], unit norm.
+  // g(θ) for rows θ [n, dθ] (original units) → [n, K·d], unit norm, laid out as embed_x's.
   torch::Tensor embed_theta(const torch::Tensor& theta);
   // s(x_o, θ) = ⟨f_o, g(θ)⟩ / τ for one encoded observation f_o [d] → [n].
   torch::Tensor critic(const torch::Tensor& f_o, const torch::Tensor& theta);
@@ -73,20 +79,31 @@ class Ene final : public Estimator {
   const EneConfig& ene_config() const { return config_; }
 
  private:
+  // One critic of the ensemble: its encoder (mlp or conv), its emulator and its memory bank.
+  struct Member {
+    nn::Mlp mlp_encoder{nullptr};
+    nn::ConvEncoder conv_encoder{nullptr};
+    nn::ResidualNet emulator{nullptr};
+    torch::Tensor bank_f, bank_g;  // memory bank (detached embeddings of earlier examples, newest last)
+  };
   // Encoder f on z-scored x with the window starting at per-row offsets (conv; undefined = whole series).
-  torch::Tensor encode_windows(const torch::Tensor& xz, const torch::Tensor& offsets);
+  torch::Tensor encode_windows(Member& m, const torch::Tensor& xz, const torch::Tensor& offsets);
+  // A member's test-time f (conv: the renormalised mean over test_windows windows).
+  torch::Tensor embed_x_member(Member& m, const torch::Tensor& xz);
   torch::Tensor zscore_x(const torch::Tensor& x) const;
-  torch::Tensor emulate(const torch::Tensor& theta_z);
+  torch::Tensor emulate(Member& m, const torch::Tensor& theta_z);
+  // The members' unit embeddings [n, d] each → the ensemble's [n, K·d].
+  torch::Tensor concat_members(const std::vector<torch::Tensor>& parts) const;
+  // One member's training loss per example (the symmetric InfoNCE, intra terms, memory bank update).
+  torch::Tensor member_loss(Member& m, const torch::Tensor& theta_z, const torch::Tensor& xz, const torch::Tensor& noise);
   // Crop offsets in [0, T − window] from standard-normal noise [rows] (⌊Φ(z)·(T − window + 1)⌋).
   torch::Tensor crop_offsets(const torch::Tensor& noise_column) const;
+  bool conv() const { return config_.encoder == "conv"; }
 
   EneConfig config_;
   BatchExchange* exchange_ = nullptr;
-  nn::ZScore theta_z_{nullptr}, x_z_{nullptr};  // x_z_: per channel for a conv encoder
-  nn::Mlp mlp_encoder_{nullptr};
-  nn::ConvEncoder conv_encoder_{nullptr};
-  nn::ResidualNet emulator_{nullptr};
-  torch::Tensor bank_f_, bank_g_;  // memory bank (detached embeddings of earlier examples, newest last)
+  nn::ZScore theta_z_{nullptr}, x_z_{nullptr};  // x_z_: per channel for a conv encoder; shared by the members
+  std::vector<Member> members_;
 };
 
 // The symmetric InfoNCE per example: for rows i of queries a [n, d] and keys b [m, d] whose positive is
