@@ -3,7 +3,7 @@
 # global batch split over the ranks), sample observation 1 by exact rejection (--sampler auto reports the
 # acceptance rate) and by MCMC on the same potential, and compare both with sbibm's reference posterior:
 # C2ST well below that of the prior (~1.0), and the two samplers agree with each other. Bad input: an
-# embedding dimension ≤ 0, τ ≤ 0, a conv encoder whose channels do not divide the store's x, --sampler
+# embedding dimension ≤ 0, τ ≤ 0, an ensemble of 0 critics, a conv encoder whose channels do not divide the store's x, --sampler
 # on a model with a direct sampler, --series-channels against a store's recorded row shape.
 source "$(dirname "$0")/lib.sh"
 REF="$SIMBI_TEST_DATA/sbibm/two_moons/obs1"
@@ -41,6 +41,7 @@ echo "C2ST vs reference: rejection $c_rej, MCMC $c_mcmc; MCMC vs rejection $c_pa
 expect_error "embedding dimension 0" "embedding dimension" "${MPI2[@]}" "$SIMBI" train --data sims.h5 --method ene \
   --out bad.pt --embed-dim 0
 expect_error "tau 0" "tau" "${MPI2[@]}" "$SIMBI" train --data sims.h5 --method ene --out bad.pt --tau 0
+expect_error "ensemble 0" "ensemble" "${MPI2[@]}" "$SIMBI" train --data sims.h5 --method ene --out bad.pt --ensemble 0
 expect_error "conv channels not dividing x" "series_channels" "${MPI2[@]}" "$SIMBI" train --data sims.h5 --method ene \
   --out bad.pt --encoder conv --series-channels 3
 mpirun2 "$SIMBI" -q train --data sims.h5 --method cpvae --out vae.pt --max-epochs 1 --checkpoint-every-epochs 0 >/dev/null
