@@ -98,7 +98,8 @@ Ene::Ene(const EneConfig& config) : config_(config) {
       m.conv_encoder = register_module("encoder" + suffix, nn::ConvEncoder(config.series_channels, config.conv_channels,
                                                                            2 * config.embed_dim, config.embed_dim));
     else
-      m.mlp_encoder = register_module("encoder" + suffix, nn::Mlp(config.x_dim, config.encoder_hidden, config.embed_dim));
+      m.mlp_encoder =
+          register_module("encoder" + suffix, nn::Mlp(config.x_dim, config.encoder_hidden, config.embed_dim));
     m.emulator = register_module("emulator" + suffix, nn::ResidualNet(config.theta_dim, config.emulator_width,
                                                                       config.emulator_blocks, config.embed_dim));
     members_.push_back(std::move(m));
@@ -235,7 +236,7 @@ torch::Tensor Ene::member_loss(Member& m, const torch::Tensor& tz, const torch::
     const int64_t xcols = is_conv ? 2 : config_.x_dim;
     const torch::Tensor g2 = emulate(m, tz + config_.jitter * nz.narrow(1, xcols, config_.theta_dim));
     const torch::Tensor f2 = is_conv ? encode_windows(m, xz, crop_offsets(nz.select(1, 1)))
-                                  : encode_windows(m, xz + config_.jitter * nz.narrow(1, 0, config_.x_dim), {});
+                                     : encode_windows(m, xz + config_.jitter * nz.narrow(1, 0, config_.x_dim), {});
     const BatchExchange::Gathered f2a = gather(f2), g2a = gather(g2);
     loss = loss + config_.intra_weight * (info_nce(g, g2a.rows, offset, tau) + info_nce(g2, ga.rows, offset, tau) +
                                           info_nce(f, f2a.rows, offset, tau) + info_nce(f2, fa.rows, offset, tau));

@@ -95,7 +95,8 @@ class Ene final : public Estimator {
   // The members' unit embeddings [n, d] each → the ensemble's [n, K·d].
   torch::Tensor concat_members(const std::vector<torch::Tensor>& parts) const;
   // One member's training loss per example (the symmetric InfoNCE, intra terms, memory bank update).
-  torch::Tensor member_loss(Member& m, const torch::Tensor& theta_z, const torch::Tensor& xz, const torch::Tensor& noise);
+  torch::Tensor member_loss(Member& m, const torch::Tensor& theta_z, const torch::Tensor& xz,
+                            const torch::Tensor& noise);
   // Crop offsets in [0, T − window] from standard-normal noise [rows] (⌊Φ(z)·(T − window + 1)⌋).
   torch::Tensor crop_offsets(const torch::Tensor& noise_column) const;
   bool conv() const { return config_.encoder == "conv"; }
