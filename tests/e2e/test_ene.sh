@@ -3,8 +3,8 @@
 # global batch split over the ranks), sample observation 1 by exact rejection (--sampler auto reports the
 # acceptance rate) and by MCMC on the same potential, and compare both with sbibm's reference posterior:
 # C2ST well below that of the prior (~1.0), and the two samplers agree with each other. Bad input: an
-# embedding dimension ≤ 0, τ ≤ 0, an ensemble of 0 critics, a conv encoder whose channels do not divide the store's x, --sampler
-# on a model with a direct sampler, --series-channels against a store's recorded row shape.
+# embedding dimension ≤ 0, τ ≤ 0, an ensemble of 0 critics, a conv encoder whose channels do not divide the
+# store's x, --sampler on a model with a direct sampler, --series-channels against a store's recorded row shape.
 source "$(dirname "$0")/lib.sh"
 REF="$SIMBI_TEST_DATA/sbibm/two_moons/obs1"
 [ -f "$REF/reference_posterior_samples.csv" ] || fail "no two_moons reference posterior in $REF"

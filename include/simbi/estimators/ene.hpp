@@ -45,7 +45,8 @@ struct EneConfig {
   // K critics (encoder + emulator pairs from different initialisations) trained side by side on the same
   // batches, each with its own InfoNCE; the model's critic is their mean ⟨f_k, g_k⟩/τ, i.e. the single
   // critic of the concatenated embeddings [f_1 … f_K]/√K and [g_1 … g_K]/√K (unit norm, dimension K·d), so the
-  // rejection bound 1/τ holds as it is. Averaging log-ratios cuts the variance of the learned critic.
+  // rejection bound 1/τ holds as it is. Averaging log-ratios cuts the variance of the learned critic (on
+  // the sbibm tasks the gap to the reference was bias, not variance: docs/ene.md).
   int64_t ensemble = 1;
 
   static EneConfig from_json(const nlohmann::json& j);
@@ -73,7 +74,7 @@ class Ene final : public Estimator {
   torch::Tensor embed_x(const torch::Tensor& x);
   // g(θ) for rows θ [n, dθ] (original units) → [n, K·d], unit norm, laid out as embed_x's.
   torch::Tensor embed_theta(const torch::Tensor& theta);
-  // s(x_o, θ) = ⟨f_o, g(θ)⟩ / τ for one encoded observation f_o [d] → [n].
+  // s(x_o, θ) = ⟨f_o, g(θ)⟩ / τ for one encoded observation f_o [K·d] (embed_x's row) → [n].
   torch::Tensor critic(const torch::Tensor& f_o, const torch::Tensor& theta);
   double tau() const { return config_.tau; }
   const EneConfig& ene_config() const { return config_; }
