@@ -431,6 +431,14 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--ensemble", e.ensemble,
                   "E&E: critics trained side by side from different initialisations; the posterior uses their mean")
       ->capture_default_str();
+  sub->add_option("--theta-fourier", e.theta_fourier,
+                  "E&E: random Fourier features of θ before the emulator (0 = off; for thin posteriors in low dim θ)")
+      ->capture_default_str();
+  sub->add_option("--x-fourier", e.x_fourier, "E&E mlp: random Fourier features of x before the encoder (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--fourier-scale", e.fourier_scale,
+                  "E&E: std of the Fourier frequencies, in cycles per z-scored unit")
+      ->capture_default_str();
   sub->add_option("--encoder-hidden", a->encoder_hidden,
                   "Hidden widths of q(z | x, θ) (VAEs) or of the MLP encoder f(x) (E&E), e.g. 64,64");
   sub->add_option("--prior-hidden", a->prior_hidden, "CP-VAE: hidden widths of p(z | x)");

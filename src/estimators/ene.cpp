@@ -64,6 +64,15 @@ EneConfig EneConfig::from_json(const nlohmann::json& j) {
   check(c.memory_bank >= 0, "memory_bank must be >= 0");
   c.ensemble = j.value("ensemble", c.ensemble);  // model files before ensembles: one critic
   check(c.ensemble >= 1, "the ensemble size (--ensemble) must be at least 1, got " + std::to_string(c.ensemble));
+  c.theta_fourier = j.value("theta_fourier", c.theta_fourier);  // model files before Fourier features: off
+  c.x_fourier = j.value("x_fourier", c.x_fourier);
+  c.fourier_scale = j.value("fourier_scale", c.fourier_scale);
+  check(c.theta_fourier >= 0 && c.x_fourier >= 0, "the Fourier feature counts (--theta-fourier, --x-fourier) must be "
+                                                  ">= 0, got " + std::to_string(c.theta_fourier) + " and " +
+                                                      std::to_string(c.x_fourier));
+  check(std::isfinite(c.fourier_scale) && c.fourier_scale > 0,
+        "the Fourier feature scale (--fourier-scale) must be a positive number, got " + std::to_string(c.fourier_scale));
+  check(c.x_fourier == 0 || c.encoder == "mlp", "x_fourier (--x-fourier) is for encoder = mlp");
   return c;
 }
 
@@ -84,7 +93,10 @@ nlohmann::json EneConfig::to_json() const {
           {"intra_weight", intra_weight},
           {"jitter", jitter},
           {"memory_bank", memory_bank},
-          {"ensemble", ensemble}};
+          {"ensemble", ensemble},
+          {"theta_fourier", theta_fourier},
+          {"x_fourier", x_fourier},
+          {"fourier_scale", fourier_scale}};
 }
 
 Ene::Ene(const EneConfig& config) : config_(config) {
@@ -94,13 +106,27 @@ Ene::Ene(const EneConfig& config) : config_(config) {
     // Member 0 keeps a single model's parameter names, so model files from before ensembles load as K = 1.
     const std::string suffix = k == 0 ? "" : "_" + std::to_string(k);
     Member m;
+    // Each member its own frequencies (a fixed seed per member: the same on every rank).
+    const uint64_t frequency_seed = 0x5eed0000ULL + 2 * static_cast<uint64_t>(k);
+    int64_t x_in = config.x_dim, theta_in = config.theta_dim;
+    if (config.x_fourier > 0) {
+      m.x_features = register_module("x_fourier" + suffix, nn::FourierFeatures(config.x_dim, config.x_fourier,
+                                                                               config.fourier_scale, frequency_seed));
+      x_in = m.x_features->out_dim();
+    }
+    if (config.theta_fourier > 0) {
+      m.theta_features = register_module(
+          "theta_fourier" + suffix,
+          nn::FourierFeatures(config.theta_dim, config.theta_fourier, config.fourier_scale, frequency_seed + 1));
+      theta_in = m.theta_features->out_dim();
+    }
     if (conv())
       m.conv_encoder = register_module("encoder" + suffix, nn::ConvEncoder(config.series_channels, config.conv_channels,
                                                                            2 * config.embed_dim, config.embed_dim));
     else
       m.mlp_encoder =
-          register_module("encoder" + suffix, nn::Mlp(config.x_dim, config.encoder_hidden, config.embed_dim));
-    m.emulator = register_module("emulator" + suffix, nn::ResidualNet(config.theta_dim, config.emulator_width,
+          register_module("encoder" + suffix, nn::Mlp(x_in, config.encoder_hidden, config.embed_dim));
+    m.emulator = register_module("emulator" + suffix, nn::ResidualNet(theta_in, config.emulator_width,
                                                                       config.emulator_blocks, config.embed_dim));
     members_.push_back(std::move(m));
   }
@@ -129,7 +155,9 @@ torch::Tensor Ene::zscore_x(const torch::Tensor& x) const {
   return (x.reshape({x.size(0), c, -1}) - x_z_->mean().view({1, c, 1})) / x_z_->std().view({1, c, 1});
 }
 
-torch::Tensor Ene::emulate(Member& m, const torch::Tensor& theta_z) { return unit(m.emulator->forward(theta_z)); }
+torch::Tensor Ene::emulate(Member& m, const torch::Tensor& theta_z) {
+  return unit(m.emulator->forward(m.theta_features ? m.theta_features->forward(theta_z) : theta_z));
+}
 
 torch::Tensor Ene::concat_members(const std::vector<torch::Tensor>& parts) const {
   if (parts.size() == 1) return parts.front();
@@ -143,7 +171,7 @@ torch::Tensor Ene::crop_offsets(const torch::Tensor& noise_column) const {
 }
 
 torch::Tensor Ene::encode_windows(Member& m, const torch::Tensor& xz, const torch::Tensor& offsets) {
-  if (m.mlp_encoder) return unit(m.mlp_encoder->forward(xz));
+  if (m.mlp_encoder) return unit(m.mlp_encoder->forward(m.x_features ? m.x_features->forward(xz) : xz));
   const int64_t w = config_.window();
   if (w == config_.series_length() || !offsets.defined()) return unit(m.conv_encoder->forward(xz));
   const int64_t n = xz.size(0), c = xz.size(1);

@@ -154,6 +154,16 @@ TEST(Ene, BadConfigurationsNameTheSetting) {
   c = small_mlp_config();
   c["ensemble"] = 0;
   expect_error(c, "ensemble");
+  c = small_mlp_config();
+  c["theta_fourier"] = -1;
+  expect_error(c, "--theta-fourier");
+  c = small_mlp_config();
+  c["x_fourier"] = 4;
+  c["fourier_scale"] = 0.0;
+  expect_error(c, "--fourier-scale");
+  c = small_conv_config();
+  c["x_fourier"] = 4;
+  expect_error(c, "--x-fourier");
 }
 
 // An ensemble of K critics is the mean of K single models holding its members' weights: the critic

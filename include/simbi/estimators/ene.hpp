@@ -12,6 +12,7 @@
 
 #include "simbi/estimators/estimator.hpp"
 #include "simbi/nn/conv_encoder.hpp"
+#include "simbi/nn/fourier_features.hpp"
 #include "simbi/nn/mlp.hpp"
 #include "simbi/nn/residual_net.hpp"
 #include "simbi/nn/zscore.hpp"
@@ -48,6 +49,12 @@ struct EneConfig {
   // rejection bound 1/τ holds as it is. Averaging log-ratios cuts the variance of the learned critic (on
   // the sbibm tasks the gap to the reference was bias, not variance: docs/ene.md).
   int64_t ensemble = 1;
+  // Random Fourier features (nn::FourierFeatures) of z-scored θ before the emulator and of z-scored x
+  // before an mlp encoder: this many frequencies each (0 = off), drawn from N(0, fourier_scale²). For
+  // low-dimensional θ or x whose posterior has thin structure (two_moons' crescents).
+  int64_t theta_fourier = 0;
+  int64_t x_fourier = 0;
+  double fourier_scale = 1.0;
 
   static EneConfig from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;
@@ -85,6 +92,7 @@ class Ene final : public Estimator {
     nn::Mlp mlp_encoder{nullptr};
     nn::ConvEncoder conv_encoder{nullptr};
     nn::ResidualNet emulator{nullptr};
+    nn::FourierFeatures theta_features{nullptr}, x_features{nullptr};  // registered only when on
     torch::Tensor bank_f, bank_g;  // memory bank (detached embeddings of earlier examples, newest last)
   };
   // Encoder f on z-scored x with the window starting at per-row offsets (conv; undefined = whole series).
