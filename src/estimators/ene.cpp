@@ -67,11 +67,12 @@ EneConfig EneConfig::from_json(const nlohmann::json& j) {
   c.theta_fourier = j.value("theta_fourier", c.theta_fourier);  // model files before Fourier features: off
   c.x_fourier = j.value("x_fourier", c.x_fourier);
   c.fourier_scale = j.value("fourier_scale", c.fourier_scale);
-  check(c.theta_fourier >= 0 && c.x_fourier >= 0, "the Fourier feature counts (--theta-fourier, --x-fourier) must be "
-                                                  ">= 0, got " + std::to_string(c.theta_fourier) + " and " +
-                                                      std::to_string(c.x_fourier));
-  check(std::isfinite(c.fourier_scale) && c.fourier_scale > 0,
-        "the Fourier feature scale (--fourier-scale) must be a positive number, got " + std::to_string(c.fourier_scale));
+  check(c.theta_fourier >= 0 && c.x_fourier >= 0,
+        "the Fourier feature counts (--theta-fourier, --x-fourier) must be >= 0, got " +
+            std::to_string(c.theta_fourier) + " and " + std::to_string(c.x_fourier));
+  check(
+      std::isfinite(c.fourier_scale) && c.fourier_scale > 0,
+      "the Fourier feature scale (--fourier-scale) must be a positive number, got " + std::to_string(c.fourier_scale));
   check(c.x_fourier == 0 || c.encoder == "mlp", "x_fourier (--x-fourier) is for encoder = mlp");
   return c;
 }
@@ -124,8 +125,7 @@ Ene::Ene(const EneConfig& config) : config_(config) {
       m.conv_encoder = register_module("encoder" + suffix, nn::ConvEncoder(config.series_channels, config.conv_channels,
                                                                            2 * config.embed_dim, config.embed_dim));
     else
-      m.mlp_encoder =
-          register_module("encoder" + suffix, nn::Mlp(x_in, config.encoder_hidden, config.embed_dim));
+      m.mlp_encoder = register_module("encoder" + suffix, nn::Mlp(x_in, config.encoder_hidden, config.embed_dim));
     m.emulator = register_module("emulator" + suffix, nn::ResidualNet(theta_in, config.emulator_width,
                                                                       config.emulator_blocks, config.embed_dim));
     members_.push_back(std::move(m));

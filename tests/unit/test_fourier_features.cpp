@@ -48,10 +48,10 @@ TEST(FourierFeatures, AreSinesAndCosinesOfFixedFrequencies) {
 }
 
 TEST(FourierFeatures, EneModelFileKeepsTheFrequencies) {
-  const nlohmann::json config = {{"method", "ene"},     {"theta_dim", 2},        {"x_dim", 3},
-                                 {"embed_dim", 4},      {"tau", 0.2},            {"encoder_hidden", {8}},
-                                 {"emulator_width", 8}, {"emulator_blocks", 1},  {"theta_fourier", 6},
-                                 {"x_fourier", 5},      {"fourier_scale", 2.0},  {"ensemble", 2}};
+  const nlohmann::json config = {{"method", "ene"},     {"theta_dim", 2},       {"x_dim", 3},
+                                 {"embed_dim", 4},      {"tau", 0.2},           {"encoder_hidden", {8}},
+                                 {"emulator_width", 8}, {"emulator_blocks", 1}, {"theta_fourier", 6},
+                                 {"x_fourier", 5},      {"fourier_scale", 2.0}, {"ensemble", 2}};
   torch::manual_seed(4);
   auto model = estimators::make_estimator(config);
   auto& ene = dynamic_cast<estimators::Ene&>(*model);
