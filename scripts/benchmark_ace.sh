@@ -20,6 +20,9 @@
 #                             of an earlier run into the same --out; they are deterministic but slow to redo)
 #       [--observation-targets yes|no]   (yes, the authors' protocol: as many "known" observations per kind,
 #       other than the evaluated "unknown" ones, join ACE's training targets with --ace-targets)
+#       [--observation-set DIR]   (use DIR/<task>/{known,unknown}_<kind>.csv instead of `simbi observe` where
+#       DIR/<task> exists: configs/gbi_authors_observations holds the authors' own observations, regenerated
+#       by scripts/dev/authors_gbi_observations.py, for like-for-like rows against their per-observation figures)
 # Environment: SIMBI_BUILD_DIR (default build), MPIEXEC (default mpiexec).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +38,7 @@ NUM_SAMPLES=10000
 REFERENCE_DIR="$REPO/../shared/reference_results/ace_neuralgbi_10k"
 OUT="results/ace"
 OBSERVATION_TARGETS=yes
+OBSERVATION_SET=""
 KEEP_REFERENCE=no
 BUILD_DIR=${SIMBI_BUILD_DIR:-build}
 MPIEXEC=${MPIEXEC:-mpiexec}
@@ -49,6 +53,7 @@ while [ $# -gt 0 ]; do
     --reference-dir) need_value "$@"; REFERENCE_DIR=$2; shift 2 ;;
     --out) need_value "$@"; OUT=$2; shift 2 ;;
     --observation-targets) need_value "$@"; OBSERVATION_TARGETS=$2; shift 2 ;;
+    --observation-set) need_value "$@"; OBSERVATION_SET=$2; shift 2 ;;
     --keep-reference) KEEP_REFERENCE=yes; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
@@ -58,10 +63,24 @@ SIMBI="$BUILD_DIR/simbi"
 [ -x "$SIMBI" ] || die "$SIMBI not found: build simbi first (bash scripts/setup.sh), or set SIMBI_BUILD_DIR"
 MPI=("$MPIEXEC" -n "$RANKS")
 case "$OBSERVATION_TARGETS" in yes|no) ;; *) die "--observation-targets must be yes or no, got $OBSERVATION_TARGETS" ;; esac
+[ -z "$OBSERVATION_SET" ] || [ -d "$OBSERVATION_SET" ] || die "--observation-set $OBSERVATION_SET is not a folder"
 mkdir -p "$OUT"
 ROWS="$OUT/rows.csv"
-echo "task,kind,observation,beta,ppc_ace,ppc_abc,abc_accepted,ppc_gt,c2st,r,train_seconds,sample_seconds" >"$ROWS"
+echo "task,kind,source,observation,beta,ppc_ace,ppc_abc,abc_accepted,ppc_gt,c2st,r,train_seconds,sample_seconds" >"$ROWS"
 json() { "$PY" -c "import json,sys; print(json.load(open('$1'))$2)"; }
+# make_observations TASK KIND SEED OUT NAME: --observations draws of `simbi observe`, or the file NAME
+# (known/unknown) of --observation-set for TASK where it has one.
+make_observations() {
+  local set_file="$OBSERVATION_SET/$1/$5_$2.csv"
+  if [ -n "$OBSERVATION_SET" ] && [ -d "$OBSERVATION_SET/$1" ]; then
+    [ -f "$set_file" ] || die "$set_file not found (--observation-set)"
+    [ "$(($(wc -l <"$set_file") - 1))" -eq "$OBSERVATIONS" ] ||
+      die "$set_file: expected $OBSERVATIONS observations (--observations), found $(($(wc -l <"$set_file") - 1))"
+    cp "$set_file" "$4"
+  else
+    "${MPI[@]}" "$SIMBI" -q observe --task "$1" --kind "$2" --count "$OBSERVATIONS" --seed "$3" --out "$4" >/dev/null
+  fi
+}
 
 for task in $TASKS; do
   cfg="configs/$task/ace.toml"
@@ -69,6 +88,8 @@ for task in $TASKS; do
   betas=$("$PY" -c "import tomllib; print(','.join(str(b) for b in tomllib.load(open('$cfg','rb'))['sample']['beta']))")
   dir="$OUT/$task"
   mkdir -p "$dir"
+  source="simbi"
+  [ -z "$OBSERVATION_SET" ] || [ ! -d "$OBSERVATION_SET/$task" ] || source="set"
   echo "== $task: simulate $BUDGET, train ACE ($cfg), beta $betas"
   if [ "$KEEP_REFERENCE" = yes ] && [ -f "$dir/sims.h5" ]; then
     echo "   (keeping $dir/sims.h5)"
@@ -82,8 +103,7 @@ for task in $TASKS; do
   if [ "$OBSERVATION_TARGETS" = yes ]; then
     first=1
     for kind in $KINDS; do
-      "${MPI[@]}" "$SIMBI" -q observe --task "$task" --kind "$kind" --count "$OBSERVATIONS" --seed 12 \
-        --out "$dir/known_$kind.csv" >/dev/null
+      make_observations "$task" "$kind" 12 "$dir/known_$kind.csv" known
       if [ "$first" -eq 1 ]; then cat "$dir/known_$kind.csv"; else tail -n +2 "$dir/known_$kind.csv"; fi
       first=0
     done >"$dir/known_targets.csv"
@@ -97,7 +117,7 @@ for task in $TASKS; do
   case "$task" in gbi_uniform_1d|two_moons|gbi_linear_gaussian) ;; *) exact=0 ;; esac
   for kind in $KINDS; do
     obs="$dir/obs_$kind.csv"
-    "${MPI[@]}" "$SIMBI" -q observe --task "$task" --kind "$kind" --count "$OBSERVATIONS" --seed 11 --out "$obs" >/dev/null
+    make_observations "$task" "$kind" 11 "$obs" unknown
     [ "$exact" -eq 0 ] || "${MPI[@]}" "$SIMBI" cost-check --model "$dir/ace.pt" --observation "$obs" \
       --out "$dir/check_$kind.json" >"$dir/check_$kind.log"
     start=$(date +%s.%N)
@@ -141,7 +161,7 @@ for task in $TASKS; do
             --out "$dir/c2st.json" >/dev/null 2>&1 && c2st=$(json "$dir/c2st.json" "['c2st']")
           r=$(json "$dir/check_$kind.json" "[$((k - 1))]['pearson_r']")
         fi
-        echo "$task,$kind,$k,$b,$ppc_ace,$ppc_abc,$abc_accepted,$ppc_gt,$c2st,$r,$train_seconds,$sample_seconds" >>"$ROWS"
+        echo "$task,$kind,$source,$k,$b,$ppc_ace,$ppc_abc,$abc_accepted,$ppc_gt,$c2st,$r,$train_seconds,$sample_seconds" >>"$ROWS"
       done
     done
   done
@@ -170,12 +190,12 @@ for task, name in names.items():
         ref[key]["c2st"].append(r["c2st"])
 groups = {}
 for r in rows:
-    groups.setdefault((r["task"], r["kind"], r["beta"]), []).append(r)
+    groups.setdefault((r["task"], r["kind"], r["source"], r["beta"]), []).append(r)
 lines = ["| task | observations | β | ppc ACE (simbi) | ppc ABC (simbi) | ABC accepted (mean) | ppc exact GBI (simbi) | "
          "ACE / exact | authors' ACE | authors' ABC | authors' exact | ACE ≤ authors' ACE × 1.1 | "
          "C2ST vs exact (simbi) | authors' c2st | r (simbi) |",
          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
-for (task, kind, beta), rs in groups.items():
+for (task, kind, source, beta), rs in groups.items():
     ace, gt = mean(r["ppc_ace"] for r in rs), mean(r["ppc_gt"] for r in rs)
     a = ref.get((task, kind, beta, "GBI"), {"dist": [], "c2st": []})
     g = ref.get((task, kind, beta, "GT"), {"dist": [], "c2st": []})
@@ -185,7 +205,8 @@ for (task, kind, beta), rs in groups.items():
     abc_cell = f"{abc:.4g}" + ("" if abc_n == len(rs) else f" ({abc_n} of {len(rs)})")
     a_dist, g_dist, a_c2st = mean(a["dist"]), mean(g["dist"]), mean(a["c2st"])
     ok = "✓" if ace == ace and a_dist == a_dist and ace <= 1.1 * a_dist else ("–" if a_dist != a_dist else "✗")
-    lines.append(f"| {task} | {kind} ({len(rs)}) | {beta} | {ace:.4g} | {abc_cell} | {mean(r['abc_accepted'] for r in rs):.0f} | "
+    origin = "" if source == "simbi" else ", the set's"
+    lines.append(f"| {task} | {kind} ({len(rs)}{origin}) | {beta} | {ace:.4g} | {abc_cell} | {mean(r['abc_accepted'] for r in rs):.0f} | "
                  f"{gt:.4g} | {ace / gt if gt == gt else float('nan'):.2f} | "
                  f"{a_dist:.4g} | {mean(b['dist']):.4g} | {g_dist:.4g} | {ok} | {mean(r['c2st'] for r in rs):.3f} | {a_c2st:.3f} | "
                  f"{mean(r['r'] for r in rs):.4f} |")
