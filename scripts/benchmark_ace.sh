@@ -68,14 +68,15 @@ mkdir -p "$OUT"
 ROWS="$OUT/rows.csv"
 echo "task,kind,source,observation,beta,ppc_ace,ppc_abc,abc_accepted,ppc_gt,c2st,r,train_seconds,sample_seconds" >"$ROWS"
 json() { "$PY" -c "import json,sys; print(json.load(open('$1'))$2)"; }
-# make_observations TASK KIND SEED OUT NAME: --observations draws of `simbi observe`, or the file NAME
-# (known/unknown) of --observation-set for TASK where it has one.
+# make_observations TASK KIND SEED OUT NAME: the file NAME (known/unknown) of --observation-set where the
+# current task's observations come from it (obs_source=set), else --observations draws of `simbi observe`.
 make_observations() {
-  local set_file="$OBSERVATION_SET/$1/$5_$2.csv"
-  if [ -n "$OBSERVATION_SET" ] && [ -d "$OBSERVATION_SET/$1" ]; then
+  if [ "$obs_source" = set ]; then
+    local set_file="$OBSERVATION_SET/$1/$5_$2.csv" count
     [ -f "$set_file" ] || die "$set_file not found (--observation-set)"
-    [ "$(($(wc -l <"$set_file") - 1))" -eq "$OBSERVATIONS" ] ||
-      die "$set_file: expected $OBSERVATIONS observations (--observations), found $(($(wc -l <"$set_file") - 1))"
+    count=$(($(wc -l <"$set_file") - 1))
+    [ "$count" -eq "$OBSERVATIONS" ] ||
+      die "$set_file: expected $OBSERVATIONS observations (--observations), found $count"
     cp "$set_file" "$4"
   else
     "${MPI[@]}" "$SIMBI" -q observe --task "$1" --kind "$2" --count "$OBSERVATIONS" --seed "$3" --out "$4" >/dev/null
@@ -88,8 +89,8 @@ for task in $TASKS; do
   betas=$("$PY" -c "import tomllib; print(','.join(str(b) for b in tomllib.load(open('$cfg','rb'))['sample']['beta']))")
   dir="$OUT/$task"
   mkdir -p "$dir"
-  source="simbi"
-  [ -z "$OBSERVATION_SET" ] || [ ! -d "$OBSERVATION_SET/$task" ] || source="set"
+  obs_source=simbi  # where this task's observations come from (the rows' source column)
+  [ -z "$OBSERVATION_SET" ] || [ ! -d "$OBSERVATION_SET/$task" ] || obs_source=set
   echo "== $task: simulate $BUDGET, train ACE ($cfg), beta $betas"
   if [ "$KEEP_REFERENCE" = yes ] && [ -f "$dir/sims.h5" ]; then
     echo "   (keeping $dir/sims.h5)"
@@ -161,7 +162,7 @@ for task in $TASKS; do
             --out "$dir/c2st.json" >/dev/null 2>&1 && c2st=$(json "$dir/c2st.json" "['c2st']")
           r=$(json "$dir/check_$kind.json" "[$((k - 1))]['pearson_r']")
         fi
-        echo "$task,$kind,$source,$k,$b,$ppc_ace,$ppc_abc,$abc_accepted,$ppc_gt,$c2st,$r,$train_seconds,$sample_seconds" >>"$ROWS"
+        echo "$task,$kind,$obs_source,$k,$b,$ppc_ace,$ppc_abc,$abc_accepted,$ppc_gt,$c2st,$r,$train_seconds,$sample_seconds" >>"$ROWS"
       done
     done
   done
