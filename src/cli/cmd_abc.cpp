@@ -7,6 +7,8 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "simbi/posterior/sampling.hpp"
+#include "simbi/store/table.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/mcmc/rejection.hpp"
@@ -66,7 +68,7 @@ int run_abc(const AbcArgs& a) {
         if (usable[static_cast<size_t>(i)]) std::copy(x.row(i), x.row(i) + x.cols(), fit_rows.row(r++));
       distance->fit(fit_rows.view());
     }
-    observations = read_matrix_spec(a.observation, "/x", nullptr);
+    observations = store::read_matrix(a.observation, "/x", nullptr);
     require(observations.rows() > 0, ErrorKind::format, a.observation + ": no observation rows");
     require(observations.cols() == meta.x_dim, ErrorKind::format,
             a.observation + ": an observation has " + std::to_string(observations.cols()) + " values, but " + a.data +
@@ -95,8 +97,8 @@ int run_abc(const AbcArgs& a) {
       Matrix accepted(static_cast<int64_t>(rows.size()), meta.theta_dim);
       for (size_t i = 0; i < rows.size(); ++i)
         std::copy(theta.row(rows[i]), theta.row(rows[i]) + meta.theta_dim, accepted.row(static_cast<int64_t>(i)));
-      const std::string path = samples_path(a.out, k + 1, m, a.betas[b], a.betas.size());
-      write_samples_csv(path, labels, accepted.view());
+      const std::string path = posterior::samples_path(a.out, k + 1, m, a.betas[b], a.betas.size());
+      store::write_samples_csv(path, labels, accepted.view());
       std::printf(
           "ABC for observation %lld at beta %g: accepted %lld of %lld simulations (acceptance rate %.3g; %s "
           "distance, %lld failed row(s) skipped) -> %s\n",

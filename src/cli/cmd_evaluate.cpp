@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "simbi/store/table.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/world.hpp"
@@ -55,7 +56,7 @@ Wanted parse_metrics(const std::string& text) {
 
 // The first `max_rows` rows (all when max_rows <= 0), checked finite.
 Matrix read_samples(const std::string& path, int64_t max_rows, int64_t min_rows, const std::string& why_min) {
-  Matrix all = read_matrix_spec(path, "/samples", nullptr);
+  Matrix all = store::read_matrix(path, "/samples", nullptr);
   const int64_t rows = max_rows > 0 ? std::min(max_rows, all.rows()) : all.rows();
   require(rows >= min_rows, ErrorKind::format,
           path + ": " + std::to_string(all.rows()) + " rows, " + why_min);

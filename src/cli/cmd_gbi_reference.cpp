@@ -12,6 +12,8 @@
 #include <filesystem>
 
 #include "commands.hpp"
+#include "simbi/posterior/model.hpp"
+#include "simbi/store/table.hpp"
 #include "simbi/core/random.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/dist/world.hpp"
@@ -30,7 +32,7 @@ namespace {
 
 // The observations of `path` for a task simulating x_dim numbers (agreed errors).
 Matrix read_observations(const std::string& path, int64_t x_dim, const std::string& what) {
-  Matrix obs = read_matrix_spec(path, "/x", nullptr);
+  Matrix obs = store::read_matrix(path, "/x", nullptr);
   require(obs.rows() > 0, ErrorKind::format, path + ": no observation rows");
   require(obs.cols() == x_dim, ErrorKind::format,
           path + ": an observation has " + std::to_string(obs.cols()) + " values, " + what + " expects " +
@@ -67,7 +69,7 @@ void write_reference(const ReferenceArgs& a, const sim::Task& task, int64_t k, d
   const std::filesystem::path p(a.out);
   const std::string path = (p.parent_path() / (p.stem().string() + suffix + p.extension().string())).string();
   const torch::Tensor t = samples.contiguous();
-  write_samples_csv(path, task.theta_labels, ConstMatrixView{t.data_ptr<float>(), t.size(0), t.size(1)});
+  store::write_samples_csv(path, task.theta_labels, ConstMatrixView{t.data_ptr<float>(), t.size(0), t.size(1)});
   std::printf("exact GBI posterior of %s, observation %lld, beta %g: %s -> %s\n", task.name.c_str(),
               static_cast<long long>(k + 1), beta, line.c_str(), path.c_str());
   std::fflush(stdout);
@@ -183,11 +185,11 @@ int run_cost_check(const CostCheckArgs& a) {
   Matrix obs;
   dist::run_agreed([&] {
     require(a.num_theta >= 3, ErrorKind::invalid_argument, "--num-theta must be at least 3");
-    meta = store::read_model_metadata(a.model);
-    model = estimators::make_estimator(meta.at("estimator"));
+    const posterior::LoadedModel loaded = posterior::load_model(a.model);
+    meta = loaded.meta.to_json();
+    model = loaded.estimator;
     require(model->method() == "ace", ErrorKind::invalid_argument,
             a.model + " is a " + model->method() + " model; cost-check compares an ACE model's learned cost");
-    store::load_model_weights(a.model, *model);
     const std::string name = meta.value("task", std::string());
     task = sim::make_task(name);
     exact = sim::make_exact_cost(name);

@@ -33,8 +33,8 @@ int run_import(const ImportArgs& a) {
     require(!std::filesystem::exists(a.out) || a.force, ErrorKind::invalid_argument,
             a.out + ": output exists; pass --force to overwrite it");
     std::vector<std::string> theta_header;
-    Matrix theta = read_matrix_spec(a.theta, "/theta", &theta_header);
-    Matrix x = read_matrix_spec(a.x.empty() ? a.theta : a.x, "/x", nullptr);
+    Matrix theta = store::read_matrix(a.theta, "/theta", &theta_header);
+    Matrix x = store::read_matrix(a.x.empty() ? a.theta : a.x, "/x", nullptr);
     require(theta.rows() == x.rows(), ErrorKind::format,
             "theta has " + std::to_string(theta.rows()) + " rows but x has " + std::to_string(x.rows()));
     require(theta.rows() > 0, ErrorKind::format, a.theta + ": no rows to import");
@@ -64,7 +64,7 @@ int run_import(const ImportArgs& a) {
 
     std::vector<uint8_t> status(static_cast<size_t>(theta.rows()), store::kOk);
     if (!a.status.empty()) {
-      const Matrix s = read_matrix_spec(a.status, "/status", nullptr);
+      const Matrix s = store::read_matrix(a.status, "/status", nullptr);
       require(s.rows() == theta.rows() && s.cols() == 1, ErrorKind::format,
               a.status + ": status must be one value per row (" + std::to_string(theta.rows()) + " rows)");
       for (int64_t i = 0; i < s.rows(); ++i) {

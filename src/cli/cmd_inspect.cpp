@@ -62,7 +62,7 @@ void describe_store(const std::string& path, bool as_json) {
 }
 
 void describe_model(const std::string& path, bool as_json) {
-  nlohmann::json m = store::read_model_metadata(path);
+  nlohmann::json m = store::read_model_meta(path).to_json();
   m["file"] = path;
   if (as_json) {
     std::printf("%s\n", m.dump(2).c_str());

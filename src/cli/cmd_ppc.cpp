@@ -37,8 +37,8 @@ int run_ppc(const PpcArgs& a) {
   std::unique_ptr<sim::Distance> distance;
   dist::run_agreed([&] {
     task = sim::make_task(a.task);
-    theta = read_matrix_spec(a.samples, "/theta", nullptr);
-    observations = read_matrix_spec(a.observation, "/x", nullptr);
+    theta = store::read_matrix(a.samples, "/theta", nullptr);
+    observations = store::read_matrix(a.observation, "/x", nullptr);
     require(theta.cols() == task.theta_dim(), ErrorKind::format,
             a.samples + ": samples have " + std::to_string(theta.cols()) + " columns, task " + task.name + " has " +
                 std::to_string(task.theta_dim()) + " parameters");
@@ -50,7 +50,7 @@ int run_ppc(const PpcArgs& a) {
             "--observation-row " + std::to_string(a.observation_row) + ": " + a.observation + " has " +
                 std::to_string(observations.rows()) + " observation(s)");
     if (!a.model.empty()) {
-      const nlohmann::json meta = store::read_model_metadata(a.model);
+      const nlohmann::json meta = store::read_model_meta(a.model).to_json();
       require(meta.value("method", "") == "ace" && meta.contains("estimator") && meta["estimator"].contains("distance"),
               ErrorKind::invalid_argument,
               "--model " + a.model + ": not an ACE model (" + meta.value("method", "no method") +

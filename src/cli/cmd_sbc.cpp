@@ -1,5 +1,5 @@
 // `simbi sbc`: simulation-based calibration, expected coverage and posterior-mean accuracy (METHODS.md §5,
-// docs/sbc.md) of a CP-VAE/UP-VAE (direct sampler) or E&E model (rejection / MCMC, ene_posterior.hpp), or
+// docs/sbc.md) of a CP-VAE/UP-VAE (direct sampler) or E&E model (rejection / MCMC, posterior/posterior.hpp), or
 // of the rejection-ABC baseline on a store (the L nearest stored simulations). M test pairs (θ*, x*) come
 // from the prior predictive of the task, L posterior draws per x*, and the ranks of θ* among them (per
 // dimension and jointly) feed metrics/sbc.hpp's uniformity tests and coverage curves; the draws' means
@@ -17,7 +17,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "ene_posterior.hpp"
+#include "simbi/posterior/posterior.hpp"
+#include "simbi/posterior/model.hpp"
+#include "simbi/estimators/ene.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/core/random.hpp"
 #include "simbi/core/version.hpp"
@@ -67,8 +69,7 @@ struct Setup {
   std::string method;   // the model's method, or "abc"
   std::shared_ptr<estimators::Estimator> model;
   estimators::PosteriorSampler* sampler = nullptr;  // CP-VAE, UP-VAE
-  estimators::Ene* ene = nullptr;                   // E&E
-  EnePosteriorOptions ene_options;
+  std::unique_ptr<posterior::Posterior> ene;        // E&E: rejection / MCMC per test on this rank alone
   // ABC: the stored simulations (usable rows only) and the distance between x rows.
   Matrix abc_theta, abc_x;
   std::unique_ptr<sim::Distance> distance;
@@ -89,37 +90,37 @@ sim::Task make_sbc_task(const SbcArgs& a, const std::string& what, const std::st
 }
 
 void load_model(const SbcArgs& a, Setup& s, int64_t& d, int64_t& x_dim, std::string& prior_json) {
-  const nlohmann::json meta = store::read_model_metadata(a.model);
+  const posterior::LoadedModel model = posterior::load_model(a.model);
   s.subject = a.model;
-  s.model = estimators::make_estimator(meta.at("estimator"));
-  s.method = s.model->method();
+  s.model = model.estimator;
+  s.method = model.meta.method;
   s.sampler = dynamic_cast<estimators::PosteriorSampler*>(s.model.get());
-  s.ene = dynamic_cast<estimators::Ene*>(s.model.get());
-  require(s.sampler != nullptr || s.ene != nullptr, ErrorKind::invalid_argument,
+  const bool ene = dynamic_cast<estimators::Ene*>(s.model.get()) != nullptr;
+  require(s.sampler != nullptr || ene, ErrorKind::invalid_argument,
           "--model " + a.model + " (method " + s.method +
               ") is not calibrated by sbc: it needs a CP-VAE, UP-VAE or E&E model (an ACE model's GBI posterior "
               "is not a Bayesian posterior)");
-  store::load_model_weights(a.model, *s.model);
-  s.model->eval();
-  s.task = make_sbc_task(a, "--model " + a.model, meta.value("task", std::string()));
-  d = meta.at("theta_dim").get<int64_t>();
-  x_dim = meta.at("x_dim").get<int64_t>();
-  prior_json = meta.value("prior", std::string());
-  s.labels = meta.value("theta_labels", std::vector<std::string>{});
-  if (s.ene) {
-    s.ene_options.sampler = a.sampler;
-    s.ene_options.rejection_pilot = a.rejection_pilot;
-    s.ene_options.min_acceptance = a.min_acceptance;
-    s.ene_options.max_draws = a.max_draws;
-    s.ene_options.mcmc.chains = a.chains;
-    s.ene_options.mcmc.warmup = a.warmup;
-    s.ene_options.mcmc.thin = a.thin;
-    s.ene_options.mcmc.seed = a.seed;
-    s.ene_options.mcmc.diagnostics = false;  // per test, not reported; R-hat needs no extra chains then
-    s.ene_options.comm = MPI_COMM_SELF;      // each rank samples its own tests
-    validate_ene_posterior_options(s.ene_options);
+  s.task = make_sbc_task(a, "--model " + a.model, model.meta.task);
+  d = model.meta.theta_dim;
+  x_dim = model.meta.x_dim;
+  prior_json = model.meta.prior.is_null() ? std::string() : model.meta.prior.dump();
+  s.labels = model.meta.theta_labels;
+  if (ene) {
+    posterior::PosteriorOptions o;
+    o.num_samples = a.num_posterior_samples;
+    o.seed = a.seed;
+    o.sampler = a.sampler;
+    o.rejection_pilot = a.rejection_pilot;
+    o.min_acceptance = a.min_acceptance;
+    o.max_draws = a.max_draws;
+    o.mcmc.chains = a.chains;
+    o.mcmc.warmup = a.warmup;
+    o.mcmc.thin = a.thin;
+    o.mcmc.diagnostics = false;  // per test, not reported; R-hat needs no extra chains then
+    o.comm = MPI_COMM_SELF;      // each rank samples its own tests
     require(!prior_json.empty(), ErrorKind::invalid_argument,
             a.model + ": E&E sampling needs the prior of the training data, and the model has none recorded");
+    s.ene = posterior::make_posterior(model, o);
   }
 }
 
@@ -199,9 +200,8 @@ torch::Tensor draw_posterior(const SbcArgs& a, Setup& s, const float* x_star, in
   }
   if (s.ene) {
     // The stream index keeps the tests' rejection/MCMC streams apart from `simbi sample`'s (observation k).
-    return sample_ene_posterior(*s.ene, *s.prior, x_star, x_dim, L, kSbcStream + static_cast<uint64_t>(j),
-                                s.ene_options)
-        .samples;
+    const torch::Tensor x_o = torch::from_blob(const_cast<float*>(x_star), {x_dim}, torch::kFloat).clone();
+    return s.ene->sample(x_o, kSbcStream + static_cast<uint64_t>(j)).front().samples;
   }
   // Rejection ABC with a uniform kernel whose width is the L-th smallest distance: the L nearest rows.
   const int64_t n = s.abc_x.rows();

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "simbi/store/table.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/core/stop_signal.hpp"
 #include "simbi/core/version.hpp"
@@ -236,7 +237,7 @@ int run_train(TrainArgs a) {
     if (!a.ace_targets.empty()) {
       auto* ace = dynamic_cast<estimators::Ace*>(model.get());
       require(ace != nullptr, ErrorKind::invalid_argument, "--ace-targets is for --method ace");
-      Matrix targets = read_matrix_spec(a.ace_targets, "/x", nullptr);
+      Matrix targets = store::read_matrix(a.ace_targets, "/x", nullptr);
       ace->add_targets(torch::from_blob(targets.data(), {targets.rows(), targets.cols()}, torch::kFloat).clone());
     }
     fingerprint = train::training_fingerprint(model->config(), a.options, source->fingerprint());
@@ -282,30 +283,29 @@ int run_train(TrainArgs a) {
 
   model->to(torch::kCPU);  // model files are device-neutral
   if (dist::is_root()) {
-    nlohmann::json meta = {
-        {"method", a.method},
-        {"task", store_meta.task},
-        {"theta_dim", store_meta.theta_dim},
-        {"x_dim", store_meta.x_dim},
-        {"theta_labels", store_meta.theta_labels},
-        {"prior", store_meta.prior_json},
-        {"estimator", model->config()},
-        {"training", a.options.to_json()},
-        {"history", h.to_json()},
-        {"data",
-         {{"store", a.data},
-          {"rows", rows},
-          {"dropped_rows", source->dropped_rows()},
-          {"seed", store_meta.seed},
-          {"loading", source->mode()}}},
-        {"ranks", dist::size()},
-        {"threads_per_rank", threads},
-        {"device", a.device},
-        {"backend", a.backend},
-        {"train_seconds", h.seconds},
-        {"epochs", static_cast<int64_t>(h.train_loss.size())},
-        {"simbi_version", kVersion},
-        {"created", store::utc_now_iso8601()}};
+    store::ModelMeta meta;
+    meta.method = a.method;
+    meta.task = store_meta.task;
+    meta.theta_dim = store_meta.theta_dim;
+    meta.x_dim = store_meta.x_dim;
+    meta.theta_labels = store_meta.theta_labels;
+    if (!store_meta.prior_json.empty()) meta.prior = nlohmann::json::parse(store_meta.prior_json);
+    meta.estimator = model->config();
+    meta.training = a.options.to_json();
+    meta.history = h.to_json();
+    meta.data = {{"store", a.data},
+                 {"rows", rows},
+                 {"dropped_rows", source->dropped_rows()},
+                 {"seed", store_meta.seed},
+                 {"loading", source->mode()}};
+    meta.ranks = dist::size();
+    meta.threads_per_rank = threads;
+    meta.device = a.device;
+    meta.backend = a.backend;
+    meta.train_seconds = h.seconds;
+    meta.epochs = static_cast<int64_t>(h.train_loss.size());
+    meta.simbi_version = kVersion;
+    meta.created = store::utc_now_iso8601();
     store::save_model_file(a.out, *model, meta);
     // The model file is the result; the checkpoint of the finished run is removed with it in place.
     std::error_code ec;

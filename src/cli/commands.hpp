@@ -36,18 +36,6 @@ void add_sbc_command(CLI::App& app, std::vector<Command>& commands);
 // by `simbi run` for its stages. Returns the exit code; throws simbi::Error on failure.
 int run_args(const std::vector<std::string>& args);
 
-// A matrix from "file.csv" (header row) or "file.h5[:/dataset]" (default_dataset when none is named);
-// the CSV header goes to *header when given.
-Matrix read_matrix_spec(const std::string& spec, const std::string& default_dataset, std::vector<std::string>* header);
-
-// Where samples of observation k (1-based) of m, at one of `betas` inverse temperatures (0 = none), are
-// written: `out` itself for one observation and at most one β, else <stem>[_obs<k>][_beta<β>]<ext> (β as
-// %g) — the naming of `simbi sample` and `simbi abc`.
-std::string samples_path(const std::string& out, int64_t k, int64_t m, double beta = 0.0, size_t betas = 0);
-
-// Posterior samples (rows of θ, float32 row-major) as a CSV with the parameters' labels as header.
-void write_samples_csv(const std::string& path, const std::vector<std::string>& labels, ConstMatrixView theta);
-
 // "a, b,[c]" -> {"a", "b", "c"}: a comma-separated list (as config arrays arrive), items trimmed of
 // spaces, brackets and quotes; empty items dropped.
 std::vector<std::string> split_list(const std::string& text);

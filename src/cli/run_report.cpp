@@ -273,7 +273,7 @@ std::string write_run_report(const RunReportInput& in) {
   nlohmann::json model_meta;
   std::string model_json;
   item("model", in.model, [&] {
-    model_meta = store::read_model_metadata(in.model);
+    model_meta = store::read_model_meta(in.model).to_json();
     // What `simbi inspect --json` prints: the history for the loss curves and corner plots.
     nlohmann::json inspect = model_meta;
     inspect["file"] = in.model;

@@ -2,7 +2,7 @@
 // over the ranks, one uniform per row keyed by the row's index, accepted indices gathered on rank 0.
 #include <cmath>
 
-#include "comm.hpp"
+#include "simbi/dist/comm.hpp"
 #include "simbi/core/random.hpp"
 #include "simbi/mcmc/rejection.hpp"
 
@@ -16,7 +16,7 @@ constexpr uint64_t kAbcTag = uint64_t{0x41424352} << 32;
 AbcResult rejection_abc(int64_t rows, const std::vector<uint8_t>& usable,
                         const std::function<void(int64_t, int64_t, double*)>& distances,
                         const std::vector<double>& betas, const AbcOptions& o) {
-  const detail::Comm comm(o.comm);
+  const dist::Comm comm(o.comm);
   comm.run_agreed([&] {
     require(rows >= 0 && static_cast<int64_t>(usable.size()) == rows, ErrorKind::internal,
             "rejection ABC: one usable flag per row is needed");

@@ -14,14 +14,14 @@
 #include <chrono>
 #include <cmath>
 
-#include "comm.hpp"
+#include "simbi/dist/comm.hpp"
 #include "simbi/core/random.hpp"
 
 namespace simbi::mcmc {
 
 namespace {
 
-using detail::Comm;
+using dist::Comm;
 using Clock = std::chrono::steady_clock;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();

@@ -18,7 +18,7 @@ namespace {
 
 using detail::ChainSampler;
 using detail::ChainSet;
-using detail::Comm;
+using dist::Comm;
 using Clock = std::chrono::steady_clock;
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();

@@ -7,12 +7,14 @@
 #include <memory>
 #include <vector>
 
-#include "comm.hpp"
 #include "simbi/core/random.hpp"
+#include "simbi/dist/comm.hpp"
 #include "simbi/mcmc/potential.hpp"
 #include "simbi/mcmc/sampler.hpp"
 
 namespace simbi::mcmc::detail {
+
+using dist::Comm;
 
 // This rank's chains [first, first + count) of all chains.
 struct ChainSet {

@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "simbi/core/error.hpp"
+#include "simbi/sim/prior.hpp"
+#include "simbi/sim/task.hpp"
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/torch_archive.hpp"
 
@@ -26,35 +28,111 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
   return archive;
 }
 
+// A field of the record as T, or Error(format) naming the file and the field.
+template <typename T>
+T field(const nlohmann::json& record, const char* name, const T& fallback, const std::string& path) {
+  if (!record.contains(name) || record[name].is_null()) return fallback;
+  try {
+    return record[name].get<T>();
+  } catch (const std::exception&) {
+    throw Error(ErrorKind::format, path + ": model metadata field '" + name + "' has the wrong type (" +
+                                       record[name].dump().substr(0, 80) + ")");
+  }
+}
+
 }  // namespace
 
-void save_model_file(const std::string& path, const torch::nn::Module& module, nlohmann::json metadata) {
-  metadata["format"] = kModelFormat;
-  metadata["format_version"] = kModelVersion;
+nlohmann::json ModelMeta::to_json() const {
+  return {{"format", kModelFormat},
+          {"format_version", kModelVersion},
+          {"method", method},
+          {"task", task},
+          {"theta_dim", theta_dim},
+          {"x_dim", x_dim},
+          {"theta_labels", theta_labels},
+          {"prior", prior},
+          {"estimator", estimator},
+          {"training", training},
+          {"history", history},
+          {"data", data},
+          {"ranks", ranks},
+          {"threads_per_rank", threads_per_rank},
+          {"device", device},
+          {"backend", backend},
+          {"train_seconds", train_seconds},
+          {"epochs", epochs},
+          {"simbi_version", simbi_version},
+          {"created", created}};
+}
+
+ModelMeta ModelMeta::from_json(const nlohmann::json& r, const std::string& path) {
+  require(r.is_object(), ErrorKind::format, path + ": the model's metadata is not a JSON object");
+  const std::string format = field<std::string>(r, "format", "", path);
+  require(format == kModelFormat, ErrorKind::format,
+          path + ": metadata format is '" + format + "', expected '" + kModelFormat + "'");
+  ModelMeta m;
+  m.format_version = field<int>(r, "format_version", 0, path);
+  require(m.format_version >= 1 && m.format_version <= kModelVersion, ErrorKind::format,
+          path + ": model format version " + std::to_string(m.format_version) + " is not one this simbi reads (1.." +
+              std::to_string(kModelVersion) + ")");
+  m.estimator = r.value("estimator", nlohmann::json());
+  require(m.estimator.is_object(), ErrorKind::format, path + ": model metadata has no 'estimator' record");
+  // Method and dimensions: the top-level fields, else the estimator record's (files written by tools).
+  m.method = field<std::string>(r, "method", field<std::string>(m.estimator, "method", "", path), path);
+  m.theta_dim = field<int64_t>(r, "theta_dim", field<int64_t>(m.estimator, "theta_dim", 0, path), path);
+  m.x_dim = field<int64_t>(r, "x_dim", field<int64_t>(m.estimator, "x_dim", 0, path), path);
+  require(!m.method.empty(), ErrorKind::format, path + ": model metadata names no method");
+  require(m.theta_dim > 0 && m.x_dim > 0, ErrorKind::format,
+          path + ": model metadata 'theta_dim' and 'x_dim' must be positive");
+  m.task = field<std::string>(r, "task", "", path);
+  m.theta_labels = field<std::vector<std::string>>(r, "theta_labels", {}, path);
+  // Version 1 kept the prior as JSON text ("" when none).
+  m.prior = r.value("prior", nlohmann::json());
+  if (m.prior.is_string()) {
+    const std::string text = m.prior.get<std::string>();
+    m.prior = text.empty() ? nlohmann::json() : nlohmann::json::parse(text, nullptr, false);
+    require(!m.prior.is_discarded(), ErrorKind::format, path + ": the model's prior is not valid JSON");
+  }
+  m.training = r.value("training", nlohmann::json::object());
+  m.history = r.value("history", nlohmann::json::object());
+  m.data = r.value("data", nlohmann::json::object());
+  m.ranks = field<int>(r, "ranks", 1, path);
+  m.threads_per_rank = field<int>(r, "threads_per_rank", 1, path);
+  m.device = field<std::string>(r, "device", "cpu", path);
+  m.backend = field<std::string>(r, "backend", "", path);
+  m.train_seconds = field<double>(r, "train_seconds", 0.0, path);
+  m.epochs = field<int64_t>(r, "epochs", 0, path);
+  m.simbi_version = field<std::string>(r, "simbi_version", "", path);
+  m.created = field<std::string>(r, "created", "", path);
+  return m;
+}
+
+std::unique_ptr<sim::Prior> ModelMeta::make_prior(const std::string& path) const {
+  if (prior.is_null()) return nullptr;
+  return sim::prior_from_json(prior, path);
+}
+
+std::vector<std::string> ModelMeta::labels() const {
+  if (static_cast<int64_t>(theta_labels.size()) == theta_dim) return theta_labels;
+  return sim::default_theta_labels(theta_dim);
+}
+
+void save_model_file(const std::string& path, const torch::nn::Module& module, const ModelMeta& meta) {
   torch::serialize::OutputArchive archive;
   module.save(archive);
-  archive.write(kMetadataKey, c10::IValue(metadata.dump()));
+  archive.write(kMetadataKey, c10::IValue(meta.to_json().dump()));
   write_file_atomically(path, archive_bytes(archive));
 }
 
-nlohmann::json read_model_metadata(const std::string& path) {
+ModelMeta read_model_meta(const std::string& path) {
   torch::serialize::InputArchive archive = open_archive(path);
   c10::IValue value;
   const bool found = archive.try_read(kMetadataKey, value);
   require(found && value.isString(), ErrorKind::format,
           path + ": a LibTorch archive but not a simbi model (no '" + std::string(kMetadataKey) + "' record)");
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(value.toStringRef());
-  } catch (const std::exception&) {
-    throw Error(ErrorKind::format, path + ": the model's metadata is not valid JSON");
-  }
-  require(meta.value("format", "") == kModelFormat, ErrorKind::format,
-          path + ": metadata format is '" + meta.value("format", "") + "', expected '" + kModelFormat + "'");
-  require(meta.value("format_version", 0) <= kModelVersion, ErrorKind::format,
-          path + ": model format version " + std::to_string(meta.value("format_version", 0)) +
-              " is newer than this simbi reads (" + std::to_string(kModelVersion) + ")");
-  return meta;
+  const nlohmann::json record = nlohmann::json::parse(value.toStringRef(), nullptr, false);
+  require(!record.is_discarded(), ErrorKind::format, path + ": the model's metadata is not valid JSON");
+  return ModelMeta::from_json(record, path);
 }
 
 void load_model_weights(const std::string& path, torch::nn::Module& module) {

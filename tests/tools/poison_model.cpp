@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const nlohmann::json meta = simbi::store::read_model_metadata(in);
-    auto model = simbi::estimators::make_estimator(meta.at("estimator"));
+    const simbi::store::ModelMeta meta = simbi::store::read_model_meta(in);
+    auto model = simbi::estimators::make_estimator(meta.estimator);
     simbi::store::load_model_weights(in, *model);
     torch::NoGradGuard no_grad;
     if (mode == "nan") {

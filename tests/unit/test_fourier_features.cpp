@@ -75,8 +75,14 @@ TEST(FourierFeatures, EneModelFileKeepsTheFrequencies) {
       if (b.key().find("fourier") != std::string::npos) b.value().normal_(0.0, 5.0);
   }
   const std::string path = (std::filesystem::temp_directory_path() / "simbi_test_fourier_ene.pt").string();
-  store::save_model_file(path, ene, {{"estimator", ene.config()}, {"task", "unit"}});
-  const nlohmann::json saved = store::read_model_metadata(path)["estimator"];
+  store::ModelMeta written;
+  written.method = ene.method();
+  written.theta_dim = 2;
+  written.x_dim = 3;
+  written.estimator = ene.config();
+  written.task = "unit";
+  store::save_model_file(path, ene, written);
+  const nlohmann::json saved = store::read_model_meta(path).estimator;
   EXPECT_EQ(saved["theta_fourier"], 6);
   EXPECT_EQ(saved["x_fourier"], 5);
   auto loaded_model = estimators::make_estimator(saved);

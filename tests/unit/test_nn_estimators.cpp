@@ -359,11 +359,17 @@ TEST(ModelFile, RoundTripKeepsWeightsStatisticsAndMetadata) {
   auto vae = std::make_shared<estimators::CpVae>(c);
   vae->fit_standardization(torch::randn({50, 2}) * 3 + 1, torch::randn({50, 3}) * 5 - 2);
   const std::string path = (std::filesystem::temp_directory_path() / "simbi_test_model.pt").string();
-  store::save_model_file(path, *vae, {{"estimator", vae->config()}, {"task", "unit"}});
-  const nlohmann::json meta = store::read_model_metadata(path);
-  EXPECT_EQ(meta["task"], "unit");
-  EXPECT_EQ(meta["format"], store::kModelFormat);
-  auto loaded = estimators::make_estimator(meta["estimator"]);
+  store::ModelMeta written;
+  written.method = vae->method();
+  written.theta_dim = 2;
+  written.x_dim = 3;
+  written.estimator = vae->config();
+  written.task = "unit";
+  store::save_model_file(path, *vae, written);
+  const store::ModelMeta meta = store::read_model_meta(path);
+  EXPECT_EQ(meta.task, "unit");
+  EXPECT_EQ(meta.format_version, store::kModelVersion);
+  auto loaded = estimators::make_estimator(meta.estimator);
   store::load_model_weights(path, *loaded);
   auto* a = dynamic_cast<estimators::PosteriorSampler*>(vae.get());
   auto* b = dynamic_cast<estimators::PosteriorSampler*>(loaded.get());
@@ -377,7 +383,7 @@ TEST(ModelFile, ForeignFilesAreRefusedWithAClearError) {
   const std::string path = (std::filesystem::temp_directory_path() / "simbi_not_a_model.pt").string();
   { std::ofstream(path) << "hello"; }
   try {
-    store::read_model_metadata(path);
+    store::read_model_meta(path);
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not a simbi model file"), std::string::npos) << e.what();

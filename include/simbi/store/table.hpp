@@ -20,4 +20,11 @@ Table read_csv(const std::string& path);
 // Writes a CSV with the header and full float precision (max_digits10).
 void write_csv(const std::string& path, const Table& table);
 
+// A matrix from "file.csv" / "file.txt" (read_csv; the header goes to *header when given) or
+// "file.h5[:/dataset]" (default_dataset when none is named; a 1-D dataset is one column). Error(format)
+// naming the file and dataset otherwise.
+Matrix read_matrix(const std::string& spec, const std::string& default_dataset, std::vector<std::string>* header);
+// Posterior samples (rows of θ, float32 row-major) as a CSV with the parameters' labels as header.
+void write_samples_csv(const std::string& path, const std::vector<std::string>& labels, ConstMatrixView theta);
+
 }  // namespace simbi::store

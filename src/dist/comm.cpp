@@ -1,10 +1,10 @@
-#include "comm.hpp"
+#include "simbi/dist/comm.hpp"
 
 #include <limits>
 
 #include "simbi/dist/world.hpp"
 
-namespace simbi::mcmc::detail {
+namespace simbi::dist {
 
 namespace {
 
@@ -14,7 +14,7 @@ void check(int rc, const char* what) {
     int len = 0;
     MPI_Error_string(rc, msg, &len);
     throw Error(ErrorKind::runtime,
-                std::string("MPI ") + what + " failed in the MCMC engine: " + std::string(msg, len));
+                std::string("MPI ") + what + " failed: " + std::string(msg, len));
   }
 }
 
@@ -31,8 +31,8 @@ void counts_of(MPI_Comm comm, int size, int64_t mine, std::vector<int>& counts, 
     total += all[r];
   }
   require(total <= std::numeric_limits<int>::max(), ErrorKind::invalid_argument,
-          "MCMC: too many values to gather in one MPI call (" + std::to_string(total) +
-              "); ask for fewer samples per call");
+          "too many values to gather in one MPI call (" + std::to_string(total) +
+              ", at most 2^31 - 1); ask for fewer samples per call");
 }
 
 }  // namespace
@@ -100,4 +100,4 @@ void Comm::broadcast(std::vector<double>& v) const {
   check(MPI_Bcast(v.data(), static_cast<int>(v.size()), MPI_DOUBLE, 0, comm_), "broadcast");
 }
 
-}  // namespace simbi::mcmc::detail
+}  // namespace simbi::dist

@@ -1,6 +1,8 @@
-// Internal to the mcmc module: the few collectives the engine needs over an arbitrary communicator
-// (the world, or MPI_COMM_SELF to run one rank's chains alone). Without MPI running, every function
-// acts as one rank of one. Contract: collective over the communicator, called in the same order.
+// Collectives over an arbitrary communicator (simbi's world, or MPI_COMM_SELF for one rank's work
+// alone), for variable-size gathers: every count and displacement is checked against MPI's int limit
+// (2^31 - 1 elements) before the call, so an oversized gather is a clear error, never an overflow.
+// Without MPI running, every function acts as one rank of one. Contract: collective over the
+// communicator, called by every rank in the same order.
 #pragma once
 #include <mpi.h>
 
@@ -11,7 +13,7 @@
 
 #include "simbi/core/error.hpp"
 
-namespace simbi::mcmc::detail {
+namespace simbi::dist {
 
 class Comm {
  public:
@@ -39,4 +41,4 @@ class Comm {
   int size_ = 1;
 };
 
-}  // namespace simbi::mcmc::detail
+}  // namespace simbi::dist

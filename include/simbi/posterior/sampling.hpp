@@ -1,0 +1,39 @@
+// `simbi sample` as a library call: draw a model's posterior for every observation row of a file and
+// write one CSV per (observation, β). Contract: COLLECTIVE over options.comm; files are written by the
+// communicator's rank 0; errors (bad model, observations that do not fit it, bad options) are
+// simbi::Error agreed across the ranks before any draw is made.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "simbi/posterior/posterior.hpp"
+
+namespace simbi::posterior {
+
+struct SamplingRequest {
+  std::string model;        // model file
+  std::string observation;  // CSV (one observation per row) or file.h5[:/dataset] (default /x)
+  std::string out;          // output CSV; with several observations or β: samples_path()
+  PosteriorOptions options;
+};
+
+// One written samples file.
+struct WrittenSamples {
+  int64_t observation = 0;  // 1-based row of the observation file
+  std::string path;
+  DrawSet draws;  // samples undefined (they are in the file); summary, time and diagnostics kept
+};
+
+// Draws and writes every (observation, β) set in order. `on_written` is called on rank 0 after each file
+// (progress for long runs); the list of files is returned on rank 0 (empty elsewhere).
+std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
+                                            const std::function<void(const WrittenSamples&)>& on_written = {});
+
+// Where samples of observation k (1-based) of m, at one of `betas` inverse temperatures (0 = none), are
+// written: `out` itself for one observation and at most one β, else <stem>[_obs<k>][_beta<β>]<ext> (β as
+// %g) — the naming of `simbi sample` and `simbi abc`.
+std::string samples_path(const std::string& out, int64_t k, int64_t m, double beta = 0.0, size_t betas = 0);
+
+}  // namespace simbi::posterior

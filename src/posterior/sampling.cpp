@@ -1,0 +1,77 @@
+#include "simbi/posterior/sampling.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "simbi/core/error.hpp"
+#include "simbi/dist/comm.hpp"
+#include "simbi/store/table.hpp"
+
+namespace simbi::posterior {
+
+namespace {
+
+// The observation rows, checked against the model: x_dim values each, finite, at least one row.
+Matrix read_observations(const std::string& spec, const LoadedModel& model) {
+  Matrix obs = store::read_matrix(spec, "/x", nullptr);
+  const int64_t x_dim = model.meta.x_dim;
+  require(obs.cols() == x_dim, ErrorKind::format,
+          spec + ": an observation has " + std::to_string(obs.cols()) + " values, but the model (" +
+              (model.meta.task.empty() ? std::string("?") : model.meta.task) + ", x_dim " + std::to_string(x_dim) +
+              ") expects " + std::to_string(x_dim));
+  require(obs.rows() > 0, ErrorKind::format, spec + ": no observation rows");
+  for (float v : obs.storage()) require(std::isfinite(v), ErrorKind::format, spec + ": observations must be finite numbers");
+  return obs;
+}
+
+}  // namespace
+
+std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
+                                            const std::function<void(const WrittenSamples&)>& on_written) {
+  const dist::Comm comm(request.options.comm);
+  LoadedModel model;
+  Matrix observations;
+  std::unique_ptr<Posterior> posterior;
+  comm.run_agreed([&] {
+    require(request.options.num_samples > 0, ErrorKind::invalid_argument,
+            "--num-samples must be positive, got " + std::to_string(request.options.num_samples));
+    model = load_model(request.model);
+    observations = read_observations(request.observation, model);
+    posterior = make_posterior(model, request.options);
+  });
+  const std::vector<std::string> labels = model.meta.labels();
+  const int64_t m = observations.rows();
+  std::vector<WrittenSamples> written;
+  for (int64_t k = 0; k < m; ++k) {
+    const torch::Tensor x_o = torch::from_blob(observations.row(k), {observations.cols()}, torch::kFloat).clone();
+    for (DrawSet& set : posterior->sample(x_o, static_cast<uint64_t>(k))) {
+      if (comm.rank() != 0) continue;
+      WrittenSamples w;
+      w.observation = k + 1;
+      w.path = samples_path(request.out, k + 1, m, set.beta, posterior->sets());
+      const torch::Tensor t = set.samples.contiguous();
+      store::write_samples_csv(w.path, labels, ConstMatrixView{t.data_ptr<float>(), t.size(0), t.size(1)});
+      set.samples = torch::Tensor();
+      w.draws = std::move(set);
+      if (on_written) on_written(w);
+      written.push_back(std::move(w));
+    }
+  }
+  return written;
+}
+
+std::string samples_path(const std::string& out, int64_t k, int64_t m, double beta, size_t betas) {
+  if (m <= 1 && betas <= 1) return out;
+  const std::filesystem::path p(out);
+  std::string stem = p.stem().string();
+  if (m > 1) stem += "_obs" + std::to_string(k);
+  if (betas > 1) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", beta);
+    stem += std::string("_beta") + b;
+  }
+  return (p.parent_path() / (stem + p.extension().string())).string();
+}
+
+}  // namespace simbi::posterior
