@@ -1,4 +1,4 @@
-// ACE — amortized cost estimation for generalized Bayesian inference (METHODS.md §2; Gao, Deistler &
+// ACE — amortized cost estimation for generalized Bayesian inference (docs/methods.md §2; Gao, Deistler &
 // Macke 2023). A network ĉ(θ, x) regresses the distance d(x_θ, x_t) between a simulation of θ and a
 // random target x_t; it converges to the expected cost C(θ, x_t) = E_{x~p(x|θ)} d(x, x_t), and the GBI
 // posterior for any observation and inverse temperature β is p(θ)·exp(−β·ĉ(θ, x_o)), sampled by MCMC.
