@@ -46,7 +46,7 @@ const char* cost_output_name(CostOutput output);
 //            z-scoring) plus the network's residual, and the network sees z-scored θ through c·tanh(z/c)
 //            (c = 3), so that beyond the simulations μ extrapolates linearly and the residual stays flat:
 //            misspecified GBI posteriors at large β sit where the prior put few simulations, and an
-//            unbounded residual network there moved them by up to 2 prior sd (docs/ace.md "Session 9").
+//            unbounded residual network there moved them by up to 2 prior sd (docs/ace.md, "Configuration choices").
 enum class CostHead { network, moments };
 // The moments head's network input bound c, in sd of θ.
 constexpr double kMomentsInputBound = 3.0;
