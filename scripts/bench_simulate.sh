@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Simulation throughput benchmark (TARGETS.md): prints
+# Simulation throughput benchmark: prints
 #  1. simulations/s per core for every built-in task (Google Benchmark, simulator only, one thread),
 #     next to sbibm's single-thread figures;
 #  2. rows/s of the whole `simbi simulate` path (prior + simulator + parallel HDF5 store) per task on
@@ -27,7 +27,8 @@ SIMBI="$BUILD_DIR/simbi"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/simbi_bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# sbibm's single-thread simulations/s (TARGETS.md; "cheap tasks 65k-84k": the stricter 84k is used).
+# sbibm's single-thread simulations/s (from sbibm's own runs; its cheap tasks reach
+# 65k-84k: the stricter 84k is used).
 declare -A SBIBM=([two_moons]=84000 [gaussian_linear]=84000 [gaussian_linear_uniform]=84000 [slcp]=84000
   [gaussian_mixture]=84000 [bernoulli_glm]=5000 [bernoulli_glm_raw]=5000 [slcp_distractors]=880 [sir]=350
   [lotka_volterra]=190)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Data-parallel training benchmark (issue 4; DESIGN.md "Training"): CP-VAE on two_moons with the
+# Data-parallel training benchmark (docs/architecture.md §4): CP-VAE on two_moons with the
 # paper's architecture (configs/two_moons/cpvae.toml), all in one run so the figures compare side by side.
 #  1. throughput: training samples/s and ms per optimizer step on 1 and 2 CPU ranks at the same global
 #     batch (several batch sizes), the fused gradient allreduce's time per step, and the speed-up;

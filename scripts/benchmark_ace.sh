@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ACE benchmark (issue 5; TARGETS.md "ACE"): per task, simulate --budget rows, train ACE with
+# ACE benchmark (the ACE authors' protocol, docs/ace.md): per task, simulate --budget rows, train ACE with
 # configs/<task>/ace.toml, make --observations specified and misspecified ("unknown") observations, and
 # for each β of the authors' grid draw ACE's GBI posterior (MCMC on the learned cost), the rejection-ABC
 # baseline on the same simulations (simbi abc: θ_i accepted with probability exp(−β·d(x_i, x_o))) and, for
@@ -97,8 +97,8 @@ for task in $TASKS; do
   else
     "${MPI[@]}" "$SIMBI" -q simulate --task "$task" --budget "$BUDGET" --seed 1 --out "$dir/sims.h5" --force >/dev/null
   fi
-  # The authors' protocol (TASKS.md Part 2): per kind, --observations "known" observations join ACE's
-  # training targets (METHODS.md §2), and the figures are over as many other, "unknown" ones (never seen
+  # The authors' protocol (docs/tasks_gbi.md): per kind, --observations "known" observations join ACE's
+  # training targets (docs/methods.md §2), and the figures are over as many other, "unknown" ones (never seen
   # in training), compared with the authors' unknown rows.
   targets=()
   if [ "$OBSERVATION_TARGETS" = yes ]; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Accuracy / time benchmark of CP-VAE, UP-VAE and E&E (ene) on the sbibm tasks, the protocol of TARGETS.md:
+# Accuracy / time benchmark of CP-VAE, UP-VAE and E&E (ene) on the sbibm tasks, the sbibm protocol (docs/results_vae.md):
 # for each task x budget simulate once (shared by both methods); for each method train with
 # configs/<task>/<method>.toml (timed); for each observation k draw 10,000 posterior samples (timed)
 # and compute C2ST and MMD against sbibm's reference posterior of that observation. Then write
@@ -356,7 +356,7 @@ PAPER_MINUTES = {
         "lotka_volterra": [(2.89, 0.52), (4.93, 0.10), (7.16, 1.26)],
     },
 }
-# TARGETS.md at 10k: best other method in the paper's Table 1, and sbibm's NPE.
+# Numbers to beat at 10k: best other method in the paper's Table 1, and sbibm's NPE.
 BEST_OTHER_10K = {
     "two_moons": (0.519, "APT"), "gaussian_linear": (0.537, "APT"), "gaussian_linear_uniform": (0.540, "APT"),
     "slcp": (0.766, "Simformer"), "slcp_distractors": (0.920, "Simformer"), "bernoulli_glm": (0.658, "Simformer"),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ACE on the Hodgkin-Huxley model hh_ace (issue 5; TASKS.md Part 4, METHODS.md §2; docs/hh_ace.md):
+# ACE on the Hodgkin-Huxley model hh_ace (docs/tasks_gbi.md, docs/methods.md §2; docs/hh_ace.md):
 #  1. simulate --budget prior-predictive simulations, split over --ranks MPI ranks (simbi simulate);
 #  2. make the test observation: `simbi observe --kind specified` (the ACE paper's own test data are
 #     recordings from the Allen Cell Types Database, which are not available here, and it prints no θ):

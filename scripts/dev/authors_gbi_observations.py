@@ -3,7 +3,7 @@
 definition simbi shares with theirs: gbi_uniform_1d, two_moons and gbi_gaussian_mixture.
 
 Why: the authors' results (../shared/reference_results/ace_neuralgbi_10k/) are per observation, and their
-misspecified observations differ a lot from draw to draw (TASKS.md Part 2), so "no worse than the authors'
+misspecified observations differ a lot from draw to draw (docs/tasks_gbi.md), so "no worse than the authors'
 ACE" is only like-for-like on their own observations. They are not in the shared data; they are the draws
 of the authors' published procedure from torch.manual_seed(42) — the same procedure as `simbi observe`
 (specified: prior-predictive draws; misspecified: the ±0.5·std box walk from 100,000 prior-predictive x, or
@@ -90,7 +90,7 @@ class GaussianMixture:
 
 
 def box_walk(task, count, scale=0.5, max_steps=10000):
-    """Misspecified observations (TASKS.md Part 2): walk simulated x out of the prior-predictive box."""
+    """Misspecified observations (docs/tasks_gbi.md): walk simulated x out of the prior-predictive box."""
     x = task.simulate(task.prior(100_000))
     lo, hi, sd = x.min(0)[0], x.max(0)[0], x.std(0)
     walked = x[torch.randint(high=x.shape[0], size=(count,))]

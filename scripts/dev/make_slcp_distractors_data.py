@@ -29,7 +29,7 @@ import numpy as np
 MAGIC = b"SIMBIGMM"
 VERSION = 1
 SLCP_DIM = 8
-# Where the 8 SLCP values land in x (TASKS.md, checked against the observations).
+# Where the 8 SLCP values land in x (sbibm, checked against the observations).
 SLCP_POSITIONS = [22, 33, 23, 67, 42, 21, 16, 90]
 
 

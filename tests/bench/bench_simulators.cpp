@@ -1,6 +1,6 @@
 // Google Benchmark: simulation throughput of every built-in task on one thread, in batches of 1024
 // prior draws (fewer for wide rows: the rows `simbi simulate` holds in memory at once, e.g. 42 for
-// lorenz96); items_per_second = simulations per second per core (TARGETS.md). Serial.
+// lorenz96); items_per_second = simulations per second per core. Serial.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

@@ -16,7 +16,7 @@ cat sample.log
 for b in 4 20 100; do
   [ "$(wc -l <s_beta$b.csv)" -eq 2001 ] || fail "s_beta$b.csv does not hold 2000 draws"
 done
-# Exact GBI cost of gbi_uniform_1d (TASKS.md): E_ε[(x − x_o)²] with x = poly(θ) + U[−0.25, 0.25].
+# Exact GBI cost of gbi_uniform_1d (docs/methods.md §7): E_ε[(x − x_o)²] with x = poly(θ) + U[−0.25, 0.25].
 "$PY" - obs.csv s_beta4.csv s_beta100.csv <<'PYEOF'
 import csv, sys
 import numpy as np

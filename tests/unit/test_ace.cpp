@@ -1,4 +1,4 @@
-// ACE (METHODS.md §2): the residual network starts near the identity, the set embedding is permutation
+// ACE (docs/methods.md §2): the residual network starts near the identity, the set embedding is permutation
 // invariant, the loss of a known configuration equals a hand computation (same targets, the task's
 // distance, the softplus × m̄ head; the linear head m̄·h shares the network output), m̄ is the mean distance of
 // (simulation, target) pairs, and a short training on gbi_uniform_1d learns a cost that correlates with the exact one.

@@ -1,4 +1,4 @@
-// E&E (METHODS.md §3): the symmetric InfoNCE equals a direct computation from the embeddings, both of its
+// E&E (docs/methods.md §3): the symmetric InfoNCE equals a direct computation from the embeddings, both of its
 // directions are present, the embeddings lie on the unit sphere (MLP and conv encoders, crops and test
 // windows), an ensemble is the mean of its members, bad configurations are refused with a message naming the
 // setting, and exact rejection with a known critic (mcmc::BoundedRatioSampler, what `simbi sample` uses for

@@ -1,5 +1,5 @@
 // Tests of the ACE (GBI) tasks gbi_uniform_1d, gbi_linear_gaussian, gbi_gaussian_mixture and hh_ace
-// (TASKS.md Parts 2 and 4): shapes, supports and moments against the spec, the exact costs against
+// (docs/tasks_gbi.md): shapes, supports and moments against the spec, the exact costs against
 // Monte-Carlo estimates of E d(x, x_o), and the observations of `simbi observe`.
 #include <gtest/gtest.h>
 
@@ -87,7 +87,7 @@ TEST(GbiTasks, RegisteredWithDimensionsPriorsAndDistances) {
     t.prior->from_unconstrained(u.data(), back.data());
     for (size_t k = 0; k < theta.size(); ++k) EXPECT_NEAR(back[k], theta[k], 1e-4 * (1 + std::fabs(theta[k])));
   }
-  // Priors per TASKS.md.
+  // Priors per docs/tasks_gbi.md.
   EXPECT_EQ(make_task("gbi_uniform_1d").prior->describe(), "U[-1.5,1.5]^1");
   EXPECT_EQ(make_task("gbi_gaussian_mixture").prior->describe(), "U[-10,10]^2");
   const Task lg = make_task("gbi_linear_gaussian");
@@ -131,7 +131,7 @@ TEST(GbiUniform1d, NoiseIsUniformAroundThePolynomial) {
   for (double theta : {-1.5, -0.7, 0.0, 0.6, 1.5}) {
     SCOPED_TRACE(theta);
     const Matrix x = simulate_at(*t.simulator, {theta}, n, 100);
-    // The polynomial, written out from TASKS.md.
+    // The polynomial, written out from docs/methods.md §7.
     const double z = 0.8 * (theta + 0.25);
     const double f = 0.1627 + 0.9073 * z - 1.2197 * z * z - 1.4639 * z * z * z + 1.4381 * z * z * z * z;
     std::vector<double> eps;

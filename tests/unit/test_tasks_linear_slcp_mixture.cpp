@@ -32,7 +32,7 @@ namespace st = simbi::test;
 constexpr double kLog2Pi = 1.8378770664093454836;
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 constexpr int kNumObs = 5;
-// Where y index i (the 8 SLCP values) lands in slcp_distractors' x (TASKS.md).
+// Where y index i (the 8 SLCP values) lands in slcp_distractors' x (docs/methods.md §7).
 const std::vector<int> kSlcpPositions = {22, 33, 23, 67, 42, 21, 16, 90};
 
 RowStreams streams(uint64_t seed, int64_t first_row = 0) {
@@ -55,7 +55,7 @@ double log_sum_exp(const std::vector<double>& v) {
   return m + std::log(s);
 }
 
-// ---- analytic log-likelihoods, written independently of the simulators (TASKS.md) ----
+// ---- analytic log-likelihoods, written independently of the simulators (docs/methods.md §7) ----
 
 double gaussian_linear_loglik(const std::vector<double>& th, const float* x) {
   double q = 0.0;
@@ -263,7 +263,7 @@ INSTANTIATE_TEST_SUITE_P(Tasks, LinSlcpMixObservations,
 
 // ================================================================ slcp
 
-// TASKS.md (checked): the observed points are interleaved by point, so their squared Mahalanobis
+// sbibm (checked against its observations): the observed points are interleaved by point, so their squared Mahalanobis
 // distances under θ_true are χ²(2), mean 2 (the grouped-by-coordinate reading gives ~1461).
 TEST(LinSlcpMixSlcp, ObservedPointsMahalanobisUnderTrueParameters) {
   double sum = 0.0;
@@ -327,7 +327,7 @@ TEST(LinSlcpMixDistractors, EmbeddedDataMatchesCsv) {
                         Spot{7, 60, 30, -1.765128930390928}, Spot{12, 45, 45, -4.579753599607249},
                         Spot{19, 91, 0, 0.07580650836815866}, Spot{19, 91, 91, 2.196350891048934}})
     EXPECT_EQ(d.tril_row(e.c, e.r)[e.k], e.v) << "component " << e.c << " row " << e.r << " col " << e.k;
-  // The scale as stored by sbibm: 342 of the 1840 diagonal entries are negative (TASKS.md), none zero.
+  // The scale as stored by sbibm: 342 of the 1840 diagonal entries are negative, none zero.
   int negative = 0;
   for (int64_t c = 0; c < SlcpDistractorsData::kComponents; ++c)
     for (int64_t r = 0; r < SlcpDistractorsData::kDim; ++r) {

@@ -86,7 +86,7 @@ TEST(Lorenz96Tasks, RegisteredWithTheBoxPriorLabelsAndRowShapes) {
 // ---------------------------------------------------------------------------------------------
 // Right-hand side and integrator
 
-// TASKS.md's equations with modular indices and Ȳ as a mean, term by term.
+// The equations of docs/lorenz96.md with modular indices and Ȳ as a mean, term by term.
 void reference_rhs(const l96::Params& p, const l96::State& s, l96::State& ds) {
   const int K = l96::kK, J = l96::kJ, N = l96::kNy;
   auto X = [&](int k) { return s[((k % K) + K) % K]; };

@@ -240,7 +240,7 @@ TEST(TasksOdeGlm, SirObservationsAreConsistentWithTheSimulatorAtTrueTheta) {
       if (var >= 1.0) z_scores.push_back((x_o[i] - 1000 * p[i]) / std::sqrt(var));
     }
   }
-  // Pooled z-scores: mean 0 and std ≈ 1 (TASKS.md: 1.19 over ten observations with DOP853; the solver
+  // Pooled z-scores: mean 0 and std ≈ 1 (sbibm: 1.19 over ten observations with DOP853; the solver
   // differences make the observed counts slightly overdispersed). With n ≈ 30 cells, the standard
   // error of the mean is ≈ 0.2; a wrong day or a wrong population moves the z-scores by tens.
   const double n = static_cast<double>(z_scores.size());
@@ -366,7 +366,7 @@ TEST(TasksOdeGlm, GlmPriorPrecisionAndCovariance) {
   const std::vector<double> cov = glm::glm_prior_covariance();
   EXPECT_DOUBLE_EQ(b[0], 0.5);
   for (int j = 1; j < 10; ++j) EXPECT_EQ(b[j], 0.0);
-  // TASKS.md: the filter block starts [[6, -4.6667, 1.4714, ...]] and is pentadiagonal.
+  // sbibm: the filter block starts [[6, -4.6667, 1.4714, ...]] and is pentadiagonal.
   EXPECT_NEAR(b[11], 6.0, 1e-12);
   EXPECT_NEAR(b[12], -14.0 / 3.0, 1e-12);
   EXPECT_NEAR(b[13], 1.0 + std::sqrt(2.0) / 3.0, 1e-12);  // F[2,0]·F[2,2] = 1·(1 + √(2/9))
@@ -387,7 +387,7 @@ TEST(TasksOdeGlm, GlmPriorPrecisionAndCovariance) {
   Task task = simbi::sim::make_task("bernoulli_glm");
   const std::vector<double> sd = task.prior->stddev();
   EXPECT_NEAR(sd[0], std::sqrt(2.0), 1e-12);  // 1.414
-  for (int j = 1; j < 10; ++j) {              // TASKS.md: "roughly 1.0–1.8"; the last filter tap has 0.88
+  for (int j = 1; j < 10; ++j) {              // sbibm: "roughly 1.0–1.8"; the last filter tap has 0.88
     EXPECT_GT(sd[j], 0.85);
     EXPECT_LT(sd[j], 1.9);
   }

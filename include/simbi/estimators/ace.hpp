@@ -1,4 +1,4 @@
-// ACE — amortized cost estimation for generalized Bayesian inference (METHODS.md §2; Gao, Deistler &
+// ACE — amortized cost estimation for generalized Bayesian inference (docs/methods.md §2; Gao, Deistler &
 // Macke 2023). A network ĉ(θ, x) regresses the distance d(x_θ, x_t) between a simulation of θ and a
 // random target x_t; it converges to the expected cost C(θ, x_t) = E_{x~p(x|θ)} d(x, x_t), and the GBI
 // posterior for any observation and inverse temperature β is p(θ)·exp(−β·ĉ(θ, x_o)), sampled by MCMC.
@@ -46,7 +46,7 @@ const char* cost_output_name(CostOutput output);
 //            z-scoring) plus the network's residual, and the network sees z-scored θ through c·tanh(z/c)
 //            (c = 3), so that beyond the simulations μ extrapolates linearly and the residual stays flat:
 //            misspecified GBI posteriors at large β sit where the prior put few simulations, and an
-//            unbounded residual network there moved them by up to 2 prior sd (docs/ace.md "Session 9").
+//            unbounded residual network there moved them by up to 2 prior sd (docs/ace.md, "Configuration choices").
 enum class CostHead { network, moments };
 // The moments head's network input bound c, in sd of θ.
 constexpr double kMomentsInputBound = 3.0;

@@ -1,4 +1,4 @@
-// E&E — Embed and Emulate (METHODS.md §3): an encoder f(x) and an emulator g(θ), both L2-normalised
+// E&E — Embed and Emulate (docs/methods.md §3): an encoder f(x) and an emulator g(θ), both L2-normalised
 // to the unit sphere of R^d, trained with the symmetric inter-domain InfoNCE so that the critic
 // s(x, θ) = ⟨f(x), g(θ)⟩ / τ converges to log p(x | θ)/p(x) + const; the posterior is then
 // p(θ | x_o) ∝ p(θ)·exp(s(x_o, θ)). As s ≤ 1/τ, it can be sampled exactly by rejection from the prior.

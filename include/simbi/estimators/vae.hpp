@@ -1,4 +1,4 @@
-// CP-VAE and UP-VAE (METHODS.md §1, the paper's eq. 7 and eq. 12): conditional VAEs whose decoder
+// CP-VAE and UP-VAE (docs/methods.md §1, the paper's eq. 7 and eq. 12): conditional VAEs whose decoder
 // gives an amortised posterior p(θ | x, z). Contract: torch modules; sampling uses the generator given.
 #pragma once
 #include <vector>

@@ -120,7 +120,7 @@ class BoundedRatioSampler {
   GbiRejectionSampler sampler_;
 };
 
-// Rejection ABC with the exponential kernel (METHODS.md §2's baseline): stored simulation i is accepted
+// Rejection ABC with the exponential kernel (docs/methods.md §6): stored simulation i is accepted
 // with probability exp(−β·d(x_i, x_o)). Collective over options.comm: the rows are split over the ranks;
 // the uniform of row i comes from (seed, sampling, tag + stream_index).substream(i) for every β (common
 // random numbers: the accepted set at a larger β is a subset of that at a smaller one), so the result does

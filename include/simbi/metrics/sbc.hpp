@@ -1,4 +1,4 @@
-// Simulation-based calibration (Talts et al. 2018) and expected coverage (METHODS.md §5, docs/sbc.md):
+// Simulation-based calibration (Talts et al. 2018) and expected coverage (docs/methods.md §5, docs/sbc.md):
 // the rank of a true θ* among L posterior draws (per dimension, and jointly by Mahalanobis distance), a
 // chi-square test that the ranks are uniform, and expected-coverage curves of credible regions.
 // Contract: plain deterministic functions on CPU buffers; no MPI, no torch, no files.

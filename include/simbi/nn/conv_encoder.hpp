@@ -1,4 +1,4 @@
-// 1-D convolutional encoder for multichannel time series (E&E's encoder for Lorenz 96, METHODS.md §3).
+// 1-D convolutional encoder for multichannel time series (E&E's encoder for Lorenz 96, docs/methods.md §3).
 // Contract: a torch module; not thread-safe.
 #pragma once
 #include <torch/torch.h>

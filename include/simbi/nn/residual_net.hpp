@@ -1,4 +1,4 @@
-// Networks of the ACE cost estimator (METHODS.md §2). Contract: torch modules; not thread-safe.
+// Networks of the ACE cost estimator (docs/methods.md §2). Contract: torch modules; not thread-safe.
 #pragma once
 #include <torch/torch.h>
 

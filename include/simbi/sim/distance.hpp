@@ -1,4 +1,4 @@
-// Distances d(x, x') between two simulator outputs (rows of x), as ACE regresses them (METHODS.md §2):
+// Distances d(x, x') between two simulator outputs (rows of x), as ACE regresses them (docs/methods.md §2):
 // mse, mmd2 (sets of points), zmae (z-scored MAE with scales fitted on training x). Pluggable: each is a
 // Distance built by name; a task names its own (Task::distance). Contract: after construction (and
 // fit(), for distances that need it) a Distance is immutable, so const calls may run on many threads;

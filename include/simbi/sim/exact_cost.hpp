@@ -1,5 +1,5 @@
 // Exact expected costs C(θ, x_o) = E_{x~p(x|θ)} d(x, x_o) (d = the task's distance) for the tasks where
-// it has a closed form: gbi_uniform_1d, two_moons, gbi_linear_gaussian (TASKS.md Part 2). Used to check
+// it has a closed form: gbi_uniform_1d, two_moons, gbi_linear_gaussian (docs/tasks_gbi.md). Used to check
 // ACE's learned cost and as the potential of the ground-truth GBI posterior. Contract: immutable after
 // construction (const calls are thread-safe); double arithmetic on float32 θ and x_o rows.
 #pragma once

@@ -1,4 +1,4 @@
-// Making observations x_o for a task (TASKS.md Part 2): specified (prior-predictive draws, θ kept) and
+// Making observations x_o for a task (docs/tasks_gbi.md): specified (prior-predictive draws, θ kept) and
 // misspecified (the prior-predictive box walk, or the task's misspecified simulator). What
 // `simbi observe` runs on rank 0. Contract: serial; the result depends on (task, kind, options) only.
 #pragma once

@@ -10,8 +10,8 @@
 
 namespace simbi::sim {
 
-// How `simbi observe --kind misspecified` makes observations that the model cannot produce (TASKS.md
-// Part 2): none (refused), the box walk (prior-predictive box, points pushed out of it), or a separate
+// How `simbi observe --kind misspecified` makes observations that the model cannot produce
+// (docs/tasks_gbi.md): none (refused), the box walk (prior-predictive box, points pushed out of it), or a separate
 // misspecified simulator run at prior draws.
 enum class Misspecification { none, box_walk, simulator };
 

@@ -1,4 +1,4 @@
-// The trainer (DESIGN.md): 90/10 split by seed, a global shuffle per epoch with each rank taking its
+// The trainer (docs/architecture.md §4): 90/10 split by seed, a global shuffle per epoch with each rank taking its
 // slice of every global batch (rows in memory or streamed from the store: training_source.hpp), AdamW, gradient-norm clipping, early stopping with patience and
 // best-weights restore, progress from rank 0. It sees only the Estimator interface.
 // Contract: collective over the world communicator; every rank holds the same model.

@@ -1,4 +1,4 @@
-// Where the trainer's rows come from (DESIGN.md, "Training data"). Two sources, one interface:
+// Where the trainer's rows come from (docs/architecture.md §4). Two sources, one interface:
 //  - in memory: every rank holds all usable rows; rank-count invariant (each global batch is the same
 //    rows on any number of ranks). The default whenever the data fit.
 //  - streaming: each rank reads only its shard of the store, a window of chunks at a time, so a store

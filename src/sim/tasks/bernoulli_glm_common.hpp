@@ -1,5 +1,5 @@
 // The Bernoulli GLM shared by bernoulli_glm (x = Xᵀy) and bernoulli_glm_raw (x = y): the fixed
-// stimulus, the design matrix, the smoothness prior and the simulator (TASKS.md). Private to src/sim
+// stimulus, the design matrix, the smoothness prior and the simulator (docs/methods.md §7). Private to src/sim
 // (and the unit tests). Contract: immutable data; the returned simulators are stateless.
 #pragma once
 #include <array>

@@ -1,4 +1,4 @@
-// Factories of the built-in tasks, one .cpp per task in this folder (TASKS.md). Private to src/sim.
+// Factories of the built-in tasks, one .cpp per task in this folder (docs/methods.md §7). Private to src/sim.
 #pragma once
 #include "simbi/sim/task.hpp"
 

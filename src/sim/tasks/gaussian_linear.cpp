@@ -1,4 +1,4 @@
-// gaussian_linear (sbibm): θ ~ N(0, 0.1·I₁₀), x ~ N(θ, 0.1·I₁₀) — variances, not stds (TASKS.md).
+// gaussian_linear (sbibm): θ ~ N(0, 0.1·I₁₀), x ~ N(θ, 0.1·I₁₀) — variances, not stds (docs/methods.md §7).
 // Also defines the simulator that gaussian_linear_uniform shares (gaussian_linear_common.hpp).
 #include <cmath>
 

@@ -8,7 +8,7 @@
 namespace simbi::sim::tasks {
 
 constexpr int64_t kGaussianLinearDim = 10;
-// sbibm's "scale 0.1" is a variance (TASKS.md, pitfall 4), for the noise and the Gaussian prior.
+// sbibm's "scale 0.1" is a variance (docs/methods.md §7), for the noise and the Gaussian prior.
 constexpr double kGaussianLinearVariance = 0.1;
 
 std::unique_ptr<Simulator> make_gaussian_linear_simulator();

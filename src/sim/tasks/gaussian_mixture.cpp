@@ -1,5 +1,5 @@
 // gaussian_mixture (sbibm ≥ 1.1): θ ~ U[-10,10]², x ~ 0.5·N(θ, I) + 0.5·N(θ, 0.01·I), with the
-// component drawn per simulation (not per batch; TASKS.md, pitfall 5).
+// component drawn per simulation (not per batch; sbibm ≥ 1.1.0; earlier versions shared one component per batch).
 #include "builtin_tasks.hpp"
 
 namespace simbi::sim::tasks {

@@ -1,7 +1,7 @@
 // gbi_gaussian_mixture (ACE benchmark): θ ~ U[−10, 10]², x = 5 iid 2-D trials (x[2j], x[2j+1]), each
 // 0.5·N(θ, I₂) + 0.5·N(θ, 0.01·I₂) with the component drawn per trial. Misspecified simulator (observe):
 // each trial 0.5·N(θ, I₂) + 0.5·N(sign(θ)·12.5, 0.25·I₂). Distance: mmd2 over the set of 5 points
-// (TASKS.md Part 2). Contract: stateless simulators.
+// (docs/tasks_gbi.md). Contract: stateless simulators.
 #include "builtin_tasks.hpp"
 #include "gbi_tasks.hpp"
 

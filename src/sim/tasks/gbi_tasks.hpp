@@ -1,5 +1,5 @@
 // Constants of the ACE (GBI) tasks shared by their simulators, the exact costs (src/sim/exact_cost.cpp)
-// and the tests (TASKS.md Part 2). Private to src/sim. Contract: plain constants and pure functions.
+// and the tests (docs/tasks_gbi.md). Private to src/sim. Contract: plain constants and pure functions.
 #pragma once
 #include <array>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // gbi_uniform_1d (ACE benchmark): θ ~ U[−1.5, 1.5], x = Σ_{i=0}^{4} c_i·(0.8·(θ + 0.25))^i + ε,
-// ε ~ U[−0.25, 0.25] (TASKS.md Part 2). Distance: mse. Contract: stateless simulator.
+// ε ~ U[−0.25, 0.25] (docs/tasks_gbi.md). Distance: mse. Contract: stateless simulator.
 #include "builtin_tasks.hpp"
 #include "gbi_tasks.hpp"
 

@@ -1,5 +1,5 @@
 // hh_ace: the ACE paper's Hodgkin-Huxley neuron (Na, K delayed rectifier, leak, M-current; 8 parameters)
-// driven by a current step, summarised by 7 features (TASKS.md Part 4). Exponential Euler at dt = 0.01 ms
+// driven by a current step, summarised by 7 features (docs/tasks_gbi.md). Exponential Euler at dt = 0.01 ms
 // over 120 ms. Distance: zmae (scales fitted on the training x). A numerically failed run is a failed
 // simulation (NaN row), never an exception. Contract: stateless simulator; a thread-local trace buffer.
 #include "hh_ace.hpp"
@@ -20,7 +20,7 @@ const double kStimulus = 5e-4 / (kPi * 7e-3 * 7e-3);
 constexpr double kSpikeThreshold = -10.0;  // mV
 constexpr double kSpikeMerge = 0.5;        // ms
 
-// z / (e^z − 1) given e^z, and its series 1 − z/2 near 0 (TASKS.md). Away from 0 the quotient with
+// z / (e^z − 1) given e^z, and its series 1 − z/2 near 0 (docs/tasks_gbi.md). Away from 0 the quotient with
 // exp() is as accurate as with expm1() (|z| >= 1e-4 loses at most ~1e-12 relatively).
 inline double efun(double z, double ez) { return std::fabs(z) < 1e-4 ? 1.0 - 0.5 * z : z / (ez - 1.0); }
 
@@ -28,7 +28,7 @@ struct Gates {  // rates at one voltage, as the exponential-Euler update needs t
   double m_inf, m_rate, h_inf, h_rate, n_inf, n_rate, p_inf, p_rate;
 };
 
-// The kinetics of TASKS.md Part 4 with u = V − V_T, sharing exponentials: β_m and β_h both use
+// The ACE paper's kinetics (docs/tasks_gbi.md) with u = V − V_T, sharing exponentials: β_m and β_h both use
 // e^{0.2(u−40)}; p_∞ and τ_p both use e^{0.05(V+35)} (e^{−0.1(V+35)} is its inverse square).
 inline Gates gates_at(double v, double vt, double inv_tau_max) {
   const double u = v - vt;

@@ -1,4 +1,4 @@
-// hh_ace internals (TASKS.md Part 4), exposed for tests: one Hodgkin-Huxley run and its 7 features.
+// hh_ace internals (docs/tasks_gbi.md), exposed for tests: one Hodgkin-Huxley run and its 7 features.
 // Private to src/sim. Contract: pure functions of (θ, stream); the trace buffer belongs to the caller.
 #pragma once
 #include <cstdint>

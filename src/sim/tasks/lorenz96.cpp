@@ -1,5 +1,5 @@
-// lorenz96, lorenz96_x, lorenz96_stats: the two-scale Lorenz 96 system of Embed and Emulate (TASKS.md
-// Part 3; docs/lorenz96.md). θ = (F, h, c, b), uniform box; K = 36 slow X_k, J = 10 fast Y_{j,k}.
+// lorenz96, lorenz96_x, lorenz96_stats: the two-scale Lorenz 96 system of Embed and Emulate
+// (docs/lorenz96.md). θ = (F, h, c, b), uniform box; K = 36 slow X_k, J = 10 fast Y_{j,k}.
 // RK4 with a step set every 0.1 time units from a bound on the Jacobian; random initial state from the
 // simulation stream; 20 time units of burn-in, then samples every 0.1. A trajectory that blows up,
 // stops being finite or freezes is a failed simulation (NaN row, status 2 in the store).

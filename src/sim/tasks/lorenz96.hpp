@@ -1,4 +1,4 @@
-// lorenz96 internals (TASKS.md Part 3, docs/lorenz96.md), exposed for tests: the two-scale Lorenz 96
+// lorenz96 internals (docs/lorenz96.md), exposed for tests: the two-scale Lorenz 96
 // right-hand side, fixed-step RK4, the step-size rule, trajectories with their failure rules, and the
 // summary statistics. Private to src/sim. Contract: pure functions; no heap in the integration loop
 // (the caller owns every buffer); reentrant and thread-safe.
@@ -25,7 +25,7 @@ struct Params {
 
 using State = std::array<double, kState>;
 
-// dstate/dt at s (TASKS.md): dX_k = −X_{k−1}(X_{k−2} − X_{k+1}) − X_k + F − h·c·Ȳ_k,
+// dstate/dt at s (docs/lorenz96.md): dX_k = −X_{k−1}(X_{k−2} − X_{k+1}) − X_k + F − h·c·Ȳ_k,
 // dY_n = c·(−b·Y_{n+1}(Y_{n+2} − Y_{n−1}) − Y_n + (h/J)·X_{n/J}), periodic in k and along the ring.
 void rhs(const Params& p, const double* s, double* ds);
 

@@ -1,6 +1,6 @@
 // lotka_volterra (sbibm): θ = (α, β, γ, δ) log-normal; predator-prey ODE from (30, 1) over [0, 20]
 // (Dormand–Prince, rtol = atol = 1e-8); x = [prey(10), predator(10)] at t = 0, 2.1, ..., 18.9, each
-// LogNormal(log clamp(u, 1e-10, 1e4), 0.1) (TASKS.md). Contract: stateless simulator.
+// LogNormal(log clamp(u, 1e-10, 1e4), 0.1) (docs/methods.md §7). Contract: stateless simulator.
 #include <array>
 #include <cmath>
 

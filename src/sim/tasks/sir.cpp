@@ -1,5 +1,5 @@
 // sir (sbibm): θ = (β, γ) log-normal; SIR ODE over [0, 160] days (Dormand–Prince, rtol = atol = 1e-8),
-// x_i ~ Binomial(1000, I(t_i)/N) at days 0, 17, ..., 153 (TASKS.md). Contract: stateless simulator.
+// x_i ~ Binomial(1000, I(t_i)/N) at days 0, 17, ..., 153 (docs/methods.md §7). Contract: stateless simulator.
 #include <array>
 #include <cmath>
 

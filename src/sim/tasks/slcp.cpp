@@ -1,4 +1,4 @@
-// slcp (sbibm): θ ~ U[-3,3]⁵; x = 4 iid points of N₂(m, Σ(θ)) interleaved by point (TASKS.md).
+// slcp (sbibm): θ ~ U[-3,3]⁵; x = 4 iid points of N₂(m, Σ(θ)) interleaved by point (docs/methods.md §7).
 // Also defines the SLCP core that slcp_distractors reuses (slcp_core.hpp).
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // slcp_distractors (sbibm): the 8 SLCP values plus 92 θ-independent draws from a fixed mixture of 20
-// multivariate Student-t (df 2), permuted to x[j] = y[perm[j]] (TASKS.md). The mixture is embedded data.
+// multivariate Student-t (df 2), permuted to x[j] = y[perm[j]] (docs/methods.md §7). The mixture is embedded data.
 #include <cmath>
 #include <cstring>
 #include <string>

@@ -1,5 +1,5 @@
 // two_moons (sbibm; also an ACE task): θ ~ U[-1,1]², x = crescent noise + a shift of θ rotated by -π/4
-// (TASKS.md). Distance mse; misspecified observations by the box walk.
+// (docs/methods.md §7). Distance mse; misspecified observations by the box walk.
 #include <cmath>
 
 #include "builtin_tasks.hpp"
