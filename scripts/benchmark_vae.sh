@@ -512,7 +512,7 @@ if max_epochs and int(max_epochs) not in short and int(max_epochs) != 1000:
 md.append(f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} · simbi {git_rev} · {cpu}, {ncpu} cores · "
           f"{ranks} MPI rank(s) · seed {seed}"
           + (f" · **max-epochs {', '.join(map(str, short))}** (not the paper's 1000)" if short else "") + "\n")
-md.append("Protocol (TARGETS.md): C2ST / MMD of 10,000 samples against sbibm's reference posterior, mean ± std over "
+md.append("Protocol (sbibm; docs/results_vae.md): C2ST / MMD of 10,000 samples against sbibm's reference posterior, mean ± std over "
           f"observations {', '.join(map(str, observations))}. Paper: Nautiyal et al. (arXiv 2411.14511), Table 1 "
           "(C2ST, mean ± std over 5 runs) and Table 3 (training minutes, NVIDIA T4); for E&E the 'paper' column is "
           "sbibm's NRE at 10⁴ (main_paper.csv, observations 1-5). C2ST 0.5 is perfect; "

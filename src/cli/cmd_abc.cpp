@@ -1,5 +1,5 @@
 // `simbi abc`: rejection ABC with the kernel exp(−β·d(x_i, x_o)) on the stored simulations — the ACE
-// paper's simple baseline (METHODS.md §2), on the same simulations ACE trains on. Rows are split over the
+// paper's simple baseline (docs/methods.md §6), on the same simulations ACE trains on. Rows are split over the
 // ranks; row i's uniform depends on (seed, observation, i) only, so the accepted set is the same for any
 // rank count (mcmc/rejection.hpp rejection_abc). Output files are named as `simbi sample` names them.
 #include <algorithm>

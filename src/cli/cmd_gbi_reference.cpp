@@ -1,4 +1,4 @@
-// Ground truth for ACE (METHODS.md §2, issue 5): for tasks with an exact cost C(θ, x_o) (sim/exact_cost.hpp)
+// Ground truth for ACE (docs/methods.md §6): for tasks with an exact cost C(θ, x_o) (sim/exact_cost.hpp)
 //  - `simbi gbi-reference` draws the exact GBI posterior p(θ)·exp(−β·C(θ, x_o)) — what ACE's posteriors are
 //    compared with — by rejection from the prior (exact, mcmc/rejection.hpp) or by the MCMC engine on the
 //    exact potential (long chains, R̂ and ESS reported), or picks one (--method auto);

@@ -1,5 +1,5 @@
 // `simbi observe`: make observations x_o of a built-in task — specified (prior-predictive draws, θ kept)
-// or misspecified (TASKS.md Part 2; sim/observations.hpp) — and write them as an observation CSV
+// or misspecified (docs/tasks_gbi.md; sim/observations.hpp) — and write them as an observation CSV
 // (header data_1.., one observation per row: what `simbi sample --observation` reads). Rank 0 does the
 // work; every rank agrees on the outcome (one error line, non-zero exit everywhere).
 #include <cstdio>
@@ -67,7 +67,7 @@ void add_observe_command(CLI::App& app, std::vector<Command>& commands) {
   CLI::App* sub = app.add_subcommand("observe", "Make specified or misspecified observations of a task (CSV)");
   sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
   sub->add_option("--task", a->task, "Built-in task name (see `simbi tasks`)")->required();
-  sub->add_option("--kind", a->kind, "specified (prior-predictive draws) or misspecified (TASKS.md Part 2)")
+  sub->add_option("--kind", a->kind, "specified (prior-predictive draws) or misspecified (docs/tasks_gbi.md)")
       ->required();
   sub->add_option("--count", a->options.count, "Number of observations")->capture_default_str();
   sub->add_option("--seed", a->options.seed, "Seed of the observations' random streams")->capture_default_str();

@@ -1,4 +1,4 @@
-// `simbi ppc`: the posterior-predictive distance of posterior samples (METHODS.md §2, the ACE paper's
+// `simbi ppc`: the posterior-predictive distance of posterior samples (docs/methods.md §5, the ACE paper's
 // headline metric): simulate one x per θ draw with the task's simulator and average the task's
 // distance d(x, x_o). The draws are split over the ranks (row i uses the simulation stream (seed, i):
 // the result does not depend on the rank count); failed simulations are left out and counted.

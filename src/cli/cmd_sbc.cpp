@@ -1,4 +1,4 @@
-// `simbi sbc`: simulation-based calibration, expected coverage and posterior-mean accuracy (METHODS.md §5,
+// `simbi sbc`: simulation-based calibration, expected coverage and posterior-mean accuracy (docs/methods.md §5,
 // docs/sbc.md) of a CP-VAE/UP-VAE (direct sampler) or E&E model (rejection / MCMC, posterior/posterior.hpp), or
 // of the rejection-ABC baseline on a store (the L nearest stored simulations). M test pairs (θ*, x*) come
 // from the prior predictive of the task, L posterior draws per x*, and the ranks of θ* among them (per
