@@ -44,7 +44,7 @@ T field(const nlohmann::json& record, const char* name, const T& fallback, const
 
 nlohmann::json ModelMeta::to_json() const {
   return {{"format", kModelFormat},
-          {"format_version", kModelVersion},
+          {"format_version", format_version},
           {"method", method},
           {"task", task},
           {"theta_dim", theta_dim},
@@ -120,7 +120,9 @@ std::vector<std::string> ModelMeta::labels() const {
 void save_model_file(const std::string& path, const torch::nn::Module& module, const ModelMeta& meta) {
   torch::serialize::OutputArchive archive;
   module.save(archive);
-  archive.write(kMetadataKey, c10::IValue(meta.to_json().dump()));
+  nlohmann::json record = meta.to_json();
+  record["format_version"] = kModelVersion;
+  archive.write(kMetadataKey, c10::IValue(record.dump()));
   write_file_atomically(path, archive_bytes(archive));
 }
 

@@ -43,7 +43,7 @@ struct ModelMeta {
   std::string simbi_version, created;
   int format_version = kModelVersion;  // as read; save_model_file writes kModelVersion
 
-  // Every field as the file's JSON record (format and version included).
+  // Every field as the file's JSON record (format and format_version as read included).
   nlohmann::json to_json() const;
   // Checks format, version, method, dimensions and the estimator record; Error(format) naming `path`
   // and the field otherwise.
