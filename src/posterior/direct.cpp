@@ -1,4 +1,5 @@
 // Direct posterior draws (CP-VAE, UP-VAE): the amortised sampler at x_o, split over the ranks.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 

@@ -15,7 +15,8 @@ mpirun2 "$SIMBI" sample --model "$D/cpvae_v1.pt" --observation "$OBS" --num-samp
   --reject-outside-prior --out cpvae.csv
 mpirun2 "$SIMBI" sample --model "$D/ace_v1.pt" --observation "$OBS" --num-samples 400 --seed 3 --beta 10,100 \
   --chains 8 --warmup 30 --thin 2 --init-candidates 200 --out ace.csv
-mpirun2 "$SIMBI" sample --model "$D/ene_v1.pt" --observation "$OBS" --num-samples 300 --seed 3 --out ene.csv
+mpirun2 "$SIMBI" sample --model "$D/ene_v1.pt" --observation "$OBS" --num-samples 300 --seed 3 --min-acceptance 1e-4 \
+  --out ene.csv
 mpirun2 "$SIMBI" sample --model "$D/ene_v1.pt" --observation "$OBS" --num-samples 300 --seed 3 \
   --sampler slice --chains 6 --warmup 30 --thin 2 --out ene_mcmc.csv
 same() {  # same NEW OLD

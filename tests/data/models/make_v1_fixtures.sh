@@ -24,6 +24,6 @@ common=(--data sims.h5 --max-epochs 2 --checkpoint-every-epochs 0 --batch-size 1
 "${M2[@]}" "$SIMBI" sample --model "$HERE/ace_v1.pt" --observation "$OBS" --num-samples 400 --seed 3 --beta 10,100 \
   --chains 8 --warmup 30 --thin 2 --init-candidates 200 --out "$HERE/ace_v1_samples.csv"
 "${M2[@]}" "$SIMBI" sample --model "$HERE/ene_v1.pt" --observation "$OBS" --num-samples 300 --seed 3 \
-  --out "$HERE/ene_v1_samples.csv"
+  --min-acceptance 1e-4 --out "$HERE/ene_v1_samples.csv"
 "${M2[@]}" "$SIMBI" sample --model "$HERE/ene_v1.pt" --observation "$OBS" --num-samples 300 --seed 3 \
   --sampler slice --chains 6 --warmup 30 --thin 2 --out "$HERE/ene_v1_mcmc_samples.csv"
