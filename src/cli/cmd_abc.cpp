@@ -27,12 +27,6 @@ struct AbcArgs {
   uint64_t seed = 1;
 };
 
-std::string format_g(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%g", v);
-  return b;
-}
-
 int run_abc(const AbcArgs& a) {
   store::SimStoreMeta meta;
   Matrix theta, x, observations;
@@ -42,7 +36,7 @@ int run_abc(const AbcArgs& a) {
   dist::run_agreed([&] {
     require(!a.betas.empty(), ErrorKind::invalid_argument, "--beta is required, e.g. --beta 10,100");
     for (double b : a.betas)
-      require(std::isfinite(b) && b > 0, ErrorKind::invalid_argument, "--beta must be positive, got " + format_g(b));
+      require(std::isfinite(b) && b > 0, ErrorKind::invalid_argument, "--beta must be positive, got " + format_number(b));
     // Every rank reads the whole store: a z-scored distance is fitted on all of it (as ACE fits it on
     // its training x), which must not depend on how the rows are split.
     const store::SimStore s = store::SimStore::open_read(a.data);

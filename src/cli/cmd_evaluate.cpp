@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "simbi/core/text.hpp"
+#include "simbi/core/timing.hpp"
 #include "simbi/store/table.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/core/version.hpp"
@@ -88,11 +90,6 @@ int default_threads() {
   return std::max(1, cores / std::max(1, node_ranks));
 }
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 int run_evaluate(const EvaluateArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -134,7 +131,7 @@ int run_evaluate(const EvaluateArgs& a) {
   co.fold_subset = metrics::folds_of_rank(a.folds, rank, size);
   co.on_fold = [&](const metrics::C2stFold& f) {
     log::info("c2st fold " + std::to_string(f.fold + 1) + "/" + std::to_string(a.folds) + ": accuracy " +
-              fmt("%.4f", f.accuracy) + " (" + std::to_string(f.epochs) + " epochs, " + fmt("%.1f s", f.seconds) +
+              format_number(f.accuracy, "%.4f") + " (" + std::to_string(f.epochs) + " epochs, " + format_number(f.seconds, "%.1f s") +
               ")");
   };
   const int mmd_rank = (a.folds % size) % size;
@@ -220,18 +217,18 @@ int run_evaluate(const EvaluateArgs& a) {
                             {"n_iter_no_change", co.n_iter_no_change},
                             {"max_epochs", co.max_epochs},
                             {"precision", co.double_precision ? "float64" : "float32"}};
-      line += "c2st " + fmt("%.4f", c2st_mean) + " (folds";
-      for (double v : fold_acc) line += " " + fmt("%.4f", v);
+      line += "c2st " + format_number(c2st_mean, "%.4f") + " (folds";
+      for (double v : fold_acc) line += " " + format_number(v, "%.4f");
       line += ")";
     }
     if (want.mmd) {
       j["mmd"] = std::isfinite(mmd.mmd2) ? nlohmann::json(mmd.mmd2) : nlohmann::json(nullptr);
       j["mmd_bandwidth"] = std::isfinite(mmd.bandwidth) ? nlohmann::json(mmd.bandwidth) : nlohmann::json(nullptr);
       j["mmd_seconds"] = mmd_seconds;
-      line += std::string(line.empty() ? "" : "  ") + "mmd " + fmt("%.4g", mmd.mmd2);
+      line += std::string(line.empty() ? "" : "  ") + "mmd " + format_number(mmd.mmd2, "%.4g");
     }
     line += "  [" + std::to_string(samples.rows()) + " vs " + std::to_string(reference.rows()) + " samples, " +
-            std::to_string(dim) + "-D, " + fmt("%.1f s", seconds) + "]";
+            std::to_string(dim) + "-D, " + format_number(seconds, "%.1f s") + "]";
     if (!a.out.empty()) {
       std::ofstream out(a.out);
       require(out.good(), ErrorKind::io, a.out + ": cannot open for writing the metrics JSON");

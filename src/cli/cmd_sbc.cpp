@@ -285,12 +285,6 @@ LocalTests rank_tests(const SbcArgs& a, Setup& s, int64_t lo, int64_t hi) {
   return out;
 }
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 nlohmann::json statistic_json(const metrics::SbcStatistic& st, bool tested) {
   nlohmann::json j = {{"name", st.name},
                       {"ranks", st.ranks},
@@ -333,33 +327,33 @@ std::string summary_paragraph(const SbcArgs& a, const Setup& s, const metrics::S
   std::string p = "SBC of " + s.subject + " (" + s.method + " on " + s.task.name +
                   "): " + std::to_string(r.tests) + " test pairs from the prior predictive (" + std::to_string(failed) +
                   " failed simulations skipped), " + std::to_string(r.samples) + " posterior samples each, seed " +
-                  std::to_string(a.seed) + ", " + std::to_string(dist::size()) + " rank(s), " + fmt("%.1f s", seconds) +
+                  std::to_string(a.seed) + ", " + std::to_string(dist::size()) + " rank(s), " + format_number(seconds, "%.1f s") +
                   ". ";
   if (r.tested) {
     const metrics::SbcStatistic& worst = r.statistics[r.min_p_index];
     p += "Rank uniformity (chi-square, " + std::to_string(r.bins) + " bins, " + std::to_string(r.statistics.size()) +
-         " tests: each dimension and the joint Mahalanobis rank): smallest p-value " + fmt("%.3g", r.min_p_value) +
-         " (" + worst.name + "), Bonferroni-adjusted " + fmt("%.3g", r.adjusted_p_value) + ", " +
-         (r.rejected ? "uniformity REJECTED" : "uniformity not rejected") + " at alpha = " + fmt("%g", r.alpha) + ". ";
+         " tests: each dimension and the joint Mahalanobis rank): smallest p-value " + format_number(r.min_p_value, "%.3g") +
+         " (" + worst.name + "), Bonferroni-adjusted " + format_number(r.adjusted_p_value, "%.3g") + ", " +
+         (r.rejected ? "uniformity REJECTED" : "uniformity not rejected") + " at alpha = " + format_number(r.alpha, "%g") + ". ";
   } else {
     p += "Too few tests for the chi-square uniformity test (it needs at least 10 to expect 5 per bin). ";
   }
   const metrics::SbcStatistic* worst_marginal = &r.statistics.front();
   for (const auto& st : r.statistics)
     if (!st.joint && st.max_coverage_deviation > worst_marginal->max_coverage_deviation) worst_marginal = &st;
-  p += "Expected coverage: max |coverage - nominal| " + fmt("%.3f", r.max_marginal_coverage_deviation) +
+  p += "Expected coverage: max |coverage - nominal| " + format_number(r.max_marginal_coverage_deviation, "%.3f") +
        " over the central intervals of the dimensions (" + worst_marginal->name + " at level " +
-       fmt("%.2f", worst_marginal->worst_level) + "), " + fmt("%.3f", r.max_joint_coverage_deviation) +
-       " for the joint region (at " + fmt("%.2f", joint.worst_level) + "); mean coverage - nominal " +
-       fmt("%+.3f", r.mean_marginal_coverage_deviation) + " (dimensions) and " +
-       fmt("%+.3f", joint.mean_coverage_deviation) + " (joint), negative meaning overconfident; binomial sd at " +
-       "level 0.5 with these tests " + fmt("%.3f", 0.5 / std::sqrt(static_cast<double>(r.tests))) + ". ";
+       format_number(worst_marginal->worst_level, "%.2f") + "), " + format_number(r.max_joint_coverage_deviation, "%.3f") +
+       " for the joint region (at " + format_number(joint.worst_level, "%.2f") + "); mean coverage - nominal " +
+       format_number(r.mean_marginal_coverage_deviation, "%+.3f") + " (dimensions) and " +
+       format_number(joint.mean_coverage_deviation, "%+.3f") + " (joint), negative meaning overconfident; binomial sd at " +
+       "level 0.5 with these tests " + format_number(0.5 / std::sqrt(static_cast<double>(r.tests)), "%.3f") + ". ";
   const size_t i90 = level_index(r.levels, 0.9);
   p += "Posterior mean vs theta* (MAPE / median APE / RMSE) and 90% central-interval coverage:";
   for (size_t k = 0; k < errors.size(); ++k)
-    p += std::string(k ? ";" : "") + " " + r.statistics[k].name + " " + fmt("%.1f%%", 100.0 * errors[k].mape) + " / " +
-         fmt("%.1f%%", 100.0 * errors[k].median_ape) + " / " + fmt("%.3g", errors[k].rmse) + ", " +
-         fmt("%.2f", r.statistics[k].coverage[i90]);
+    p += std::string(k ? ";" : "") + " " + r.statistics[k].name + " " + format_number(100.0 * errors[k].mape, "%.1f%%") + " / " +
+         format_number(100.0 * errors[k].median_ape, "%.1f%%") + " / " + format_number(errors[k].rmse, "%.3g") + ", " +
+         format_number(r.statistics[k].coverage[i90], "%.2f");
   p += ". ";
   if (r.rejected) {
     const double lean = r.mean_marginal_coverage_deviation + joint.mean_coverage_deviation;

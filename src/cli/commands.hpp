@@ -7,7 +7,9 @@
 #include <CLI/CLI.hpp>
 
 #include "simbi/core/matrix.hpp"
+#include "simbi/core/text.hpp"
 #include "simbi/sim/task.hpp"
+#include "simbi/train/training_run.hpp"
 
 namespace simbi::cli {
 
@@ -32,15 +34,13 @@ void add_gbi_reference_commands(CLI::App& app, std::vector<Command>& commands); 
 void add_abc_command(CLI::App& app, std::vector<Command>& commands);
 void add_sbc_command(CLI::App& app, std::vector<Command>& commands);
 
+// `simbi train`'s options (train_options.cpp), bound to *request.
+void add_train_options(CLI::App* sub, train::TrainRequest* request);
+
 // Parses and runs one simbi command line (without the program name) on every rank; used by main and
 // by `simbi run` for its stages. Returns the exit code; throws simbi::Error on failure.
 int run_args(const std::vector<std::string>& args);
 
-// "a, b,[c]" -> {"a", "b", "c"}: a comma-separated list (as config arrays arrive), items trimmed of
-// spaces, brackets and quotes; empty items dropped.
-std::vector<std::string> split_list(const std::string& text);
-// "64,64,64" -> {64, 64, 64}; Error(invalid_argument) naming the option otherwise.
-std::vector<int64_t> parse_widths(const std::string& text, const std::string& option);
 // Torch intra-op threads for this rank: `requested` when > 0, else 1 (see common.cpp). Returns it.
 int set_torch_threads(int requested);
 

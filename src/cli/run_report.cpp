@@ -37,12 +37,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 // ---- running the plot scripts ----
 
 // Runs argv (PATH lookup) with stdin from /dev/null and stdout + stderr appended to `log`; kills it after
@@ -80,7 +74,7 @@ std::string run_program(const std::vector<std::string>& args, const std::string&
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
-      return "killed after " + fmt("%.0f s", timeout_s);
+      return "killed after " + format_number(timeout_s, "%.0f s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -124,8 +118,8 @@ std::string describe_model(const nlohmann::json& m) {
   return m.value("method", std::string("?")) + " on " + m.value("task", std::string("?")) + ", " +
          std::to_string(m.value("epochs", 0)) + " epochs (best " +
          std::to_string(h.value("best_epoch", 0)) +  // 1-based
-         ", validation loss " + fmt("%.4g", h.value("best_val_loss", 0.0)) + "; " +
-         h.value("stop_reason", std::string("?")) + ") in " + fmt("%.1f s", m.value("train_seconds", 0.0)) + " on " +
+         ", validation loss " + format_number(h.value("best_val_loss", 0.0), "%.4g") + "; " +
+         h.value("stop_reason", std::string("?")) + ") in " + format_number(m.value("train_seconds", 0.0), "%.1f s") + " on " +
          std::to_string(m.value("ranks", 1)) + " rank(s)";
 }
 
@@ -134,9 +128,9 @@ std::string describe_metrics(const std::string& path) {
   const nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
   if (!m.is_object()) return "(not readable)";
   std::string s;
-  if (m.contains("c2st") && m["c2st"].is_number()) s += "C2ST " + fmt("%.4f", m["c2st"].get<double>());
+  if (m.contains("c2st") && m["c2st"].is_number()) s += "C2ST " + format_number(m["c2st"].get<double>(), "%.4f");
   if (m.contains("mmd") && m["mmd"].is_number())
-    s += (s.empty() ? "" : ", ") + ("MMD " + fmt("%.4g", m["mmd"].get<double>()));
+    s += (s.empty() ? "" : ", ") + ("MMD " + format_number(m["mmd"].get<double>(), "%.4g"));
   if (m.contains("n_samples"))
     s += " (" + std::to_string(m.value("n_samples", 0)) + " samples vs " + std::to_string(m.value("n_reference", 0)) +
          " reference)";
@@ -309,9 +303,9 @@ std::string write_run_report(const RunReportInput& in) {
   r += "config " + in.config + ", workdir " + in.workdir + ", " + std::to_string(dist::size()) + " rank(s), " +
        store::utc_now_iso8601() + "\n\n";
   r += "## Stages\n\n| stage | seconds |\n|---|---|\n";
-  for (const auto& [name, secs] : in.stage_seconds) r += "| " + name + " | " + fmt("%.2f", secs) + " |\n";
-  if (in.plots) r += "| plots | " + fmt("%.2f", plots.seconds) + " |\n";
-  r += "| **total** | " + fmt("%.2f", in.pipeline_seconds + plots.seconds) + " |\n\n";
+  for (const auto& [name, secs] : in.stage_seconds) r += "| " + name + " | " + format_number(secs, "%.2f") + " |\n";
+  if (in.plots) r += "| plots | " + format_number(plots.seconds, "%.2f") + " |\n";
+  r += "| **total** | " + format_number(in.pipeline_seconds + plots.seconds, "%.2f") + " |\n\n";
   r += "## Results\n\n";
   for (const std::string& l : results) r += l + "\n";
   r += "\n## Plots\n\n";

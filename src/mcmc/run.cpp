@@ -8,6 +8,8 @@
 #include <limits>
 
 #include "samplers.hpp"
+#include "simbi/core/text.hpp"
+#include "simbi/core/timing.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/mcmc/sampler.hpp"
@@ -26,13 +28,6 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 // the direct samplers use (one per observation).
 constexpr uint64_t kStreamTag = uint64_t{0x4D434D43} << 32;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 void validate(const sim::Prior& prior, Potential* potential, int64_t num_samples, const McmcOptions& o) {
   auto bad = [](bool cond, const std::string& what) { require(!cond, ErrorKind::invalid_argument, "MCMC: " + what); };
@@ -45,7 +40,7 @@ void validate(const sim::Prior& prior, Potential* potential, int64_t num_samples
   bad(o.init_candidates < 1, "initialisation candidates must be >= 1, got " + std::to_string(o.init_candidates));
   bad(o.max_batch_rows < 1, "max_batch_rows must be >= 1, got " + std::to_string(o.max_batch_rows));
   bad(!(o.slice_width > 0.0) || !std::isfinite(o.slice_width),
-      "the initial slice width must be a positive number, got " + fmt("%g", o.slice_width));
+      "the initial slice width must be a positive number, got " + format_number(o.slice_width, "%g"));
   bad(o.slice_tune_sweeps < 0, "slice tuning sweeps must be >= 0");
   bad(o.slice_max_step_out < 1, "slice stepping-out limit must be >= 1");
   bad(o.slice_max_shrink < 1, "slice shrinkage limit must be >= 1");
@@ -276,8 +271,8 @@ McmcResult run_mcmc(const sim::Prior& prior, Potential* potential, int64_t num_s
         res.warnings.push_back("MCMC: R-hat undefined for parameter " + std::to_string(j + 1) +
                                " (its draws are constant or not finite)");
     if (res.diagnostics.max_rhat > o.rhat_warn)
-      res.warnings.push_back("MCMC: max R-hat " + fmt("%.4f", res.diagnostics.max_rhat) + " > " +
-                             fmt("%.4g", o.rhat_warn) + " (parameter " +
+      res.warnings.push_back("MCMC: max R-hat " + format_number(res.diagnostics.max_rhat, "%.4f") + " > " +
+                             format_number(o.rhat_warn, "%.4g") + " (parameter " +
                              std::to_string(res.diagnostics.max_rhat_dim + 1) +
                              "): the chains have not mixed; use more warm-up, thinning or samples");
   }

@@ -1,6 +1,8 @@
 // C2ST as sbibm computes it: a clone of scikit-learn's MLPClassifier (adam, relu, hidden (10d, 10d)) and
 // KFold cross-validation, written as a hand-made forward/backward on one flat parameter buffer so that a
 // step is a handful of BLAS calls plus tight loops (no autograd, no per-parameter optimizer ops).
+#include "simbi/core/text.hpp"
+#include "simbi/core/timing.hpp"
 #include "simbi/metrics/c2st.hpp"
 
 #include <torch/torch.h>
@@ -23,11 +25,6 @@ namespace simbi::metrics {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 template <typename T>
 constexpr torch::ScalarType scalar_type_of() {
@@ -152,7 +149,7 @@ C2stFold fit_and_score(const FoldData& data, const C2stOptions& o) {
   C2stFold out;
   double best_loss = std::numeric_limits<double>::infinity();
   int no_improvement = 0;
-  const auto t0 = Clock::now();
+  const auto t0 = SteadyClock::now();
   for (int64_t epoch = 0; epoch < o.max_epochs; ++epoch) {
     for (int64_t i = n - 1; i > 0; --i)  // Fisher-Yates, continuing from the last epoch's order
       std::swap(order[static_cast<size_t>(i)], order[shuffle_stream.below(static_cast<uint64_t>(i + 1))]);

@@ -4,6 +4,7 @@
 
 #include "posteriors.hpp"
 #include "simbi/core/error.hpp"
+#include "simbi/core/text.hpp"
 #include "simbi/estimators/ace.hpp"
 #include "simbi/estimators/ene.hpp"
 
@@ -23,12 +24,6 @@ mcmc::McmcOptions mcmc_options(const PosteriorOptions& o, const std::string& sam
 }  // namespace detail
 
 namespace {
-
-std::string format_number(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%g", v);
-  return b;
-}
 
 // The prior of the model's training data, which `what` needs; Error naming the model otherwise.
 std::unique_ptr<sim::Prior> required_prior(const LoadedModel& model, const std::string& what) {

@@ -1,3 +1,5 @@
+#include "simbi/core/text.hpp"
+#include "simbi/core/timing.hpp"
 #include "simbi/train/trainer.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -28,9 +30,6 @@ namespace {
 
 using detail::index_tensor;
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 using NamedState = NamedTensors;
 

@@ -1,0 +1,20 @@
+// Small text helpers shared by every layer: printf-style number formatting and the comma-separated
+// lists that options and config arrays arrive as. Contract: pure functions.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace simbi {
+
+// One number formatted with a printf format holding one floating-point conversion, e.g.
+// format_number("%.4f", 0.5) == "0.5000"; the default "%g" gives the shortest usual form.
+std::string format_number(double value, const char* format = "%g");
+
+// "a, b,[c]" -> {"a", "b", "c"}: a comma-separated list (as config arrays arrive), items trimmed of
+// spaces, brackets and quotes; empty items dropped.
+std::vector<std::string> split_list(const std::string& text);
+// "64,64,64" -> {64, 64, 64}; Error(invalid_argument) naming `option` otherwise (also for no widths).
+std::vector<int64_t> parse_widths(const std::string& text, const std::string& option);
+
+}  // namespace simbi

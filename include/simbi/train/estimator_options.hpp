@@ -1,0 +1,40 @@
+// The estimator a user asks `simbi train` for, as its options arrive (command line or config), and the
+// one function that turns them and the training store into the estimator's config (make_estimator's
+// input). Every method's hyperparameters live in its own config struct; this only adds what comes from
+// the store (dimensions, the task's distance, a time series' row shape). Contract: pure functions.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "simbi/estimators/ace.hpp"
+#include "simbi/estimators/ene.hpp"
+#include "simbi/store/sim_store.hpp"
+
+namespace simbi::train {
+
+struct EstimatorOptions {
+  std::string method;  // cpvae | upvae | ace | ene (make_estimator's known_methods())
+  // VAEs
+  int64_t latent_dim = 0;  // 0 = dim θ
+  std::string encoder_hidden, prior_hidden, decoder_hidden, data_decoder_hidden;  // "64,64" width lists
+  // ACE: the network and targets (AceConfig's defaults; dims and distance come from the store). The
+  // enumerations as names, checked with the rest by AceConfig::from_json.
+  estimators::AceConfig ace;
+  std::string activation = nn::activation_name(estimators::AceConfig{}.activation);
+  std::string ace_output = estimators::cost_output_name(estimators::AceConfig{}.output);
+  std::string ace_head = estimators::cost_head_name(estimators::AceConfig{}.head);
+  std::string distance, distance_params;  // --distance NAME, its parameters as JSON
+  std::string ace_targets;                // observations added to ACE's targets (CSV or FILE.h5)
+  // E&E (dims set from the store); --encoder-hidden is shared with the VAEs.
+  estimators::EneConfig ene;
+  std::string conv_channels;  // E&E conv encoder, "32,64"
+};
+
+// The config of the estimator `o` asks for, on data described by `m`. Error(invalid_argument) naming the
+// option at fault (a bad width list, --distance-params that is not JSON, --series-channels against the
+// store's row shape).
+nlohmann::json estimator_config(const EstimatorOptions& o, const store::SimStoreMeta& m);
+
+}  // namespace simbi::train

@@ -1,0 +1,43 @@
+// `simbi train` as a library call: fit the requested estimator to a simulation store, data-parallel over
+// the ranks, with checkpoints, resume and stop signals, and write the model file (weights + typed
+// metadata with the training history). Contract: COLLECTIVE over simbi's world; every validation error
+// is a simbi::Error agreed across the ranks before any work; rank 0 writes the model and checkpoints.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "simbi/store/sim_store.hpp"
+#include "simbi/train/estimator_options.hpp"
+#include "simbi/train/trainer.hpp"
+
+namespace simbi::train {
+
+struct TrainRequest {
+  std::string data;  // simulation store
+  std::string out;   // model file; its checkpoint is checkpoint_path(out)
+  EstimatorOptions estimator;
+  TrainOptions options;  // the loop's options; seed and max_seconds are set from the fields below
+  uint64_t seed = 1;
+  std::string device = "cpu", backend = "mpi";  // cpu | cuda; mpi | nccl
+  std::string data_loading = "auto";            // auto | memory | stream
+  double stream_buffer_mb = 16;
+  bool resume = false;  // continue from the checkpoint if there is one
+  double max_minutes = 0;  // 0 = no limit
+  int64_t checkpoint_every_epochs = 1;
+  double checkpoint_seconds = 0;
+  int threads = 1;  // torch threads per rank (recorded in the model file)
+};
+
+struct TrainOutcome {
+  TrainHistory history;
+  store::SimStoreMeta store;  // the training data's metadata
+  std::string checkpoint;     // the checkpoint's path
+  int64_t rows = 0;           // usable rows (training + validation)
+  // The run stopped on SIGTERM/SIGUSR1: the checkpoint holds it and no model file was written.
+  bool stopped() const { return history.stop_signal != 0; }
+  int64_t checkpoint_bytes = 0;  // size of the removed checkpoint (rank 0), for the report
+};
+
+TrainOutcome run_training(TrainRequest request);
+
+}  // namespace simbi::train

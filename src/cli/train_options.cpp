@@ -1,0 +1,113 @@
+// The options of `simbi train`, bound to a train::TrainRequest (commands.hpp).
+#include "commands.hpp"
+
+namespace simbi::cli {
+
+void add_train_options(CLI::App* sub, train::TrainRequest* a) {
+  sub->add_option("--data", a->data, "Simulation store (HDF5) to train on")->required();
+  sub->add_option("--method", a->estimator.method, "cpvae | upvae | ace | ene (Embed and Emulate)");
+  sub->add_option("--out", a->out, "Model file to write")->required();
+  sub->add_option("--seed", a->seed, "Seed (split, shuffling, initialisation)")->capture_default_str();
+  sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
+  sub->add_option("--backend", a->backend, "Gradient sync: mpi | nccl")->capture_default_str();
+  sub->add_flag("--resume", a->resume,
+                "Continue from the checkpoint OUT.ckpt if there is one (any rank count), else start from scratch");
+  sub->add_option("--checkpoint-every-epochs", a->checkpoint_every_epochs,
+                  "Write OUT.ckpt at the end of every k-th epoch (0 = only on a stop signal / --checkpoint-seconds)")
+      ->capture_default_str();
+  sub->add_option("--checkpoint-seconds", a->checkpoint_seconds,
+                  "Also write OUT.ckpt at the first step this many seconds after the last one (0 = off)");
+  sub->add_option("--data-loading", a->data_loading,
+                  "auto | memory | stream: hold all rows on every rank (rank-count invariant), or stream each "
+                  "rank's shard from the store in windows (bounded memory); auto streams stores too big for memory")
+      ->capture_default_str();
+  sub->add_option("--stream-buffer-mb", a->stream_buffer_mb,
+                  "Streaming: MB of rows each rank holds and shuffles at a time")
+      ->capture_default_str();
+  auto& o = a->options;
+  sub->add_option("--batch-size", o.batch_size, "Global batch size (split over ranks)")->capture_default_str();
+  sub->add_option("--lr", o.lr, "AdamW learning rate")->capture_default_str();
+  sub->add_option("--weight-decay", o.weight_decay, "AdamW weight decay")->capture_default_str();
+  sub->add_option("--max-epochs", o.max_epochs, "Maximum epochs")->capture_default_str();
+  sub->add_option("--patience", o.patience, "Early stopping: epochs without validation improvement")
+      ->capture_default_str();
+  sub->add_option("--lr-decay-patience", o.lr_decay_patience,
+                  "Halve (--lr-decay-factor) the learning rate after this many epochs without improvement (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--kl-warmup-epochs", o.kl_warmup_epochs,
+                  "VAEs: ramp the KL term's weight from 1/N to 1 over the first N epochs (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--lr-decay-factor", o.lr_decay_factor, "Learning-rate decay factor on a plateau")
+      ->capture_default_str();
+  sub->add_option("--lr-schedule", o.lr_schedule,
+                  "constant | cosine (to 0 at --max-epochs; E&E's schedule), after --lr-warmup-epochs")
+      ->capture_default_str();
+  sub->add_option("--lr-warmup-epochs", o.lr_warmup_epochs, "Linear learning-rate warm-up over the first N epochs")
+      ->capture_default_str();
+  sub->add_option("--clip-norm", o.clip_norm, "Gradient-norm clipping (0 = off)")->capture_default_str();
+  sub->add_option("--validation-fraction", o.validation_fraction, "Held-out fraction")->capture_default_str();
+  sub->add_option("--max-minutes", a->max_minutes, "Stop after this many minutes (keeps the best weights)");
+  sub->add_option("--latent-dim", a->estimator.latent_dim, "VAE latent dimension (default: dim θ)");
+  sub->add_option("--width", a->estimator.ace.width, "ACE: units per residual block")->capture_default_str();
+  sub->add_option("--blocks", a->estimator.ace.blocks, "ACE: residual blocks")->capture_default_str();
+  sub->add_option("--distance", a->estimator.distance, "ACE: mse | mmd2 | zmae (default: the task's own distance)");
+  sub->add_option("--distance-params", a->estimator.distance_params, "ACE: the distance's parameters as JSON, e.g. "
+                  "'{\"set_size\": 5, \"point_dim\": 2}'");
+  sub->add_option("--activation", a->estimator.activation, "ACE: relu (the paper's) | silu")->capture_default_str();
+  sub->add_option("--ace-output", a->estimator.ace_output,
+                  "ACE: the cost from the network's output h: linear (m̄·h) | softplus (m̄·softplus(h), the paper's)")
+      ->capture_default_str();
+  sub->add_option("--ace-head", a->estimator.ace_head,
+                  "ACE: network (ĉ from a network on [θ, x_o], the paper's) | moments (mse distance only: a network "
+                  "on θ predicts the simulator's mean and variance term; exact in x_o)")
+      ->capture_default_str();
+  sub->add_option("--ace-train-targets", a->estimator.ace.train_targets,
+                  "ACE: targets paired with each θ per training step (the paper: 2)")
+      ->capture_default_str();
+  sub->add_option("--ace-noise-targets", a->estimator.ace.noise_targets,
+                  "ACE: noise-augmented copies of training x in the target set (the paper: 100; more covers "
+                  "misspecified observations better)")
+      ->capture_default_str();
+  sub->add_option("--ace-targets", a->estimator.ace_targets,
+                  "ACE: observations (CSV or FILE.h5) added to the training targets (the paper's known x_o)");
+  auto& e = a->estimator.ene;
+  sub->add_option("--embed-dim", e.embed_dim, "E&E: embedding dimension d")->capture_default_str();
+  sub->add_option("--tau", e.tau, "E&E: InfoNCE temperature")->capture_default_str();
+  sub->add_option("--encoder", e.encoder, "E&E: encoder of x, mlp | conv (time series)")->capture_default_str();
+  sub->add_option("--series-channels", e.series_channels,
+                  "E&E conv: channels of the time series x = [channels, time] row-major")
+      ->capture_default_str();
+  sub->add_option("--conv-channels", a->estimator.conv_channels, "E&E conv: channels of the conv layers, e.g. 32,64,128");
+  sub->add_option("--crop", e.crop, "E&E conv: training window (random crop) length, 0 = whole series")
+      ->capture_default_str();
+  sub->add_option("--test-windows", e.test_windows, "E&E conv: windows averaged at test time")->capture_default_str();
+  sub->add_option("--emulator-width", e.emulator_width, "E&E: units of the emulator's residual MLP")
+      ->capture_default_str();
+  sub->add_option("--emulator-blocks", e.emulator_blocks, "E&E: residual blocks of the emulator")
+      ->capture_default_str();
+  sub->add_option("--intra-weight", e.intra_weight, "E&E: weight of the intra-domain InfoNCE terms (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--jitter", e.jitter, "E&E: std of the intra-domain views' jitter (z-scored units)")
+      ->capture_default_str();
+  sub->add_option("--memory-bank", e.memory_bank, "E&E: earlier embeddings kept as extra negatives (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--ensemble", e.ensemble,
+                  "E&E: critics trained side by side from different initialisations; the posterior uses their mean")
+      ->capture_default_str();
+  sub->add_option("--theta-fourier", e.theta_fourier,
+                  "E&E: random Fourier features of θ before the emulator (0 = off; for thin posteriors in low dim θ)")
+      ->capture_default_str();
+  sub->add_option("--x-fourier", e.x_fourier, "E&E mlp: random Fourier features of x before the encoder (0 = off)")
+      ->capture_default_str();
+  sub->add_option("--fourier-scale", e.fourier_scale,
+                  "E&E: std of the Fourier frequencies, in cycles per z-scored unit")
+      ->capture_default_str();
+  sub->add_option("--encoder-hidden", a->estimator.encoder_hidden,
+                  "Hidden widths of q(z | x, θ) (VAEs) or of the MLP encoder f(x) (E&E), e.g. 64,64");
+  sub->add_option("--prior-hidden", a->estimator.prior_hidden, "CP-VAE: hidden widths of p(z | x)");
+  sub->add_option("--decoder-hidden", a->estimator.decoder_hidden, "Hidden widths of p(θ | x, z)");
+  sub->add_option("--data-decoder-hidden", a->estimator.data_decoder_hidden, "UP-VAE: hidden widths of p(x | z)");
+  sub->add_option("--threads", a->threads, "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");
+}
+
+}  // namespace simbi::cli

@@ -1,0 +1,79 @@
+#include "simbi/train/estimator_options.hpp"
+
+#include "simbi/core/error.hpp"
+#include "simbi/core/text.hpp"
+#include "simbi/sim/distance.hpp"
+#include "simbi/sim/task.hpp"
+
+namespace simbi::train {
+
+namespace {
+
+// ACE's distance: --distance (with --distance-params JSON), else the store's task's own, else mse.
+nlohmann::json ace_config(const EstimatorOptions& a, const store::SimStoreMeta& m) {
+  std::unique_ptr<sim::Distance> d;
+  if (!a.distance.empty()) {
+    nlohmann::json params = nlohmann::json::object();
+    if (!a.distance_params.empty()) {
+      try {
+        params = nlohmann::json::parse(a.distance_params);
+      } catch (const nlohmann::json::exception&) {
+        throw Error(ErrorKind::invalid_argument, "--distance-params: not a JSON object: " + a.distance_params);
+      }
+    }
+    d = sim::make_distance(a.distance, m.x_dim, params);
+  } else if (sim::is_builtin_task(m.task)) {
+    d = sim::make_distance(sim::make_task(m.task));
+  } else {
+    d = sim::make_distance("mse", m.x_dim);
+  }
+  const nlohmann::json spec = d->to_json();
+  // A set distance means set-valued x: the cost network sees it through a permutation-invariant embedding.
+  const int64_t trials = spec.value("name", "") == "mmd2" ? spec.value("set_size", int64_t{0}) : 0;
+  estimators::AceConfig c = a.ace;
+  c.theta_dim = m.theta_dim;
+  c.x_dim = m.x_dim;
+  c.set_trials = trials;
+  c.distance = spec;
+  nlohmann::json j = c.to_json();
+  j["activation"] = a.activation;
+  j["output"] = a.ace_output;
+  j["head"] = a.ace_head;
+  return j;
+}
+
+// E&E: the options as given (EneConfig's defaults otherwise); checked by EneConfig::from_json.
+nlohmann::json ene_config(const EstimatorOptions& a, const store::SimStoreMeta& m) {
+  estimators::EneConfig c = a.ene;
+  c.theta_dim = m.theta_dim;
+  c.x_dim = m.x_dim;
+  // A store of time series records its row shape [channels, time]: the conv encoder reads its channels
+  // from there, and a --series-channels that disagrees is refused.
+  if (c.encoder == "conv" && m.x_shape.size() == 2) {
+    require(c.series_channels == 0 || c.series_channels == m.x_shape[0], ErrorKind::invalid_argument,
+            "--series-channels " + std::to_string(c.series_channels) + " does not match the store's rows of " +
+                std::to_string(m.x_shape[0]) + " channels x " + std::to_string(m.x_shape[1]) + " steps (" +
+                m.task + "; x_shape attribute)");
+    c.series_channels = m.x_shape[0];
+  }
+  if (!a.encoder_hidden.empty()) c.encoder_hidden = parse_widths(a.encoder_hidden, "--encoder-hidden");
+  if (!a.conv_channels.empty()) c.conv_channels = parse_widths(a.conv_channels, "--conv-channels");
+  return c.to_json();
+}
+
+}  // namespace
+
+nlohmann::json estimator_config(const EstimatorOptions& a, const store::SimStoreMeta& m) {
+  if (a.method == "ace") return ace_config(a, m);
+  if (a.method == "ene") return ene_config(a, m);
+  const int64_t theta_dim = m.theta_dim, x_dim = m.x_dim;
+  nlohmann::json c = {{"method", a.method}, {"theta_dim", theta_dim}, {"x_dim", x_dim}, {"latent_dim", a.latent_dim}};
+  if (!a.encoder_hidden.empty()) c["encoder_hidden"] = parse_widths(a.encoder_hidden, "--encoder-hidden");
+  if (!a.prior_hidden.empty()) c["prior_hidden"] = parse_widths(a.prior_hidden, "--prior-hidden");
+  if (!a.decoder_hidden.empty()) c["decoder_hidden"] = parse_widths(a.decoder_hidden, "--decoder-hidden");
+  if (!a.data_decoder_hidden.empty())
+    c["data_decoder_hidden"] = parse_widths(a.data_decoder_hidden, "--data-decoder-hidden");
+  return c;
+}
+
+}  // namespace simbi::train

@@ -1,0 +1,204 @@
+#include "simbi/train/training_run.hpp"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <optional>
+
+#include <unistd.h>
+
+#include "simbi/core/log.hpp"
+#include "simbi/core/random.hpp"
+#include "simbi/core/version.hpp"
+#include "simbi/dist/world.hpp"
+#include "simbi/estimators/ace.hpp"
+#include "simbi/store/atomic_file.hpp"
+#include "simbi/store/model_file.hpp"
+#include "simbi/store/table.hpp"
+#include "simbi/train/checkpoint.hpp"
+#include "simbi/train/training_source.hpp"
+
+namespace simbi::train {
+
+namespace {
+
+// --data-loading auto: rows in memory when the store's θ and x take at most 1/8 of this machine's
+// memory per rank (every rank holds all rows, plus copies while splitting), else streamed.
+std::string choose_data_loading(const std::string& requested, const store::SimStoreMeta& m) {
+  require(requested == "auto" || requested == "memory" || requested == "stream", ErrorKind::invalid_argument,
+          "--data-loading must be auto, memory or stream, got '" + requested + "'");
+  if (requested != "auto") return requested;
+  const double data_bytes = 4.0 * static_cast<double>(m.budget) * static_cast<double>(m.theta_dim + m.x_dim);
+  const double machine_bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  return data_bytes <= machine_bytes / 8.0 / dist::size() ? "memory" : "stream";
+}
+
+// --device / --backend, the same verdict on every rank (called inside run_agreed): one GPU per rank
+// (device = the rank's index on its node), so a node with fewer GPUs than ranks is refused, and so is
+// a rank without CUDA while others have it (mixed CPU/GPU training).
+void check_device_and_backend(const TrainRequest& a) {
+  require(a.device == "cpu" || a.device == "cuda", ErrorKind::invalid_argument,
+          "--device must be cpu or cuda, got '" + a.device + "'");
+  require(a.backend == "mpi" || a.backend == "nccl", ErrorKind::invalid_argument,
+          "--backend must be mpi or nccl, got '" + a.backend + "'");
+  require(a.backend != "nccl" || nccl_compiled_in(), ErrorKind::invalid_argument,
+          "--backend nccl: this simbi was built without NCCL (nccl.h/libnccl not found at configure time; see "
+          "docs/gpu.md)");
+  require(a.backend != "nccl" || a.device == "cuda", ErrorKind::invalid_argument,
+          "--backend nccl: NCCL syncs GPU tensors; add --device cuda (or use --backend mpi on CPUs)");
+  if (a.device != "cuda") return;
+  require(torch::cuda::is_available(), ErrorKind::invalid_argument,
+          "--device cuda: no usable GPU on rank " + std::to_string(dist::rank()) +
+              " (this LibTorch is a CPU build or sees no CUDA device); use --device cpu");
+  const int gpus = static_cast<int>(torch::cuda::device_count());
+  require(dist::local_rank() < gpus, ErrorKind::invalid_argument,
+          "--device cuda: rank " + std::to_string(dist::rank()) + " is process " + std::to_string(dist::local_rank() + 1) +
+              " on its node but the node has " + std::to_string(gpus) +
+              " GPU(s); start at most one rank per GPU");
+}
+
+// Rank 0 reads the checkpoint (if there is one) and broadcasts it; every rank decodes it and checks
+// that it was written for this model, these options and this data.
+std::optional<TrainState> read_checkpoint_for_resume(const std::string& path,
+                                                            const nlohmann::json& fingerprint) {
+  std::string bytes;
+  dist::run_agreed([&] {
+    if (!dist::is_root() || !std::filesystem::exists(path)) return;
+    bytes = store::read_whole_file(path);
+    require(!bytes.empty(), ErrorKind::format, path + ": empty file, not a training checkpoint");
+  });
+  dist::broadcast(bytes);
+  if (bytes.empty()) {
+    log::info("--resume: no checkpoint " + path + " yet; training from the start");
+    return std::nullopt;
+  }
+  TrainState s;
+  dist::run_agreed([&] {
+    s = decode_checkpoint(bytes, path);
+    check_fingerprint(s.fingerprint, fingerprint, path);
+  });
+  const int64_t epochs_done = static_cast<int64_t>(s.history.val_loss.size());
+  const int64_t ranks_then = static_cast<int64_t>(s.rng.size());
+  log::info(
+      "resuming from checkpoint " + path + ": epoch " + std::to_string(s.epoch + 1) +
+      (s.next_row > 0 ? " at row " + std::to_string(s.next_row) + " of " + std::to_string(s.history.train_rows) : "") +
+      " (" + std::to_string(epochs_done) + " epochs done" +
+      (s.history.best_epoch >= 0 ? ", best validation loss " + std::to_string(s.history.best_val_loss) + " at epoch " +
+                                       std::to_string(s.history.best_epoch + 1)
+                                 : "") +
+      "; written by " + std::to_string(ranks_then) + " rank(s), now " + std::to_string(dist::size()) + ")");
+  return s;
+}
+
+}  // namespace
+
+TrainOutcome run_training(TrainRequest a) {
+  const std::string ckpt_path = checkpoint_path(a.out);
+  nlohmann::json fingerprint;
+  store::SimStoreMeta store_meta;
+  std::unique_ptr<TrainingSource> source;
+  std::shared_ptr<estimators::Estimator> model;
+  dist::run_agreed([&] {
+    check_device_and_backend(a);
+    require(a.checkpoint_every_epochs >= 0, ErrorKind::invalid_argument,
+            "--checkpoint-every-epochs must be 0 (off) or positive");
+    require(a.checkpoint_seconds >= 0, ErrorKind::invalid_argument, "--checkpoint-seconds must be 0 (off) or positive");
+    require(!a.estimator.method.empty(), ErrorKind::invalid_argument,
+            "--method is required (cpvae, upvae, ace or ene), on the command line or as `method` in the --config file");
+    if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
+    require(a.stream_buffer_mb > 0, ErrorKind::invalid_argument, "--stream-buffer-mb must be positive");
+    store_meta = store::SimStore::open_read(a.data).meta();
+    a.options.seed = a.seed;
+    a.data_loading = choose_data_loading(a.data_loading, store_meta);
+    source = a.data_loading == "memory"
+                 ? make_in_memory_source(load_training_data(a.data), a.data, a.seed,
+                                                a.options.validation_fraction)
+                 : make_streaming_source(a.data, a.seed, a.options.validation_fraction,
+                                                static_cast<int64_t>(a.stream_buffer_mb * (1 << 20)));
+    torch::manual_seed(a.seed);  // the same initial weights on every rank (also broadcast from rank 0)
+    model = estimators::make_estimator(estimator_config(a.estimator, store_meta));
+    if (!a.estimator.ace_targets.empty()) {
+      auto* ace = dynamic_cast<estimators::Ace*>(model.get());
+      require(ace != nullptr, ErrorKind::invalid_argument, "--ace-targets is for --method ace");
+      Matrix targets = store::read_matrix(a.estimator.ace_targets, "/x", nullptr);
+      ace->add_targets(torch::from_blob(targets.data(), {targets.rows(), targets.cols()}, torch::kFloat).clone());
+    }
+    fingerprint = training_fingerprint(model->config(), a.options, source->fingerprint());
+  });
+  std::optional<TrainState> resume;
+  if (a.resume) {
+    resume = read_checkpoint_for_resume(ckpt_path, fingerprint);
+  } else if (dist::is_root() && std::filesystem::exists(ckpt_path)) {
+    log::warn(ckpt_path + " (from an earlier run) will be replaced; pass --resume to continue from it instead");
+  }
+  // Different reparameterisation noise per rank (they see different rows anyway).
+  torch::manual_seed(static_cast<uint64_t>(mix64(a.seed) + static_cast<uint64_t>(dist::rank())));
+  const int64_t rows = source->train_rows() + source->val_rows();
+  char window[64];
+  std::snprintf(window, sizeof window, ", streamed (%g MB window per rank)", a.stream_buffer_mb);
+  log::info("train " + a.estimator.method + " on " + store_meta.task + ": " + std::to_string(rows) + " rows of " + a.data +
+            (source->dropped_rows() ? " (" + std::to_string(source->dropped_rows()) +
+                                          " failed or unsimulated rows dropped)"
+                                    : "") +
+            (source->mode() == "stream" ? std::string(window) : ", in memory") +
+            ", global batch " + std::to_string(a.options.batch_size) + " on " + std::to_string(dist::size()) +
+            " rank(s) x " + std::to_string(a.threads) + " thread(s)");
+  // Collective; the NCCL backend agrees its own errors (no GPU, NCCL init) across ranks.
+  const std::unique_ptr<GradSync> sync =
+      a.backend == "nccl" ? make_nccl_grad_sync(dist::local_rank()) : make_mpi_grad_sync();
+  if (a.device == "cuda") a.options.device = torch::Device(torch::kCUDA, static_cast<int16_t>(dist::local_rank()));
+  CheckpointPlan plan;
+  plan.path = ckpt_path;
+  plan.every_epochs = a.checkpoint_every_epochs;
+  plan.every_seconds = a.checkpoint_seconds;
+  plan.fingerprint = fingerprint;
+  const TrainHistory h = fit(*model, *source, a.options, *sync, plan, resume ? &*resume : nullptr);
+  TrainOutcome outcome;
+  outcome.history = h;
+  outcome.store = store_meta;
+  outcome.checkpoint = ckpt_path;
+  outcome.rows = rows;
+  if (h.stop_signal != 0) {
+    dist::barrier();
+    return outcome;
+  }
+
+  model->to(torch::kCPU);  // model files are device-neutral
+  if (dist::is_root()) {
+    store::ModelMeta meta;
+    meta.method = a.estimator.method;
+    meta.task = store_meta.task;
+    meta.theta_dim = store_meta.theta_dim;
+    meta.x_dim = store_meta.x_dim;
+    meta.theta_labels = store_meta.theta_labels;
+    if (!store_meta.prior_json.empty()) meta.prior = nlohmann::json::parse(store_meta.prior_json);
+    meta.estimator = model->config();
+    meta.training = a.options.to_json();
+    meta.history = h.to_json();
+    meta.data = {{"store", a.data},
+                 {"rows", rows},
+                 {"dropped_rows", source->dropped_rows()},
+                 {"seed", store_meta.seed},
+                 {"loading", source->mode()}};
+    meta.ranks = dist::size();
+    meta.threads_per_rank = a.threads;
+    meta.device = a.device;
+    meta.backend = a.backend;
+    meta.train_seconds = h.seconds;
+    meta.epochs = static_cast<int64_t>(h.train_loss.size());
+    meta.simbi_version = kVersion;
+    meta.created = store::utc_now_iso8601();
+    store::save_model_file(a.out, *model, meta);
+    // The model file is the result; the checkpoint of the finished run is removed with it in place.
+    std::error_code ec;
+    const auto ckpt_bytes = std::filesystem::exists(ckpt_path) ? std::filesystem::file_size(ckpt_path, ec) : 0;
+    std::filesystem::remove(ckpt_path, ec);
+    std::filesystem::remove(ckpt_path + ".tmp", ec);  // left by a kill during a checkpoint write
+    outcome.checkpoint_bytes = static_cast<int64_t>(ckpt_bytes);
+  }
+  dist::barrier();
+  return outcome;
+}
+
+
+}  // namespace simbi::train
