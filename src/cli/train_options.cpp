@@ -5,7 +5,7 @@ namespace simbi::cli {
 
 void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--data", a->data, "Simulation store (HDF5) to train on")->required();
-  sub->add_option("--method", a->estimator.method, "cpvae | upvae | ace | ene (Embed and Emulate)");
+  sub->add_option("--method", a->estimator.method, "cpvae | upvae | ace | ene (Embed and Emulate) | npe (normalizing flow) | fmpe (flow matching) | npse (score)");
   sub->add_option("--out", a->out, "Model file to write")->required();
   sub->add_option("--seed", a->seed, "Seed (split, shuffling, initialisation)")->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
@@ -102,6 +102,36 @@ void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--fourier-scale", e.fourier_scale,
                   "E&E: std of the Fourier frequencies, in cycles per z-scored unit")
       ->capture_default_str();
+  auto& f = a->estimator.flow;
+  sub->add_option("--flow", f.type, "NPE: nsf (neural spline flow) | maf (masked autoregressive flow)")
+      ->capture_default_str();
+  sub->add_option("--flow-transforms", f.transforms, "NPE: flow layers")->capture_default_str();
+  sub->add_option("--flow-hidden", f.hidden, "NPE: hidden units of each layer's conditioner")->capture_default_str();
+  sub->add_option("--flow-blocks", f.blocks, "NPE: residual blocks of each conditioner")->capture_default_str();
+  sub->add_option("--flow-bins", f.bins, "NPE nsf: spline bins")->capture_default_str();
+  sub->add_option("--flow-tail-bound", f.tail_bound, "NPE nsf: splines on [-B, B] (z-scored units), identity outside")
+      ->capture_default_str();
+  sub->add_option("--flow-conditioner", f.conditioner,
+                  "NPE nsf: auto (coupling for dim θ >= 2, else autoregressive) | coupling | autoregressive")
+      ->capture_default_str();
+  sub->add_option("--embedding-hidden", a->estimator.embedding_hidden, "NPE: hidden widths of an MLP embedding of x");
+  sub->add_option("--embedding-dim", a->estimator.embedding_dim, "NPE: output width of the x embedding (0 = none)")
+      ->capture_default_str();
+  // FMPE / NPSE: set only what is given (the method's defaults otherwise).
+  auto field_option = [sub, a](const char* name, const char* key, auto type_tag, const char* help) {
+    using T = decltype(type_tag);
+    sub->add_option_function<T>(name, [a, key](const T& v) { a->estimator.vector_field[key] = v; }, help);
+  };
+  field_option("--field-width", "width", int64_t{}, "FMPE/NPSE: units of the vector field's residual MLP (default 128)");
+  field_option("--field-blocks", "blocks", int64_t{}, "FMPE/NPSE: residual blocks of the vector field (default 3)");
+  field_option("--time-features", "time_features", int64_t{}, "FMPE/NPSE: sinusoidal features of t (default 8)");
+  field_option("--sigma-min", "sigma_min", double{}, "FMPE: width of the probability paths at t = 1, in (0, 1)");
+  field_option("--time-prior-exponent", "time_prior_exponent", double{},
+               "FMPE: training times t ~ p(t) ∝ t^a on [0, 1] (0 = uniform)");
+  field_option("--solver", "solver", std::string{}, "FMPE/NPSE: ODE solver for sampling and log_prob, rk4 | dopri5");
+  field_option("--ode-steps", "steps", int64_t{}, "FMPE/NPSE rk4: steps from t = 0 to 1 (FMPE 10, NPSE 50)");
+  field_option("--rtol", "rtol", double{}, "FMPE/NPSE dopri5: relative tolerance (default 1e-5)");
+  field_option("--atol", "atol", double{}, "FMPE/NPSE dopri5: absolute tolerance (default 1e-5)");
   sub->add_option("--encoder-hidden", a->estimator.encoder_hidden,
                   "Hidden widths of q(z | x, θ) (VAEs) or of the MLP encoder f(x) (E&E), e.g. 64,64");
   sub->add_option("--prior-hidden", a->estimator.prior_hidden, "CP-VAE: hidden widths of p(z | x)");

@@ -61,11 +61,30 @@ nlohmann::json ene_config(const EstimatorOptions& a, const store::SimStoreMeta& 
   return c.to_json();
 }
 
+// NPE: the flow as given (checked by FlowConfig::from_json when the estimator is built).
+nlohmann::json npe_config(const EstimatorOptions& a, const store::SimStoreMeta& m) {
+  nlohmann::json c = {{"method", "npe"}, {"theta_dim", m.theta_dim}, {"x_dim", m.x_dim}, {"flow", a.flow.to_json()},
+                      {"embedding_dim", a.embedding_dim}};
+  if (!a.embedding_hidden.empty()) c["embedding_hidden"] = parse_widths(a.embedding_hidden, "--embedding-hidden");
+  return c;
+}
+
+// FMPE / NPSE: only the options given; the rest keep the method's defaults (checked when it is built).
+nlohmann::json vector_field_config(const EstimatorOptions& a, const store::SimStoreMeta& m) {
+  nlohmann::json c = a.vector_field;
+  c["method"] = a.method;
+  c["theta_dim"] = m.theta_dim;
+  c["x_dim"] = m.x_dim;
+  return c;
+}
+
 }  // namespace
 
 nlohmann::json estimator_config(const EstimatorOptions& a, const store::SimStoreMeta& m) {
   if (a.method == "ace") return ace_config(a, m);
   if (a.method == "ene") return ene_config(a, m);
+  if (a.method == "npe") return npe_config(a, m);
+  if (a.method == "fmpe" || a.method == "npse") return vector_field_config(a, m);
   const int64_t theta_dim = m.theta_dim, x_dim = m.x_dim;
   nlohmann::json c = {{"method", a.method}, {"theta_dim", theta_dim}, {"x_dim", x_dim}, {"latent_dim", a.latent_dim}};
   if (!a.encoder_hidden.empty()) c["encoder_hidden"] = parse_widths(a.encoder_hidden, "--encoder-hidden");

@@ -104,7 +104,7 @@ TrainOutcome run_training(TrainRequest a) {
             "--checkpoint-every-epochs must be 0 (off) or positive");
     require(a.checkpoint_seconds >= 0, ErrorKind::invalid_argument, "--checkpoint-seconds must be 0 (off) or positive");
     require(!a.estimator.method.empty(), ErrorKind::invalid_argument,
-            "--method is required (cpvae, upvae, ace or ene), on the command line or as `method` in the --config file");
+            "--method is required (cpvae, upvae, ace, ene, npe, fmpe or npse), on the command line or as `method` in the --config file");
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
     require(a.stream_buffer_mb > 0, ErrorKind::invalid_argument, "--stream-buffer-mb must be positive");
     store_meta = store::SimStore::open_read(a.data).meta();

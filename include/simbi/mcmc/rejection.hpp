@@ -15,11 +15,11 @@
 #include "simbi/core/matrix.hpp"
 #include "simbi/sim/prior.hpp"
 
-namespace simbi::mcmc {
-
-namespace detail {
+namespace simbi::dist {
 class Comm;
 }
+
+namespace simbi::mcmc {
 
 // C(θ_i) for θ rows [n, d] (float32, inside the prior's support) → out[n]. NaN is allowed (that θ gets
 // weight 0 and is counted); it must be row-independent and deterministic.
@@ -93,7 +93,7 @@ class GbiRejectionSampler {
   double bound_below(double c) const;
   // Collective: rank 0 refines from each start; the lowest cost found (at most `lowest`) is broadcast and
   // the bound set below it, so the bound is the same on every rank for any rank count.
-  void refine_and_set_bound(const detail::Comm& comm, double lowest, const std::vector<std::vector<float>>& starts);
+  void refine_and_set_bound(const dist::Comm& comm, double lowest, const std::vector<std::vector<float>>& starts);
 
   const sim::Prior& prior_;
   CostFunction cost_;

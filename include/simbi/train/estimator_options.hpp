@@ -10,12 +10,13 @@
 
 #include "simbi/estimators/ace.hpp"
 #include "simbi/estimators/ene.hpp"
+#include "simbi/nn/flows.hpp"
 #include "simbi/store/sim_store.hpp"
 
 namespace simbi::train {
 
 struct EstimatorOptions {
-  std::string method;  // cpvae | upvae | ace | ene (make_estimator's known_methods())
+  std::string method;  // make_estimator's known_methods(): cpvae | upvae | ace | ene | npe | fmpe | npse
   // VAEs
   int64_t latent_dim = 0;  // 0 = dim θ
   std::string encoder_hidden, prior_hidden, decoder_hidden, data_decoder_hidden;  // "64,64" width lists
@@ -30,6 +31,14 @@ struct EstimatorOptions {
   // E&E (dims set from the store); --encoder-hidden is shared with the VAEs.
   estimators::EneConfig ene;
   std::string conv_channels;  // E&E conv encoder, "32,64"
+  // NPE: the conditional flow (FlowConfig's defaults: sbi's NSF) and an optional MLP embedding of x.
+  nn::FlowConfig flow;
+  std::string embedding_hidden;  // "64,64" (empty: none)
+  int64_t embedding_dim = 0;     // 0: no embedding
+  // FMPE / NPSE: the options given for the vector field network, the time distribution, the path width
+  // and the ODE solver, as config keys (width, blocks, time_features, sigma_min, time_prior_exponent,
+  // solver, steps, rtol, atol); the rest keep the method's defaults (FmpeConfig / NpseConfig).
+  nlohmann::json vector_field = nlohmann::json::object();
 };
 
 // The config of the estimator `o` asks for, on data described by `m`. Error(invalid_argument) naming the
