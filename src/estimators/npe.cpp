@@ -67,7 +67,7 @@ torch::Tensor Npe::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Gen
   torch::NoGradGuard no_grad;
   require(x_o.numel() == config_.x_dim, ErrorKind::invalid_argument,
           "NPE: the observation must have " + std::to_string(config_.x_dim) + " numbers");
-  const torch::Tensor ctx = context(x_o.reshape({1, config_.x_dim}));
+  const torch::Tensor ctx = context(x_o.reshape({1, config_.x_dim}).to(x_z_->mean().device()));
   return theta_z_->inverse(flow_->sample(n, ctx, gen));
 }
 

@@ -20,6 +20,12 @@ torch::Tensor long_tensor(const std::vector<int64_t>& v) {
 // The permutation that undoes `order`: inverse[order[j]] = j.
 torch::Tensor inverse_permutation(const torch::Tensor& order) { return torch::argsort(order); }
 
+// Index tensors are not buffers (a dtype cast of the module would turn them into floats), so they
+// follow the data to its device here instead (the trainer may move the model to a GPU).
+torch::Tensor on_device_of(const torch::Tensor& index, const torch::Tensor& data) {
+  return index.device() == data.device() ? index : index.to(data.device());
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- autoregressive layers
@@ -101,13 +107,14 @@ PiecewiseRQCoupling::PiecewiseRQCoupling(const std::vector<int64_t>& mask, int64
 }
 
 FlowStep PiecewiseRQCoupling::apply(const torch::Tensor& inputs, const torch::Tensor& context, bool inverse) {
-  const torch::Tensor identity = inputs.index_select(1, identity_idx_);
-  const torch::Tensor transformed = inputs.index_select(1, transform_idx_);
+  const torch::Tensor identity = inputs.index_select(1, on_device_of(identity_idx_, inputs));
+  const torch::Tensor transformed = inputs.index_select(1, on_device_of(transform_idx_, inputs));
   const torch::Tensor params =
       net_->forward(identity, context).reshape({inputs.size(0), transform_idx_.size(0), spline_params_per_element(bins_)});
   const SplineOutput s = rational_quadratic_spline_from_params(transformed, params, bins_, inverse, tail_bound_,
                                                                static_cast<double>(net_->hidden()));
-  return {torch::cat({identity, s.outputs}, 1).index_select(1, restore_order_), s.logabsdet.sum(1)};
+  return {torch::cat({identity, s.outputs}, 1).index_select(1, on_device_of(restore_order_, inputs)),
+          s.logabsdet.sum(1)};
 }
 
 FlowStep PiecewiseRQCoupling::forward(const torch::Tensor& inputs, const torch::Tensor& context) {
@@ -148,11 +155,12 @@ std::vector<int64_t> Permutation::random(int64_t features, uint64_t seed) {
 }
 
 FlowStep Permutation::forward(const torch::Tensor& inputs, const torch::Tensor& /*context*/) {
-  return {inputs.index_select(1, order_), torch::zeros({inputs.size(0)}, inputs.options())};
+  return {inputs.index_select(1, on_device_of(order_, inputs)), torch::zeros({inputs.size(0)}, inputs.options())};
 }
 
 FlowStep Permutation::inverse(const torch::Tensor& inputs, const torch::Tensor& /*context*/) {
-  return {inputs.index_select(1, inverse_order_), torch::zeros({inputs.size(0)}, inputs.options())};
+  return {inputs.index_select(1, on_device_of(inverse_order_, inputs)),
+          torch::zeros({inputs.size(0)}, inputs.options())};
 }
 
 // ---------------------------------------------------------------- LU-decomposed linear layer

@@ -144,9 +144,10 @@ std::pair<torch::Tensor, torch::Tensor> ConditionalFlowImpl::sample_and_log_prob
                                                                                  at::Generator& gen) {
   require(n >= 0, ErrorKind::invalid_argument, "flow: number of samples must be non-negative");
   const torch::Tensor ctx = broadcast_context(context, n);
-  const auto dtype = transforms_.front()->parameters().empty() ? torch::kFloat
-                                                                 : transforms_.front()->parameters().front().scalar_type();
-  torch::Tensor x = torch::randn({n, theta_dim_}, gen, torch::TensorOptions().dtype(dtype));
+  // The noise comes from the caller's (CPU) generator and then moves to the parameters' device and dtype.
+  const torch::Tensor reference = parameters().front();
+  torch::Tensor x = torch::randn({n, theta_dim_}, gen, torch::TensorOptions().dtype(reference.scalar_type()))
+                        .to(reference.device());
   // log q(θ) = log N(z) − Σ log|det d(noise → θ)|, the sampling direction's log-dets.
   torch::Tensor log_q = standard_normal_log_prob(x);
   for (auto it = transforms_.rbegin(); it != transforms_.rend(); ++it) {
