@@ -172,19 +172,23 @@ constexpr double kMinDiagonal = 1e-3;
 LULinear::LULinear(int64_t features) {
   // softplus(v) + 1e-3 = 1 at v = log(e^{1 − 1e-3} − 1): W = I at initialisation.
   const double identity_diagonal = std::log(std::expm1(1.0 - kMinDiagonal));
-  lower_entries_ = register_parameter("lower", torch::zeros({features, features}));
-  upper_entries_ = register_parameter("upper", torch::zeros({features, features}));
+  const int64_t triangle = features * (features - 1) / 2;
+  lower_entries_ = register_parameter("lower", torch::zeros({triangle}));
+  upper_entries_ = register_parameter("upper", torch::zeros({triangle}));
   unconstrained_diagonal_ = register_parameter("diagonal", torch::full({features}, identity_diagonal));
   bias_ = register_parameter("bias", torch::zeros({features}));
 }
 
 torch::Tensor LULinear::lower() const {
   const int64_t d = bias_.size(0);
-  return torch::tril(lower_entries_, -1) + torch::eye(d, bias_.options());
+  const torch::Tensor idx = torch::tril_indices(d, d, -1, torch::TensorOptions().dtype(torch::kLong).device(bias_.device()));
+  return torch::eye(d, bias_.options()).index_put({idx[0], idx[1]}, lower_entries_);
 }
 
 torch::Tensor LULinear::upper() const {
-  return torch::triu(upper_entries_, 1) + torch::diag(torch::softplus(unconstrained_diagonal_) + kMinDiagonal);
+  const int64_t d = bias_.size(0);
+  const torch::Tensor idx = torch::triu_indices(d, d, 1, torch::TensorOptions().dtype(torch::kLong).device(bias_.device()));
+  return torch::diag(torch::softplus(unconstrained_diagonal_) + kMinDiagonal).index_put({idx[0], idx[1]}, upper_entries_);
 }
 
 torch::Tensor LULinear::log_diagonal() const {

@@ -246,14 +246,16 @@ TEST(ConditionalFlow, DensityIntegratesToOne) {
 TEST(ConditionalFlow, SampleLogProbAgreesWithLogProb) {
   for (const std::string type : {"nsf", "maf"}) {
     nn::ConditionalFlow flow(small_flow(type, "auto"), 3, 2);
+    flow->to(torch::kDouble);  // double: the comparison is about the algebra, not float rounding
     perturb(*flow, 0.2, 4);
     at::Generator gen = at::detail::createCPUGenerator(17);
-    const torch::Tensor context = torch::tensor({0.3f, -0.4f});
+    const torch::Tensor context = torch::tensor({0.3, -0.4}, torch::kDouble);
     torch::NoGradGuard no_grad;
     const auto [theta, log_q] = flow->sample_and_log_prob(500, context, gen);
     ASSERT_EQ(theta.sizes(), (std::vector<int64_t>{500, 3}));
+    EXPECT_EQ(theta.scalar_type(), torch::kDouble);
     const torch::Tensor direct = flow->log_prob(theta, context.reshape({1, 2}).expand({500, 2}));
-    EXPECT_LT((direct - log_q).abs().max().item<double>(), 1e-3) << type;
+    EXPECT_LT((direct - log_q).abs().max().item<double>(), 1e-8) << type;
   }
 }
 
@@ -388,6 +390,20 @@ TEST(Npe, ConfigRoundTripRebuildsTheSameArchitecture) {
   EXPECT_EQ(defaults.flow.blocks, 2);
   EXPECT_EQ(defaults.flow.tail_bound, 3.0);
   EXPECT_EQ(defaults.flow.resolved_conditioner(2), "coupling");
+}
+
+// The default flow has exactly the parameters of sbi's NSF (nflows' ResidualNet conditioners and
+// LULinear) for θ of dimension 2 and x of dimension 3: per transform a coupling net with 1 identity
+// and 1 transformed feature, Linear(1 + 3 → 50), 2 blocks of [Linear(50 → 50) twice + context
+// Linear(3 → 50)], Linear(50 → 1·(3·10 − 1)); then an LU layer with 1 + 1 + 2 + 2 parameters.
+TEST(Npe, DefaultFlowHasTheParameterCountOfSbisNsf) {
+  const int64_t h = 50, c = 3, out = 3 * 10 - 1;
+  const int64_t coupling = (1 + c) * h + h + 2 * (2 * (h * h + h) + c * h + h) + h * out + out;
+  const int64_t lu = 1 + 1 + 2 + 2;
+  estimators::Npe npe(estimators::NpeConfig::from_json({{"method", "npe"}, {"theta_dim", 2}, {"x_dim", c}}));
+  int64_t count = 0;
+  for (const auto& p : npe.parameters()) count += p.numel();
+  EXPECT_EQ(count, 5 * (coupling + lu));
 }
 
 TEST(FlowConfig, BadValuesNameTheField) {

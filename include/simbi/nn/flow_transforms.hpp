@@ -119,7 +119,8 @@ class LULinear final : public FlowTransform {
   torch::Tensor upper() const;
   torch::Tensor log_diagonal() const;
 
-  torch::Tensor lower_entries_, upper_entries_, unconstrained_diagonal_, bias_;  // [D, D], [D, D], [D], [D]
+  // The strictly triangular entries [D(D−1)/2] each (row-major), the unconstrained diagonal [D], the bias [D].
+  torch::Tensor lower_entries_, upper_entries_, unconstrained_diagonal_, bias_;
 };
 
 }  // namespace simbi::nn
