@@ -259,13 +259,17 @@ TEST(ConditionalFlow, SampleLogProbAgreesWithLogProb) {
   }
 }
 
-// θ ~ N(A·x, Σ) with x ~ N(0, I₂): the flow is trained on 20k pairs and its samples at x* must have
-// mean A·x* and covariance Σ. Tolerances from sampling error: the check draws n = 20 000 samples,
-// so a sample mean has standard error √(Σᵢᵢ/n) and a sample (co)variance √((ΣᵢᵢΣⱼⱼ + Σᵢⱼ²)/n); a
-// maximum-likelihood fit on N = 20 000 pairs adds the errors of the fitted regression at x*,
-// √(Σᵢᵢ(1 + |x*|²)/N) for the mean and about √((ΣᵢᵢΣⱼⱼ + Σᵢⱼ²)/N) for the covariance. With
-// Σᵢᵢ ≤ 1, |x*|² = 1.25 and n = N the combined standard errors are ≤ 0.013 (mean) and ≤ 0.015
-// (covariance); we allow 5 of them, 0.065 and 0.075.
+// θ ~ N(A·x, Σ) with x ~ N(0, I₂): the flow is trained on N = 20 000 pairs and its samples at x*
+// must have mean A·x* and covariance Σ. Tolerances from sampling error: the check draws n = 20 000
+// samples, so a sample mean has standard error √(Σᵢᵢ/n) and a sample (co)variance √((ΣᵢᵢΣⱼⱼ + Σᵢⱼ²)/n);
+// a maximum-likelihood Gaussian regression fitted on the N pairs would add √(Σᵢᵢ(1 + |x*|²)/N) to the
+// mean at x* and about √((ΣᵢᵢΣⱼⱼ + Σᵢⱼ²)/N) to the covariance. With Σᵢᵢ ≤ 1, |x*|² ≤ 2 and n = N the
+// combined standard errors are ≤ 0.014 (mean) and ≤ 0.015 (covariance). A flow has far more freedom
+// than that regression and its fit error is larger: over seeds 0-2 and three contexts we saw errors up
+// to 0.031 (mean) and 0.057 (covariance), i.e. about 2-4 of the above standard errors. We allow 5 of
+// them: 0.07 and 0.075. θ is not z-scored here and reaches ±4, so the spline's tail bound is 5 (sbi's
+// 3 presumes z-scored θ; beyond the bound the tails are linear and fatten the variance); the learning
+// rate drops for the last third of the epochs, without which Adam's step noise inflates the variance.
 TEST(ConditionalFlow, FitsAConditionalGaussian) {
   torch::manual_seed(0);
   const int64_t n_train = 20000;
@@ -277,13 +281,13 @@ TEST(ConditionalFlow, FitsAConditionalGaussian) {
 
   nn::FlowConfig config = small_flow("nsf", "coupling");
   config.hidden = 32;
+  config.tail_bound = 5.0;
   nn::ConditionalFlow flow(config, 2, 2);
   torch::optim::Adam adam(flow->parameters(), torch::optim::AdamOptions(3e-3));
   const int64_t batch = 256, epochs = 12;
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
-    // Step decay for the last third: Adam's noise at a fixed rate would otherwise stay in the fit.
     if (epoch == 2 * epochs / 3)
-      for (auto& group : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(5e-4);
+      for (auto& group : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(1e-4);
     const torch::Tensor perm = torch::randperm(n_train);
     for (int64_t start = 0; start + batch <= n_train; start += batch) {
       const torch::Tensor idx = perm.slice(0, start, start + batch);
@@ -294,15 +298,17 @@ TEST(ConditionalFlow, FitsAConditionalGaussian) {
     }
   }
   torch::NoGradGuard no_grad;
-  const torch::Tensor x_star = torch::tensor({1.0f, -0.5f});
-  at::Generator gen = at::detail::createCPUGenerator(3);
-  const torch::Tensor draws = flow->sample(20000, x_star, gen).to(torch::kDouble);
-  const torch::Tensor mean = draws.mean(0);
-  const torch::Tensor centred = draws - mean;
-  const torch::Tensor cov = torch::matmul(centred.t(), centred) / (draws.size(0) - 1);
-  const torch::Tensor expected_mean = torch::matmul(a, x_star).to(torch::kDouble);
-  EXPECT_LT((mean - expected_mean).abs().max().item<double>(), 0.065) << mean << expected_mean;
-  EXPECT_LT((cov - sigma.to(torch::kDouble)).abs().max().item<double>(), 0.075) << cov;
+  for (const auto& point : {std::vector<float>{1.0f, -0.5f}, std::vector<float>{-1.0f, 1.0f}}) {
+    const torch::Tensor x_star = torch::tensor(point);
+    at::Generator gen = at::detail::createCPUGenerator(3);
+    const torch::Tensor draws = flow->sample(20000, x_star, gen).to(torch::kDouble);
+    const torch::Tensor mean = draws.mean(0);
+    const torch::Tensor centred = draws - mean;
+    const torch::Tensor cov = torch::matmul(centred.t(), centred) / (draws.size(0) - 1);
+    const torch::Tensor expected_mean = torch::matmul(a, x_star).to(torch::kDouble);
+    EXPECT_LT((mean - expected_mean).abs().max().item<double>(), 0.07) << mean << expected_mean;
+    EXPECT_LT((cov - sigma.to(torch::kDouble)).abs().max().item<double>(), 0.075) << cov;
+  }
 }
 
 // ---------------------------------------------------------------- NPE
