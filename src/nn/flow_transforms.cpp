@@ -13,6 +13,12 @@ namespace simbi::nn {
 
 namespace {
 
+// Floors of the MAF scale and of the LU layer's diagonal: they keep log|det| finite.
+constexpr double kMinScale = 1e-3;
+constexpr double kMinDiagonal = kMinScale;  // the same floor, so kSoftplusToOne serves both
+// softplus(v) + 1e-3 = 1 at v = log(e^{1 − 1e-3} − 1): the value that makes a scale or diagonal start at 1.
+const double kSoftplusToOne = std::log(std::expm1(1.0 - kMinScale));
+
 torch::Tensor long_tensor(const std::vector<int64_t>& v) {
   return torch::tensor(v, torch::kLong);
 }
@@ -29,11 +35,6 @@ torch::Tensor on_device_of(const torch::Tensor& index, const torch::Tensor& data
 }  // namespace
 
 // ---------------------------------------------------------------- autoregressive layers
-
-namespace {
-constexpr double kMinScale = 1e-3;
-const double kSoftplusOne = std::log(std::expm1(1.0 - kMinScale));  // softplus(kSoftplusOne) + kMinScale = 1
-}  // namespace
 
 AutoregressiveTransform::AutoregressiveTransform(int64_t features, int64_t hidden, int64_t context_features,
                                                  int64_t blocks, int64_t multiplier)
@@ -62,7 +63,7 @@ MaskedAffineAutoregressive::MaskedAffineAutoregressive(int64_t features, int64_t
 
 FlowStep MaskedAffineAutoregressive::elementwise(const torch::Tensor& inputs, const torch::Tensor& params,
                                                  bool inverse) {
-  const torch::Tensor scale = torch::softplus(params.select(2, 0) + kSoftplusOne) + kMinScale;
+  const torch::Tensor scale = torch::softplus(params.select(2, 0) + kSoftplusToOne) + kMinScale;
   const torch::Tensor shift = params.select(2, 1);
   const torch::Tensor log_scale = torch::log(scale).sum(1);
   if (!inverse) return {inputs * scale + shift, log_scale};
@@ -165,17 +166,12 @@ FlowStep Permutation::inverse(const torch::Tensor& inputs, const torch::Tensor& 
 
 // ---------------------------------------------------------------- LU-decomposed linear layer
 
-namespace {
-constexpr double kMinDiagonal = 1e-3;
-}
-
 LULinear::LULinear(int64_t features) {
-  // softplus(v) + 1e-3 = 1 at v = log(e^{1 − 1e-3} − 1): W = I at initialisation.
-  const double identity_diagonal = std::log(std::expm1(1.0 - kMinDiagonal));
   const int64_t triangle = features * (features - 1) / 2;
   lower_entries_ = register_parameter("lower", torch::zeros({triangle}));
   upper_entries_ = register_parameter("upper", torch::zeros({triangle}));
-  unconstrained_diagonal_ = register_parameter("diagonal", torch::full({features}, identity_diagonal));
+  // Zero triangles and a unit diagonal: W = I at initialisation.
+  unconstrained_diagonal_ = register_parameter("diagonal", torch::full({features}, kSoftplusToOne));
   bias_ = register_parameter("bias", torch::zeros({features}));
 }
 

@@ -10,6 +10,9 @@
 // context-only spline; here the conditioner "auto" then uses the autoregressive spline, whose MADE for
 // D = 1 likewise sees the context only, and leaves out the (pointless) LU layers. Z-scoring of θ and x
 // lives in the estimator (estimators/npe.hpp), as sbi's standardizing transform and net do.
+// Autoregressive flows (maf, or nsf with the autoregressive conditioner) follow each MADE layer with a
+// fixed random permutation, as sbi's build_maf and build_maf_rqs; unlike sbi's MAF (tanh, plain
+// masked layers) the MADE here uses relu residual blocks.
 #pragma once
 #include <torch/torch.h>
 
