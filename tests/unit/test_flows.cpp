@@ -331,7 +331,10 @@ void linear_data(int64_t n, torch::Tensor& theta, torch::Tensor& x) {
 TEST(Npe, LossDecreasesWithTraining) {
   torch::Tensor theta, x;
   linear_data(2000, theta, x);
-  estimators::Npe npe(small_npe(1, 2));
+  estimators::NpeConfig config = small_npe(1, 2);
+  config.embedding_hidden = {16};  // exercise the embedding path too
+  config.embedding_dim = 4;
+  estimators::Npe npe(config);
   npe.fit_standardization(theta, x);
   torch::optim::Adam adam(npe.parameters(), torch::optim::AdamOptions(3e-3));
   const auto mean_loss = [&] {
