@@ -1,0 +1,57 @@
+// Neural posterior estimation (Papamakarios & Murray 2016; Greenberg et al. 2019 in its amortised,
+// single-round form): a conditional normalizing flow q(θ | x) trained by maximum likelihood on (θ, x)
+// pairs from the prior predictive. θ and x are z-scored (buffers saved with the model) and x may pass
+// through an MLP embedding first. Contract: torch modules; sampling uses the generator given.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "simbi/estimators/estimator.hpp"
+#include "simbi/nn/flows.hpp"
+#include "simbi/nn/mlp.hpp"
+#include "simbi/nn/zscore.hpp"
+
+namespace simbi::estimators {
+
+struct NpeConfig {
+  int64_t theta_dim = 0;
+  int64_t x_dim = 0;
+  nn::FlowConfig flow;  // default: sbi's NSF (nn/flows.hpp)
+  // Embedding of the z-scored x: Mlp(x_dim → embedding_hidden → embedding_dim). embedding_dim = 0
+  // (and no hidden widths) means none: the flow sees the z-scored x itself.
+  std::vector<int64_t> embedding_hidden;
+  int64_t embedding_dim = 0;
+
+  // {"method": "npe", "theta_dim", "x_dim", "flow": {...}, "embedding_hidden": [...], "embedding_dim"}.
+  static NpeConfig from_json(const nlohmann::json& j);
+  nlohmann::json to_json() const;
+  int64_t context_dim() const { return embedding_dim > 0 ? embedding_dim : x_dim; }
+};
+
+class Npe final : public Estimator, public PosteriorSampler {
+ public:
+  explicit Npe(const NpeConfig& config);
+  std::string method() const override { return "npe"; }
+  nlohmann::json config() const override { return config_.to_json(); }
+  void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
+  // −log q(θ | x) per example [B], a density of θ in original units.
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override { return -log_prob(theta, x); }
+  // log q(θ | x) [B] in original units for θ [B, dθ] and x [B, dx], or one x [dx] for every row.
+  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x);
+  torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
+
+  const NpeConfig& npe_config() const { return config_; }
+  nn::ConditionalFlow& flow() { return flow_; }
+  const nn::ZScore& theta_zscore() const { return theta_z_; }
+  const nn::ZScore& x_zscore() const { return x_z_; }
+  // The flow's context for x [B, dx]: z-scored, then embedded when there is an embedding.
+  torch::Tensor context(const torch::Tensor& x);
+
+ private:
+  NpeConfig config_;
+  nn::ZScore theta_z_{nullptr}, x_z_{nullptr};
+  nn::Mlp embedding_{nullptr};
+  nn::ConditionalFlow flow_{nullptr};
+};
+
+}  // namespace simbi::estimators

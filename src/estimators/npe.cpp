@@ -1,0 +1,74 @@
+#include "simbi/estimators/npe.hpp"
+
+#include "simbi/core/error.hpp"
+
+namespace simbi::estimators {
+
+NpeConfig NpeConfig::from_json(const nlohmann::json& j) {
+  NpeConfig c;
+  read_config_dims(j, c.theta_dim, c.x_dim);
+  if (j.contains("flow")) c.flow = nn::FlowConfig::from_json(j["flow"]);
+  if (j.contains("embedding_hidden")) {
+    require(j["embedding_hidden"].is_array(), ErrorKind::format,
+            "estimator config: 'embedding_hidden' must be a list of widths");
+    for (const auto& w : j["embedding_hidden"]) {
+      require(w.is_number_integer() && w.get<int64_t>() > 0, ErrorKind::format,
+              "estimator config: 'embedding_hidden' must contain positive integers");
+      c.embedding_hidden.push_back(w.get<int64_t>());
+    }
+  }
+  c.embedding_dim = j.value("embedding_dim", int64_t{0});
+  require(c.embedding_dim >= 0, ErrorKind::invalid_argument, "--embedding-dim must be 0 (no embedding) or positive");
+  require(c.embedding_hidden.empty() || c.embedding_dim > 0, ErrorKind::invalid_argument,
+          "--embedding-hidden needs --embedding-dim > 0 (the embedding's output width)");
+  c.flow.resolved_conditioner(c.theta_dim);  // coupling on 1-D θ fails here, at configuration time
+  return c;
+}
+
+nlohmann::json NpeConfig::to_json() const {
+  return {{"method", "npe"},
+          {"theta_dim", theta_dim},
+          {"x_dim", x_dim},
+          {"flow", flow.to_json()},
+          {"embedding_hidden", embedding_hidden},
+          {"embedding_dim", embedding_dim}};
+}
+
+Npe::Npe(const NpeConfig& config) : config_(config) {
+  require(config_.theta_dim > 0 && config_.x_dim > 0, ErrorKind::invalid_argument, "NPE: dimensions must be positive");
+  theta_z_ = register_module("theta_zscore", nn::ZScore(config_.theta_dim));
+  x_z_ = register_module("x_zscore", nn::ZScore(config_.x_dim));
+  if (config_.embedding_dim > 0)
+    embedding_ = register_module("embedding", nn::Mlp(config_.x_dim, config_.embedding_hidden, config_.embedding_dim));
+  flow_ = register_module("flow", nn::ConditionalFlow(config_.flow, config_.theta_dim, config_.context_dim()));
+}
+
+void Npe::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) {
+  theta_z_->fit(theta);
+  x_z_->fit(x);
+}
+
+torch::Tensor Npe::context(const torch::Tensor& x) {
+  const torch::Tensor xz = x_z_->forward(x);
+  return embedding_.is_empty() ? xz : embedding_->forward(xz);
+}
+
+torch::Tensor Npe::log_prob(const torch::Tensor& theta, const torch::Tensor& x) {
+  require(theta.dim() == 2 && theta.size(1) == config_.theta_dim, ErrorKind::invalid_argument,
+          "NPE: θ must be [B, " + std::to_string(config_.theta_dim) + "]");
+  torch::Tensor rows = x.dim() == 1 ? x.reshape({1, -1}).expand({theta.size(0), config_.x_dim}) : x;
+  require(rows.dim() == 2 && rows.size(0) == theta.size(0) && rows.size(1) == config_.x_dim,
+          ErrorKind::invalid_argument, "NPE: x must be [" + std::to_string(config_.x_dim) + "] or [B, dx] for θ [B, dθ]");
+  // q(θ | x) = q_z(z(θ) | x) / Π std_θ: the z-scoring's log-det turns the flow's density into one in θ's units.
+  return flow_->log_prob(theta_z_->forward(theta), context(rows)) - theta_z_->log_abs_det_inverse();
+}
+
+torch::Tensor Npe::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  require(x_o.numel() == config_.x_dim, ErrorKind::invalid_argument,
+          "NPE: the observation must have " + std::to_string(config_.x_dim) + " numbers");
+  const torch::Tensor ctx = context(x_o.reshape({1, config_.x_dim}).to(x_z_->mean().device()));
+  return theta_z_->inverse(flow_->sample(n, ctx, gen));
+}
+
+}  // namespace simbi::estimators
