@@ -122,20 +122,11 @@ torch::Tensor Fmpe::log_prob(const torch::Tensor& theta, const torch::Tensor& x_
           "fmpe log_prob: theta must be [B, " + std::to_string(d) + "]");
   const torch::Tensor mean = theta_z_->mean();
   const torch::Tensor xz = x_z_->forward(x_o.reshape({1, -1}).to(mean.options()));
-  // State [θ_t, L] with dL/dt = div v: from L(1) = 0 back to t = 0, L(0) = −∫₀¹ div v dt, and
-  // log q₁(θ₁) = log N(θ₀; 0, I) + L(0).
-  const nn::OdeFunction augmented = [this, d, &xz](double t, const torch::Tensor& y) {
-    const torch::Tensor time = torch::full({1}, t, y.options());
-    const nn::FieldAndDivergence fd =
-        nn::divergence([&](const torch::Tensor& th) { return field(th, time, xz); }, y.slice(1, 0, d));
-    return torch::cat({fd.value, fd.divergence.unsqueeze(1)}, 1);
-  };
+  // From the data end t = 1 back to the base t = 0: log q₁(θ) = log N(θ₀; 0, I) + ∫₁⁰ div v dt.
   const torch::Tensor theta_z = theta_z_->forward(theta.to(mean.options()));
-  const torch::Tensor y1 = torch::cat({theta_z, torch::zeros({theta.size(0), 1}, theta_z.options())}, 1);
-  const torch::Tensor y0 = nn::integrate(augmented, y1, 1.0, 0.0, config_.solver);
-  const torch::Tensor theta0 = y0.slice(1, 0, d);
-  const torch::Tensor base = -0.5 * theta0.pow(2).sum(1) - 0.5 * static_cast<double>(d) * kLog2Pi;
-  return base + y0.select(1, d) - theta_z_->log_abs_det_inverse();
+  const nn::FlowEnd end = nn::integrate_with_log_density(sampling_ode(xz), theta_z, 1.0, 0.0, config_.solver);
+  const torch::Tensor base = -0.5 * end.state.pow(2).sum(1) - 0.5 * static_cast<double>(d) * kLog2Pi;
+  return base + end.log_density - theta_z_->log_abs_det_inverse();
 }
 
 }  // namespace simbi::estimators

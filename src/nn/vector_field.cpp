@@ -49,4 +49,17 @@ FieldAndDivergence divergence(const std::function<torch::Tensor(const torch::Ten
   return {v.detach(), div.detach()};
 }
 
+FlowEnd integrate_with_log_density(const OdeFunction& f, const torch::Tensor& theta, double t_from, double t_to,
+                                   const OdeSolverOptions& options) {
+  const int64_t k = theta.size(1);
+  // State [θ, L] with dL/dt = div f(t, θ), L(t_from) = 0.
+  const OdeFunction augmented = [&f, k](double t, const torch::Tensor& y) {
+    const FieldAndDivergence fd = divergence([&](const torch::Tensor& th) { return f(t, th); }, y.slice(1, 0, k));
+    return torch::cat({fd.value, fd.divergence.unsqueeze(1)}, 1);
+  };
+  const torch::Tensor start = torch::cat({theta, torch::zeros({theta.size(0), 1}, theta.options())}, 1);
+  const torch::Tensor end = integrate(augmented, start, t_from, t_to, options);
+  return {end.slice(1, 0, k), end.select(1, k)};
+}
+
 }  // namespace simbi::nn

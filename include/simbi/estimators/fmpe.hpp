@@ -4,7 +4,7 @@
 //   θ_t = (1 − (1 − σ_min)·t)·θ_0 + t·θ_1,   u = θ_1 − (1 − σ_min)·θ_0,   θ_0 ~ N(0, I), θ_1 = z(θ),
 // loss = mean over θ's dimensions of (v(θ_t, t, z(x)) − u)² (the mean, not the sum, so that the loss's
 // scale does not grow with dθ). Sampling integrates the ODE forwards; log_prob integrates it backwards
-// with the instantaneous change of variables (docs/methods.md). Contract: a torch module, one thread
+// with the instantaneous change of variables (docs/flow_matching.md). Contract: a torch module, one thread
 // at a time; no MPI, no files; random draws only from the generator or noise handed in.
 #pragma once
 #include <cstdint>

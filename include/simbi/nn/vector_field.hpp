@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "simbi/nn/ode_solvers.hpp"
 #include "simbi/nn/residual_net.hpp"
 
 namespace simbi::nn {
@@ -44,5 +45,17 @@ struct FieldAndDivergence {
 // batched vector field does; then the gradient of Σ_b f_i(y_b) is ∂f_i/∂y_i row by row. Works under a
 // NoGradGuard too; parameters' .grad are left alone.
 FieldAndDivergence divergence(const std::function<torch::Tensor(const torch::Tensor&)>& f, const torch::Tensor& y);
+
+// The end of a flow run with its log-density change.
+struct FlowEnd {
+  torch::Tensor state;         // θ at t_to [B, k]
+  torch::Tensor log_density;   // ∫_{t_from}^{t_to} div f dt [B]
+};
+// Integrates dθ/dt = f(t, θ) (row-wise f) from θ [B, k] at t_from to t_to together with the integral of
+// its exact divergence. By the instantaneous change of variables, d log p(θ_t)/dt = −div f, so
+//   log p_{t_from}(θ) = log p_{t_to}(state) + log_density.
+// The density's accumulator is part of the solver's state (dopri5 controls its error too).
+FlowEnd integrate_with_log_density(const OdeFunction& f, const torch::Tensor& theta, double t_from, double t_to,
+                                   const OdeSolverOptions& options);
 
 }  // namespace simbi::nn
