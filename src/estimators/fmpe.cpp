@@ -43,27 +43,24 @@ FmpeConfig FmpeConfig::from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json FmpeConfig::to_json() const {
-  nlohmann::json j = {{"method", "fmpe"},
-                      {"theta_dim", theta_dim},
-                      {"x_dim", x_dim},
-                      {"width", width},
-                      {"blocks", blocks},
-                      {"time_features", time_features},
-                      {"sigma_min", sigma_min},
-                      {"time_prior_exponent", time_prior_exponent}};
+  nlohmann::json j = {{"method", "fmpe"},       {"theta_dim", theta_dim},
+                      {"x_dim", x_dim},         {"width", width},
+                      {"blocks", blocks},       {"time_features", time_features},
+                      {"sigma_min", sigma_min}, {"time_prior_exponent", time_prior_exponent}};
   solver.to_json(j);
   return j;
 }
 
 Fmpe::Fmpe(const FmpeConfig& config) : config_(config) {
   check(config_.theta_dim > 0 && config_.x_dim > 0, "'theta_dim' and 'x_dim' must be positive");
-  check(config_.sigma_min > 0 && config_.sigma_min < 1, "'sigma_min' must be in (0, 1), got " + number(config_.sigma_min));
+  check(config_.sigma_min > 0 && config_.sigma_min < 1,
+        "'sigma_min' must be in (0, 1), got " + number(config_.sigma_min));
   check(config_.time_prior_exponent >= 0, "'time_prior_exponent' must be >= 0");
   config_.solver.validate();
   theta_z_ = register_module("theta_zscore", nn::ZScore(config_.theta_dim));
   x_z_ = register_module("x_zscore", nn::ZScore(config_.x_dim));
-  field_ = register_module("field", nn::VectorField(config_.theta_dim, config_.x_dim, config_.width, config_.blocks,
-                                                    config_.time_features));
+  field_ = register_module(
+      "field", nn::VectorField(config_.theta_dim, config_.x_dim, config_.width, config_.blocks, config_.time_features));
 }
 
 void Fmpe::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) {
@@ -100,9 +97,7 @@ torch::Tensor Fmpe::loss_with_noise(const torch::Tensor& theta, const torch::Ten
 }
 
 nn::OdeFunction Fmpe::sampling_ode(const torch::Tensor& x_z) {
-  return [this, x_z](double t, const torch::Tensor& y) {
-    return field(y, torch::full({1}, t, y.options()), x_z);
-  };
+  return [this, x_z](double t, const torch::Tensor& y) { return field(y, torch::full({1}, t, y.options()), x_z); };
 }
 
 torch::Tensor Fmpe::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) {

@@ -29,8 +29,8 @@ constexpr double kA[6][6] = {
     {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84},
 };
 constexpr std::array<double, 7> kB{35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84, 0};
-constexpr std::array<double, 7> kB4{5179.0 / 57600,  0,           7571.0 / 16695, 393.0 / 640,
-                                    -92097.0 / 339200, 187.0 / 2100, 1.0 / 40};
+constexpr std::array<double, 7> kB4{5179.0 / 57600, 0,       7571.0 / 16695, 393.0 / 640, -92097.0 / 339200,
+                                    187.0 / 2100,   1.0 / 40};
 
 constexpr double kSafety = 0.9, kMinFactor = 0.2, kMaxFactor = 10.0;
 
@@ -131,8 +131,8 @@ torch::Tensor integrate_dopri5(const OdeFunction& f, const torch::Tensor& y0, do
   bool last_rejected = false;
   while (done < span) {
     require(stats.accepted + stats.rejected < max_steps, ErrorKind::numeric,
-            "dopri5: more than max_steps = " + std::to_string(max_steps) + " steps from t = " + number(t0) +
-                " to " + number(t1) + " (stuck at t = " + number(t) + "); raise max_steps or loosen rtol/atol");
+            "dopri5: more than max_steps = " + std::to_string(max_steps) + " steps from t = " + number(t0) + " to " +
+                number(t1) + " (stuck at t = " + number(t) + "); raise max_steps or loosen rtol/atol");
     const bool final_step = h >= span - done;  // land exactly on t1, not one rounding error short
     if (final_step) h = span - done;
     const double hs = dir * h;

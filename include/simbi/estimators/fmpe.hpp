@@ -20,7 +20,7 @@ namespace simbi::estimators {
 struct FmpeConfig {
   int64_t theta_dim = 0;
   int64_t x_dim = 0;
-  int64_t width = 128;        // residual MLP of the vector field
+  int64_t width = 128;  // residual MLP of the vector field
   int64_t blocks = 3;
   int64_t time_features = 8;  // sinusoidal features of t (nn::time_features)
   double sigma_min = 1e-4;    // width of the paths at t = 1, in (0, 1)
@@ -47,9 +47,12 @@ class Fmpe final : public Estimator, public PosteriorSampler {
   // Per example, column 0 gives the time (through the normal CDF and the time prior), columns 1..dθ the
   // base draw θ_0.
   int64_t noise_dim() const override { return config_.theta_dim + 1; }
-  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override { return loss_with_noise(theta, x, {}); }
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override {
+    return loss_with_noise(theta, x, {});
+  }
   // An undefined `noise` draws it from torch's global generator.
-  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) override;
+  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x,
+                                const torch::Tensor& noise) override;
 
   // θ_0 ~ N(0, I) from gen, integrated from t = 0 to 1 with the configured solver; original units.
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;

@@ -9,9 +9,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace simbi::nn {
 
@@ -23,7 +22,7 @@ struct OdeSolverOptions {
   int64_t steps = 10;          // rk4: equal steps from t0 to t1
   double rtol = 1e-5;          // dopri5: relative and absolute tolerance of the local error
   double atol = 1e-5;
-  int64_t max_steps = 10000;   // dopri5: attempted steps (accepted + rejected) before giving up
+  int64_t max_steps = 10000;  // dopri5: attempted steps (accepted + rejected) before giving up
 
   // Error(invalid_argument) naming the first bad field: unknown solver, steps, tolerance or max_steps ≤ 0.
   void validate() const;

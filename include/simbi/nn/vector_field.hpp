@@ -48,8 +48,8 @@ FieldAndDivergence divergence(const std::function<torch::Tensor(const torch::Ten
 
 // The end of a flow run with its log-density change.
 struct FlowEnd {
-  torch::Tensor state;         // θ at t_to [B, k]
-  torch::Tensor log_density;   // ∫_{t_from}^{t_to} div f dt [B]
+  torch::Tensor state;        // θ at t_to [B, k]
+  torch::Tensor log_density;  // ∫_{t_from}^{t_to} div f dt [B]
 };
 // Integrates dθ/dt = f(t, θ) (row-wise f) from θ [B, k] at t_from to t_to together with the integral of
 // its exact divergence. By the instantaneous change of variables, d log p(θ_t)/dt = −div f, so
