@@ -1,11 +1,11 @@
 // Flow matching: the batched ODE solvers against closed forms, the autograd divergence against the
 // full Jacobian, FMPE's sampling and log_prob against exact answers (a linear field by construction;
-// Gaussian posteriors after short training), its loss determinism, config round trip and config errors.
+// Gaussian posteriors after short training), its loss determinism, config round trip and config errors;
+// NPSE's variance-preserving schedule, 1-D Gaussian posterior, determinism, round trip and config errors.
 // One thread, fixed seeds.
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +15,7 @@
 
 #include "simbi/core/error.hpp"
 #include "simbi/estimators/fmpe.hpp"
+#include "simbi/estimators/npse.hpp"
 #include "simbi/nn/ode_solvers.hpp"
 #include "simbi/nn/vector_field.hpp"
 
@@ -213,7 +214,8 @@ TEST_F(FlowMatching, FmpeLogProbAndSamplesOfALinearFieldAreExact) {
   const torch::Tensor theta = torch::tensor({1.0f, -2.0f, 3.0f, -1.5f, -2.0f, -2.5f}).reshape({3, 2});
   const torch::Tensor z = (theta.to(torch::kDouble) - mu.to(torch::kDouble)) / sd.to(torch::kDouble);
   const torch::Tensor quad = (z.matmul(torch::linalg_inv(cov)) * z).sum(1);
-  const torch::Tensor exact = -0.5 * quad - 0.5 * torch::logdet(cov) - kLog2Pi - torch::log(sd.to(torch::kDouble)).sum();
+  const torch::Tensor exact =
+      -0.5 * quad - 0.5 * torch::logdet(cov) - kLog2Pi - torch::log(sd.to(torch::kDouble)).sum();
   for (const std::string solver : {"rk4", "dopri5"}) {
     nn::OdeSolverOptions o;
     o.solver = solver;
@@ -300,8 +302,9 @@ void check_posterior(Model& model, const GaussianModel& g, const torch::Tensor& 
   for (int64_t j = 0; j < theta.size(0); ++j)
     EXPECT_NEAR(lp[j].item<double>(), exact[j].item<double>(), 0.15) << "point " << j;
   std::printf("[ measured ] %s %lld-D: |mean − μ|/√v %.3f, |var/v − 1| %.3f, |log_prob − exact| max %.3f nats\n",
-              model.method().c_str(), static_cast<long long>(d), ((mean - mu).abs().max() / std::sqrt(v)).item<double>(),
-              ((var / v - 1).abs().max()).item<double>(), (lp - exact).abs().max().item<double>());
+              model.method().c_str(), static_cast<long long>(d),
+              ((mean - mu).abs().max() / std::sqrt(v)).item<double>(), ((var / v - 1).abs().max()).item<double>(),
+              (lp - exact).abs().max().item<double>());
 }
 
 TEST_F(FlowMatching, FmpeLearnsAOneDimensionalGaussianPosterior) {
@@ -413,6 +416,81 @@ TEST_F(FlowMatching, TenThousandTwoDimensionalDrawsAtTheDefaultsAreFast) {
               c.solver.solver.c_str(), static_cast<long long>(c.solver.steps), static_cast<long long>(c.width),
               static_cast<long long>(c.blocks), seconds);
   EXPECT_LT(seconds, 6.0);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// NPSE (score matching, VP SDE, probability-flow ODE with the same solvers)
+
+estimators::NpseConfig small_npse_config(int64_t theta_dim, int64_t x_dim) {
+  estimators::NpseConfig c;
+  c.theta_dim = theta_dim;
+  c.x_dim = x_dim;
+  c.width = 64;
+  c.blocks = 2;
+  c.time_features = 4;
+  return c;
+}
+
+TEST_F(FlowMatching, NpseScheduleIsVariancePreserving) {
+  const estimators::Npse model(small_npse_config(1, 1));
+  EXPECT_DOUBLE_EQ(model.alpha(0.0), 1.0);
+  EXPECT_DOUBLE_EQ(model.sigma(0.0), 0.0);
+  for (double t : {1e-3, 0.1, 0.5, 1.0})
+    EXPECT_NEAR(std::pow(model.alpha(t), 2) + std::pow(model.sigma(t), 2), 1.0, 1e-12);
+  // α(1)² = exp(−∫₀¹β) = exp(−(β_min + β_max)/2)
+  EXPECT_NEAR(std::pow(model.alpha(1.0), 2), std::exp(-(0.1 + 20.0) / 2), 1e-12);
+  // σ(t)² = 1 − exp(−B) ≈ B − B²/2 with B = ∫₀ᵗβ = β_min·t + ½(β_max − β_min)·t² = 1.0995e-4 at
+  // t = 1e-3 (B²/2 ≈ 6e-9): expm1 keeps it accurate where 1 − α² would cancel.
+  EXPECT_NEAR(std::pow(model.sigma(1e-3), 2), 1.0995e-4, 1e-8);
+}
+
+TEST_F(FlowMatching, NpseLearnsAOneDimensionalGaussianPosterior) {
+  const GaussianModel g;
+  torch::manual_seed(3);
+  estimators::Npse model(small_npse_config(1, 1));
+  train(model, g, 1, 4000, 3);  // the DSM loss is noisier than flow matching's
+  check_posterior(model, g, torch::tensor({2.5f}));
+}
+
+TEST_F(FlowMatching, NpseLossIsDeterministicAndItsConfigRoundTrips) {
+  torch::manual_seed(6);
+  estimators::NpseConfig c = small_npse_config(2, 3);
+  c.beta_max = 10.0;
+  c.solver.solver = "dopri5";
+  estimators::Npse model(c);
+  EXPECT_EQ(model.noise_dim(), 3);
+  const torch::Tensor theta = torch::randn({8, 2}), x = torch::randn({8, 3}), noise = torch::randn({8, 3});
+  model.fit_standardization(theta, x);
+  EXPECT_TRUE(torch::equal(model.loss_with_noise(theta, x, noise), model.loss_with_noise(theta, x, noise)));
+  const nlohmann::json j = model.config();
+  const auto rebuilt = estimators::make_estimator(j);
+  EXPECT_EQ(rebuilt->config(), j);
+  const auto a = model.named_parameters(), b = rebuilt->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& p : a) {
+    ASSERT_NE(b.find(p.key()), nullptr) << p.key();
+    EXPECT_EQ(p.value().sizes(), b[p.key()].sizes()) << p.key();
+  }
+}
+
+TEST_F(FlowMatching, NpseConfigErrorsNameTheField) {
+  auto expect_error = [](nlohmann::json patch, const std::string& field) {
+    nlohmann::json j = {{"method", "npse"}, {"theta_dim", 1}, {"x_dim", 1}};
+    j.update(patch);
+    try {
+      estimators::NpseConfig::from_json(j);
+      FAIL() << "expected an Error for " << patch.dump();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find("'" + field + "'"), std::string::npos) << e.what();
+    }
+  };
+  expect_error({{"beta_min", 0.0}}, "beta_min");
+  expect_error({{"beta_max", 0.05}}, "beta_max");
+  expect_error({{"t_min", 0.0}}, "t_min");
+  expect_error({{"t_min", 1.0}}, "t_min");
+  expect_error({{"solver", "euler"}}, "solver");
+  expect_error({{"steps", 0}}, "steps");
 }
 
 }  // namespace
