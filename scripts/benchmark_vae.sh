@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# Accuracy / time benchmark of CP-VAE, UP-VAE and E&E (ene) on the sbibm tasks, the sbibm protocol (docs/results_vae.md):
-# for each task x budget simulate once (shared by both methods); for each method train with
-# configs/<task>/<method>.toml (timed); for each observation k draw 10,000 posterior samples (timed)
-# and compute C2ST and MMD against sbibm's reference posterior of that observation. Then write
+# Accuracy / time benchmark of simbi's amortized estimators on the sbibm tasks, the sbibm protocol
+# (docs/results_vae.md, docs/results_flows.md): CP-VAE, UP-VAE, E&E (ene), NPE (neural spline flow),
+# FMPE (flow matching) and NPSE (score matching). For each task x budget simulate once (shared by all
+# methods); for each method train with configs/<task>/<method>.toml (timed); for each observation k draw
+# 10,000 posterior samples (timed) and compute C2ST and MMD against sbibm's reference posterior of that
+# observation. Then write
 #   <out>/results.csv  one row per task, method, budget, observation
 #   <out>/results.md   C2ST mean ± std over observations next to the paper's CP-VAE / UP-VAE figures
 #                      (Table 1), training minutes next to the paper's (Table 3, NVIDIA T4); E&E next
-#                      to sbibm's NRE at 10⁴ (main_paper.csv, the same observations)
+#                      to sbibm's NRE at 10⁴ (main_paper.csv, the same observations); NPE / FMPE / NPSE
+#                      in a table of their own next to sbibm's NPE at the same budget and the best of
+#                      sbibm's amortized NPE / NLE / NRE (mean ± std over the same observations, read
+#                      from --sbibm-results; sbibm has budgets 10³, 10⁴, 10⁵ only)
+# NPE / FMPE / NPSE: `simbi sample` also reads the config (its [sample] section: reject-outside-prior,
+# solver settings); the old methods sample without it, as before. NPSE needs configs/<task>/npse.toml,
+# which no task has yet: FMPE's keys (sigma-min, time-prior-exponent) do not all apply to NPSE.
 # Usage:
-#   bash scripts/benchmark_vae.sh [--tasks "two_moons slcp ..."] [--methods "cpvae upvae ene"]
+#   bash scripts/benchmark_vae.sh [--tasks "two_moons slcp ..."] [--methods "cpvae upvae ene npe fmpe npse"]
 #       [--budgets "10000 20000"] [--observations "1 2 3 4 5"] [--ranks 2] [--sbibm-dir ../shared/sbibm]
+#       [--sbibm-results ../shared/reference_results/sbibm/main_paper.csv]
 #       [--out results/vae] [--max-epochs N] [--seed S] [--num-samples N] [--plots] [--resume]
 #       [--fail-fast] [--report-only] [--dry-run]
+#   --methods      default "cpvae upvae"
 #   --resume       reuse finished stages in --out (same config, seed, ranks, max-epochs); default: redo all
 #   --plots        also a corner plot per observation and the loss curves (scripts/plot_posterior.py)
 #   --report-only  rebuild results.csv / results.md from what --out holds; run nothing
@@ -33,6 +43,7 @@ BUDGETS="10000"
 OBSERVATIONS="1 2 3 4 5"
 RANKS=2
 SBIBM_DIR="$REPO/../shared/sbibm"
+SBIBM_RESULTS="$REPO/../shared/reference_results/sbibm/main_paper.csv"
 OUT="results/vae"
 MAX_EPOCHS=""
 SEED=1
@@ -53,6 +64,7 @@ while [ $# -gt 0 ]; do
     --observations) need_value "$@"; OBSERVATIONS=$2; shift 2 ;;
     --ranks) need_value "$@"; RANKS=$2; shift 2 ;;
     --sbibm-dir) need_value "$@"; SBIBM_DIR=$2; shift 2 ;;
+    --sbibm-results) need_value "$@"; SBIBM_RESULTS=$2; shift 2 ;;
     --out) need_value "$@"; OUT=$2; shift 2 ;;
     --max-epochs) need_value "$@"; MAX_EPOCHS=$2; shift 2 ;;
     --seed) need_value "$@"; SEED=$2; shift 2 ;;
@@ -80,12 +92,29 @@ for k in $OBSERVATIONS; do is_uint "$k" || die "bad observation number '$k'"; do
 for v in "$TASKS" "$METHODS" "$BUDGETS" "$OBSERVATIONS"; do
   [ -n "${v// /}" ] || die "--tasks, --methods, --budgets and --observations must not be empty"
 done
-for m in $METHODS; do case "$m" in cpvae | upvae | ene) ;; *) die "unknown method '$m' (cpvae | upvae | ene)" ;; esac; done
+for m in $METHODS; do
+  case "$m" in
+    cpvae | upvae | ene | npe | fmpe | npse) ;;
+    *) die "unknown method '$m' (cpvae | upvae | ene | npe | fmpe | npse)" ;;
+  esac
+done
+is_flow_method() { case "$1" in npe | fmpe | npse) return 0 ;; *) return 1 ;; esac; }
 [ -d "$SBIBM_DIR" ] || die "sbibm folder not found: $SBIBM_DIR (give --sbibm-dir)"
 SBIBM_DIR=$(cd "$SBIBM_DIR" && pwd)
+SBIBM_RESULTS_NOTE=""
+for m in $METHODS; do
+  if is_flow_method "$m" && [ ! -f "$SBIBM_RESULTS" ]; then
+    SBIBM_RESULTS_NOTE="sbibm's results not found: $SBIBM_RESULTS (give --sbibm-results); no sbibm columns"
+    echo "note: $SBIBM_RESULTS_NOTE" >&2
+    break
+  fi
+done
 for t in $TASKS; do
   case " $ALL_TASKS " in *" $t "*) ;; *) die "unknown task '$t' (one of: $ALL_TASKS)" ;; esac
-  for m in $METHODS; do [ -f "configs/$t/$m.toml" ] || die "missing config configs/$t/$m.toml"; done
+  for m in $METHODS; do
+    [ -f "configs/$t/$m.toml" ] || die "missing config configs/$t/$m.toml$([ "$m" != npse ] ||
+      echo " (NPSE has no ready-made configs yet: write one, or benchmark fmpe)")"
+  done
   for k in $OBSERVATIONS; do
     for f in observation.csv reference_posterior_samples.csv; do
       [ -f "$SBIBM_DIR/$t/obs$k/$f" ] || die "missing $SBIBM_DIR/$t/obs$k/$f"
@@ -185,7 +214,12 @@ if [ "$REPORT_ONLY" -eq 0 ]; then
       fi
       for method in $METHODS; do
         cfg="configs/$task/$method.toml"
-        case "$method" in cpvae) name=CP-VAE ;; upvae) name=UP-VAE ;; *) name="E&E" ;; esac
+        case "$method" in
+          cpvae) name=CP-VAE ;; upvae) name=UP-VAE ;; ene) name="E&E" ;;
+          npe) name="NPE (NSF)" ;; fmpe) name=FMPE ;; npse) name=NPSE ;;
+        esac
+        sample_cfg=()  # NPE / FMPE / NPSE: the config's [sample] section (reject-outside-prior, solver)
+        if is_flow_method "$method"; then sample_cfg=(--config "$cfg"); fi
         dir="$OUT/$task/$method/n$budget"
         train_stamp="train $(config_hash "$cfg") seed $SEED ranks $RANKS max-epochs ${MAX_EPOCHS:-config} sims $sim_stamp"
         echo "== $task, $method, budget $budget: train ($cfg)"
@@ -241,7 +275,7 @@ if [ "$REPORT_ONLY" -eq 0 ]; then
           [ "$DRY_RUN" -eq 1 ] || echo "  obs $k: sample + evaluate"
           t0=$(now)
           if ! run "$odir/sample.log" "${MPI[@]}" "$SIMBI" sample --model "$dir/model.pt" --observation "$obs" \
-            --num-samples "$NUM_SAMPLES" --out "$odir/samples.partial.csv" --seed "$SEED"; then
+            --num-samples "$NUM_SAMPLES" --out "$odir/samples.partial.csv" --seed "$SEED" "${sample_cfg[@]}"; then
             failed "sample $task $method $budget obs $k"
             continue
           fi
@@ -295,10 +329,10 @@ else
 fi
 CPU=$(lscpu 2>/dev/null | sed -nE 's/^Model name: *//p' | head -1)
 "$PY" - "$OUT" "$TASKS" "$METHODS" "$BUDGETS" "$OBSERVATIONS" "$RANKS" "$SEED" "${MAX_EPOCHS:-}" \
-  "$GIT_REV" "${CPU:-unknown CPU}" "$(nproc)" <<'PYEOF'
+  "$GIT_REV" "${CPU:-unknown CPU}" "$(nproc)" "$SBIBM_RESULTS" "$NUM_SAMPLES" <<'PYEOF'
 import csv, datetime, json, math, os, re, sys
 
-out, tasks, methods, budgets, observations, ranks, seed, max_epochs, git_rev, cpu, ncpu = sys.argv[1:12]
+out, tasks, methods, budgets, observations, ranks, seed, max_epochs, git_rev, cpu, ncpu, sbibm_results, num_samples = sys.argv[1:14]
 tasks, methods = tasks.split(), methods.split()
 budgets, observations = [int(b) for b in budgets.split()], [int(k) for k in observations.split()]
 
@@ -363,12 +397,36 @@ BEST_OTHER_10K = {
     "bernoulli_glm_raw": (0.846, "APT"), "gaussian_mixture": (0.517, "Simformer"), "sir": (0.838, "NPE"),
     "lotka_volterra": (1.000, "all"),
 }
+# sbibm's NPE at 10⁴, mean over observations 1-10 (main_paper.csv; over 1-5 the means differ by up to
+# 0.06: sir 0.737, slcp 0.889). The flows' table below reads the csv for the same observations instead.
 SBIBM_NPE_10K = {
     "two_moons": 0.606, "gaussian_linear": 0.552, "gaussian_linear_uniform": 0.553, "slcp": 0.901,
     "slcp_distractors": 0.970, "bernoulli_glm": 0.678, "bernoulli_glm_raw": 0.765, "gaussian_mixture": 0.661,
     "sir": 0.680, "lotka_volterra": 0.997,
 }
-NAMES = {"cpvae": "CP-VAE", "upvae": "UP-VAE", "ene": "E&E"}
+NAMES = {"cpvae": "CP-VAE", "upvae": "UP-VAE", "ene": "E&E", "npe": "NPE (NSF)", "fmpe": "FMPE", "npse": "NPSE"}
+OLD_METHODS = ("cpvae", "upvae", "ene")  # compared with the paper's Table 1 (E&E: sbibm's NRE)
+FLOW_METHODS = ("npe", "fmpe", "npse")  # compared with sbibm's NPE and its best amortized method
+AMORTIZED = ("NPE", "NLE", "NRE")  # sbibm's single-round (amortizable) neural methods
+
+
+def read_sbibm(path):
+    """main_paper.csv as {(task, budget, algorithm): {observation: C2ST}}; {} when it cannot be read.
+    num_simulations is written 10³ / 10⁴ / 10⁵ there."""
+    budget_of = {"10³": 1000, "10⁴": 10000, "10⁵": 100000}
+    table = {}
+    try:
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                b = budget_of.get(r.get("num_simulations", "").strip())
+                c = num(r.get("C2ST"))
+                if b is None or c is None:
+                    continue
+                table.setdefault((r["task"], b, r["algorithm"]), {})[int(r["num_observation"])] = c
+    except (OSError, ValueError, KeyError):
+        return {}
+    return table
+
 # E&E's reference: sbibm's NRE at 10⁴ simulations (main_paper.csv), mean ± std over observations 1-5.
 SBIBM_NRE_10K = {
     "two_moons": [0.71165, 0.71545, 0.77465, 0.7663, 0.7691],
@@ -451,6 +509,16 @@ def mean_std(values):
     return m, s, len(v)
 
 
+SBIBM = read_sbibm(sbibm_results) if any(m in FLOW_METHODS for m in methods) else {}
+
+
+def sbibm_c2st(task, budget, algorithm):
+    """sbibm's C2ST mean, std, n over this benchmark's observations; None when it has none of them."""
+    per_obs = SBIBM.get((task, budget, algorithm), {})
+    m, s, n = mean_std([per_obs.get(k) for k in observations])
+    return None if m is None else (m, s, n)
+
+
 rows = []
 for task in tasks:
     for method in methods:
@@ -504,67 +572,128 @@ def pm(m, s, digits=3):
     return "–" if m is None else f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
+old_methods = [m for m in methods if m in OLD_METHODS]
+flow_methods = [m for m in methods if m in FLOW_METHODS]
 md = []
-md.append("# CP-VAE / UP-VAE / E&E benchmark (simbi)\n")
-short = sorted({r["max_epochs"] for r in rows if r["max_epochs"] is not None and r["max_epochs"] != 1000})
-if max_epochs and int(max_epochs) not in short and int(max_epochs) != 1000:
+if flow_methods:
+    md.append(f"# {' / '.join(NAMES.get(m, m) for m in methods)} benchmark (simbi)\n")
+else:
+    md.append("# CP-VAE / UP-VAE / E&E benchmark (simbi)\n")
+short = sorted({r["max_epochs"] for r in rows
+                if r["method"] in OLD_METHODS and r["max_epochs"] is not None and r["max_epochs"] != 1000})
+if old_methods and max_epochs and int(max_epochs) not in short and int(max_epochs) != 1000:
     short.append(int(max_epochs))
 md.append(f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} · simbi {git_rev} · {cpu}, {ncpu} cores · "
           f"{ranks} MPI rank(s) · seed {seed}"
-          + (f" · **max-epochs {', '.join(map(str, short))}** (not the paper's 1000)" if short else "") + "\n")
-md.append("Protocol (sbibm; docs/results_vae.md): C2ST / MMD of 10,000 samples against sbibm's reference posterior, mean ± std over "
-          f"observations {', '.join(map(str, observations))}. Paper: Nautiyal et al. (arXiv 2411.14511), Table 1 "
-          "(C2ST, mean ± std over 5 runs) and Table 3 (training minutes, NVIDIA T4); for E&E the 'paper' column is "
-          "sbibm's NRE at 10⁴ (main_paper.csv, observations 1-5). C2ST 0.5 is perfect; "
-          "'≤ paper' means simbi's mean is at or below the paper's. Train min: simbi's training loop (from the "
-          "model's metadata; wall time of the whole `simbi train` call in brackets). Sample s: 10,000 draws as "
-          "simbi reports them (wall time of the `simbi sample` call, MPI start-up included, in brackets), "
-          "mean over observations.\n")
-md.append("| task | method | budget | C2ST simbi | C2ST paper | Δ | ≤ paper | MMD simbi | train min simbi | "
-          "train min paper (T4) | epochs | sample s |")
-md.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
-summary = {}
-best_of_task = {}
-for task in tasks:
-    for method in methods:
-        for budget in budgets:
-            rs = [r for r in rows if r["task"] == task and r["method"] == method and r["budget"] == budget]
-            c_m, c_s, n = mean_std([r["c2st"] for r in rs])
-            m_m, m_s, _ = mean_std([r["mmd"] for r in rs])
-            p = paper(PAPER_C2ST, method, task, budget)
-            pt = paper(PAPER_MINUTES, method, task, budget)
-            ts = rs[0]["train_seconds"] if rs else None
-            tw = rs[0]["train_wall_seconds"] if rs else None
-            s_m, _, _ = mean_std([r["sample_seconds"] for r in rs])
-            sc_m, _, _ = mean_std([r["sample_compute_seconds"] for r in rs])
-            samp = "" if s_m is None else (f"{sc_m:.3f} ({s_m:.1f})" if sc_m is not None else f"({s_m:.1f})")
-            delta = "" if c_m is None or p is None else f"{c_m - p[0]:+.3f}"
-            ok = "" if c_m is None or p is None else ("✓" if c_m <= p[0] else "✗")
-            if ok:
-                summary.setdefault((method, budget), []).append(ok == "✓")
-            if c_m is not None and budget == 10000 and method != "ene":
-                if task not in best_of_task or c_m < best_of_task[task][0]:
-                    best_of_task[task] = (c_m, c_s, method)
-            c2st = "–" if c_m is None else pm(c_m, c_s) + (f" (n={n})" if n != len(observations) else "")
-            tmin = "–" if ts is None and tw is None else (
-                (f"{ts / 60:.2f}" if ts is not None else "?") + (f" ({tw / 60:.2f})" if tw is not None else ""))
-            md.append(f"| {task} | {NAMES.get(method, method)} | {budget:,} | {c2st} | "
-                      f"{'–' if p is None else pm(*p)} | {delta} | {ok} | {pm(m_m, m_s, 4)} | {tmin} | "
-                      f"{'–' if pt is None else f'{pt[0]:.2f} ± {pt[1]:.2f}'} | "
-                      f"{'' if not rs or rs[0]['epochs'] is None else rs[0]['epochs']} | {samp} |")
-md.append("")
-for (method, budget), oks in sorted(summary.items()):
-    md.append(f"- {NAMES.get(method, method)} at {budget:,}: at or below the paper on {sum(oks)} of {len(oks)} tasks.")
-if best_of_task:
-    md.append("\n## Best simbi VAE per task at 10,000 simulations vs the best in the paper and sbibm NPE\n")
-    md.append("| task | best simbi (method) | best other in the paper | sbibm NPE 10⁴ |")
-    md.append("|---|---|---|---|")
+          + (f" · **max-epochs {', '.join(map(str, short))}** (not the paper's 1000)" if short else "")
+          + (f" · **max-epochs {max_epochs}** for {' / '.join(NAMES[m] for m in flow_methods)} (not the configs')"
+             if flow_methods and max_epochs else "") + "\n")
+if old_methods:
+    md.append("Protocol (sbibm; docs/results_vae.md): C2ST / MMD of 10,000 samples against sbibm's reference posterior, mean ± std over "
+              f"observations {', '.join(map(str, observations))}. Paper: Nautiyal et al. (arXiv 2411.14511), Table 1 "
+              "(C2ST, mean ± std over 5 runs) and Table 3 (training minutes, NVIDIA T4); for E&E the 'paper' column is "
+              "sbibm's NRE at 10⁴ (main_paper.csv, observations 1-5). C2ST 0.5 is perfect; "
+              "'≤ paper' means simbi's mean is at or below the paper's. Train min: simbi's training loop (from the "
+              "model's metadata; wall time of the whole `simbi train` call in brackets). Sample s: 10,000 draws as "
+              "simbi reports them (wall time of the `simbi sample` call, MPI start-up included, in brackets), "
+              "mean over observations.\n")
+    md.append("| task | method | budget | C2ST simbi | C2ST paper | Δ | ≤ paper | MMD simbi | train min simbi | "
+              "train min paper (T4) | epochs | sample s |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    summary = {}
+    best_of_task = {}
     for task in tasks:
-        if task in best_of_task:
-            c_m, c_s, method = best_of_task[task]
-            b, who = BEST_OTHER_10K[task]
-            md.append(f"| {task} | {pm(c_m, c_s)} ({NAMES.get(method, method)}) | {b:.3f} ({who}) | "
-                      f"{SBIBM_NPE_10K[task]:.3f} |")
+        for method in old_methods:
+            for budget in budgets:
+                rs = [r for r in rows if r["task"] == task and r["method"] == method and r["budget"] == budget]
+                c_m, c_s, n = mean_std([r["c2st"] for r in rs])
+                m_m, m_s, _ = mean_std([r["mmd"] for r in rs])
+                p = paper(PAPER_C2ST, method, task, budget)
+                pt = paper(PAPER_MINUTES, method, task, budget)
+                ts = rs[0]["train_seconds"] if rs else None
+                tw = rs[0]["train_wall_seconds"] if rs else None
+                s_m, _, _ = mean_std([r["sample_seconds"] for r in rs])
+                sc_m, _, _ = mean_std([r["sample_compute_seconds"] for r in rs])
+                samp = "" if s_m is None else (f"{sc_m:.3f} ({s_m:.1f})" if sc_m is not None else f"({s_m:.1f})")
+                delta = "" if c_m is None or p is None else f"{c_m - p[0]:+.3f}"
+                ok = "" if c_m is None or p is None else ("✓" if c_m <= p[0] else "✗")
+                if ok:
+                    summary.setdefault((method, budget), []).append(ok == "✓")
+                if c_m is not None and budget == 10000 and method in ("cpvae", "upvae"):
+                    if task not in best_of_task or c_m < best_of_task[task][0]:
+                        best_of_task[task] = (c_m, c_s, method)
+                c2st = "–" if c_m is None else pm(c_m, c_s) + (f" (n={n})" if n != len(observations) else "")
+                tmin = "–" if ts is None and tw is None else (
+                    (f"{ts / 60:.2f}" if ts is not None else "?") + (f" ({tw / 60:.2f})" if tw is not None else ""))
+                md.append(f"| {task} | {NAMES.get(method, method)} | {budget:,} | {c2st} | "
+                          f"{'–' if p is None else pm(*p)} | {delta} | {ok} | {pm(m_m, m_s, 4)} | {tmin} | "
+                          f"{'–' if pt is None else f'{pt[0]:.2f} ± {pt[1]:.2f}'} | "
+                          f"{'' if not rs or rs[0]['epochs'] is None else rs[0]['epochs']} | {samp} |")
+    md.append("")
+    for (method, budget), oks in sorted(summary.items()):
+        md.append(f"- {NAMES.get(method, method)} at {budget:,}: at or below the paper on {sum(oks)} of {len(oks)} tasks.")
+    if best_of_task:
+        md.append("\n## Best simbi VAE per task at 10,000 simulations vs the best in the paper and sbibm NPE\n")
+        md.append("| task | best simbi (method) | best other in the paper | sbibm NPE 10⁴ (obs 1–10) |")
+        md.append("|---|---|---|---|")
+        for task in tasks:
+            if task in best_of_task:
+                c_m, c_s, method = best_of_task[task]
+                b, who = BEST_OTHER_10K[task]
+                md.append(f"| {task} | {pm(c_m, c_s)} ({NAMES.get(method, method)}) | {b:.3f} ({who}) | "
+                          f"{SBIBM_NPE_10K[task]:.3f} |")
+if flow_methods:
+    obs_txt = ", ".join(map(str, observations))
+    md.append(f"{chr(10) if old_methods else ''}## {' / '.join(NAMES[m] for m in flow_methods)} vs sbibm\n")
+    md.append(f"Protocol (sbibm; docs/results_flows.md): C2ST / MMD of {int(num_samples):,} samples against sbibm's reference "
+              f"posterior, mean ± std over observations {obs_txt}. sbibm NPE: sbibm's NPE (sbi's NSF, its "
+              "benchmark configuration = configs/<task>/npe.toml) at the same budget on the same observations "
+              "(main_paper.csv; sbibm ran 10³, 10⁴ and 10⁵ simulations only, other budgets show –). "
+              "'≤ sbibm NPE' means simbi's mean is at or below sbibm's. Best amortized: the lowest mean of sbibm's "
+              "NPE, NLE and NRE there (single-round methods; the sequential SNPE / SNLE / SNRE are left out). "
+              "C2ST 0.5 is perfect. Train min: simbi's training loop (wall time of `simbi train` in brackets); "
+              f"epochs (best): epochs run (the epoch whose weights were kept). Sample s: {int(num_samples):,} draws as simbi reports "
+              "them (wall time of `simbi sample` in brackets), mean over observations.\n")
+    if not SBIBM:
+        md.append(f"(sbibm's results could not be read from {sbibm_results}: no sbibm columns.)\n")
+    md.append("| task | method | budget | C2ST simbi | C2ST sbibm NPE | Δ | ≤ sbibm NPE | best amortized (sbibm) | "
+              "MMD simbi | train min simbi | epochs (best) | sample s |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    flow_summary = {}
+    for task in tasks:
+        for method in flow_methods:
+            for budget in budgets:
+                rs = [r for r in rows if r["task"] == task and r["method"] == method and r["budget"] == budget]
+                c_m, c_s, n = mean_std([r["c2st"] for r in rs])
+                m_m, m_s, _ = mean_std([r["mmd"] for r in rs])
+                ref = sbibm_c2st(task, budget, "NPE")
+                best = None
+                for alg in AMORTIZED:
+                    v = sbibm_c2st(task, budget, alg)
+                    if v is not None and (best is None or v[0] < best[0][0]):
+                        best = (v, alg)
+                ts = rs[0]["train_seconds"] if rs else None
+                tw = rs[0]["train_wall_seconds"] if rs else None
+                s_m, _, _ = mean_std([r["sample_seconds"] for r in rs])
+                sc_m, _, _ = mean_std([r["sample_compute_seconds"] for r in rs])
+                samp = "" if s_m is None else (f"{sc_m:.3f} ({s_m:.1f})" if sc_m is not None else f"({s_m:.1f})")
+                delta = "" if c_m is None or ref is None else f"{c_m - ref[0]:+.3f}"
+                ok = "" if c_m is None or ref is None else ("✓" if c_m <= ref[0] else "✗")
+                if ok:
+                    flow_summary.setdefault((method, budget), []).append(ok == "✓")
+                c2st = "–" if c_m is None else pm(c_m, c_s) + (f" (n={n})" if n != len(observations) else "")
+                ref_txt = "–" if ref is None else pm(ref[0], ref[1]) + (f" (n={ref[2]})" if ref[2] != len(observations) else "")
+                best_txt = "–" if best is None else f"{pm(best[0][0], best[0][1])} ({best[1]})"
+                tmin = "–" if ts is None and tw is None else (
+                    (f"{ts / 60:.2f}" if ts is not None else "?") + (f" ({tw / 60:.2f})" if tw is not None else ""))
+                ep = "" if not rs or rs[0]["epochs"] is None else str(rs[0]["epochs"])
+                if ep and rs[0]["best_epoch"] is not None:
+                    ep += f" ({rs[0]['best_epoch']})"
+                md.append(f"| {task} | {NAMES.get(method, method)} | {budget:,} | {c2st} | {ref_txt} | {delta} | {ok} | "
+                          f"{best_txt} | {pm(m_m, m_s, 4)} | {tmin} | {ep} | {samp} |")
+    md.append("")
+    for (method, budget), oks in sorted(flow_summary.items()):
+        md.append(f"- {NAMES.get(method, method)} at {budget:,}: at or below sbibm's NPE on {sum(oks)} of {len(oks)} tasks.")
 missing = [r for r in rows if r["status"] != "ok"]
 if missing:
     md.append(f"\n{len(missing)} of {len(rows)} task/method/budget/observation runs have no result "

@@ -37,6 +37,7 @@ int run_args(const std::vector<std::string>& raw_args) {
   add_gbi_reference_commands(app, commands);
   add_abc_command(app, commands);
   add_sbc_command(app, commands);
+  add_log_prob_command(app, commands);
   add_run_command(app, commands);
 
   std::vector<std::string> names;

@@ -61,6 +61,11 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--init-candidates", a->request.options.mcmc.init_candidates,
                   "ACE models: prior candidates per chain for the resampling initialisation")
       ->capture_default_str();
+  nlohmann::json* ode = &a->request.options.ode_solver;
+  add_json_option<std::string>(sub, "--solver", ode, "solver", "FMPE/NPSE: ODE solver, rk4 | dopri5 (default: the model's)");
+  add_json_option<int64_t>(sub, "--ode-steps", ode, "steps", "FMPE/NPSE rk4: steps (default: the model's)");
+  add_json_option<double>(sub, "--rtol", ode, "rtol", "FMPE/NPSE dopri5: relative tolerance");
+  add_json_option<double>(sub, "--atol", ode, "atol", "FMPE/NPSE dopri5: absolute tolerance");
   sub->add_flag("--no-diagnostics", a->no_diagnostics,
                 "ACE models: skip R-hat and ESS (which need at least 2 chains and 8 draws per chain)");
   sub->add_option("--threads", a->threads, "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "simbi/core/matrix.hpp"
 #include "simbi/core/text.hpp"
@@ -33,6 +34,15 @@ void add_ppc_command(CLI::App& app, std::vector<Command>& commands);
 void add_gbi_reference_commands(CLI::App& app, std::vector<Command>& commands);  // gbi-reference, cost-check
 void add_abc_command(CLI::App& app, std::vector<Command>& commands);
 void add_sbc_command(CLI::App& app, std::vector<Command>& commands);
+void add_log_prob_command(CLI::App& app, std::vector<Command>& commands);
+
+// An option that, when given, sets (*target)[key] to its value: for settings that override only what
+// the user gives and leave the rest to the model's defaults. *target must outlive the parse.
+template <typename T>
+void add_json_option(CLI::App* sub, const std::string& name, nlohmann::json* target, const std::string& key,
+                     const std::string& help) {
+  sub->add_option_function<T>(name, [target, key](const T& v) { (*target)[key] = v; }, help);
+}
 
 // `simbi train`'s options (train_options.cpp), bound to *request.
 void add_train_options(CLI::App* sub, train::TrainRequest* request);

@@ -117,21 +117,22 @@ void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--embedding-hidden", a->estimator.embedding_hidden, "NPE: hidden widths of an MLP embedding of x");
   sub->add_option("--embedding-dim", a->estimator.embedding_dim, "NPE: output width of the x embedding (0 = none)")
       ->capture_default_str();
+  sub->add_option("--support-transform", a->estimator.support_transform,
+                  "NPE: auto | prior (learn the flow through the prior's bijection to R^d: every draw inside the "
+                  "support) | none (the plain flow; sample --reject-outside-prior rejects)")
+      ->capture_default_str();
   // FMPE / NPSE: set only what is given (the method's defaults otherwise).
-  auto field_option = [sub, a](const char* name, const char* key, auto type_tag, const char* help) {
-    using T = decltype(type_tag);
-    sub->add_option_function<T>(name, [a, key](const T& v) { a->estimator.vector_field[key] = v; }, help);
-  };
-  field_option("--field-width", "width", int64_t{}, "FMPE/NPSE: units of the vector field's residual MLP (default 128)");
-  field_option("--field-blocks", "blocks", int64_t{}, "FMPE/NPSE: residual blocks of the vector field (default 3)");
-  field_option("--time-features", "time_features", int64_t{}, "FMPE/NPSE: sinusoidal features of t (default 8)");
-  field_option("--sigma-min", "sigma_min", double{}, "FMPE: width of the probability paths at t = 1, in (0, 1)");
-  field_option("--time-prior-exponent", "time_prior_exponent", double{},
-               "FMPE: training times t ~ p(t) ∝ t^a on [0, 1] (0 = uniform)");
-  field_option("--solver", "solver", std::string{}, "FMPE/NPSE: ODE solver for sampling and log_prob, rk4 | dopri5");
-  field_option("--ode-steps", "steps", int64_t{}, "FMPE/NPSE rk4: steps from t = 0 to 1 (FMPE 10, NPSE 50)");
-  field_option("--rtol", "rtol", double{}, "FMPE/NPSE dopri5: relative tolerance (default 1e-5)");
-  field_option("--atol", "atol", double{}, "FMPE/NPSE dopri5: absolute tolerance (default 1e-5)");
+  nlohmann::json* vf = &a->estimator.vector_field;
+  add_json_option<int64_t>(sub, "--field-width", vf, "width", "FMPE/NPSE: units of the vector field's residual MLP (default 128)");
+  add_json_option<int64_t>(sub, "--field-blocks", vf, "blocks", "FMPE/NPSE: residual blocks of the vector field (default 3)");
+  add_json_option<int64_t>(sub, "--time-features", vf, "time_features", "FMPE/NPSE: sinusoidal features of t (default 8)");
+  add_json_option<double>(sub, "--sigma-min", vf, "sigma_min", "FMPE: width of the probability paths at t = 1, in (0, 1)");
+  add_json_option<double>(sub, "--time-prior-exponent", vf, "time_prior_exponent",
+                          "FMPE: training times t ~ p(t) ∝ t^a on [0, 1] (0 = uniform)");
+  add_json_option<std::string>(sub, "--solver", vf, "solver", "FMPE/NPSE: ODE solver for sampling and log_prob, rk4 | dopri5");
+  add_json_option<int64_t>(sub, "--ode-steps", vf, "steps", "FMPE/NPSE rk4: steps from t = 0 to 1 (FMPE 10, NPSE 50)");
+  add_json_option<double>(sub, "--rtol", vf, "rtol", "FMPE/NPSE dopri5: relative tolerance (default 1e-5)");
+  add_json_option<double>(sub, "--atol", vf, "atol", "FMPE/NPSE dopri5: absolute tolerance (default 1e-5)");
   sub->add_option("--encoder-hidden", a->estimator.encoder_hidden,
                   "Hidden widths of q(z | x, θ) (VAEs) or of the MLP encoder f(x) (E&E), e.g. 64,64");
   sub->add_option("--prior-hidden", a->estimator.prior_hidden, "CP-VAE: hidden widths of p(z | x)");

@@ -1,5 +1,7 @@
 #include "simbi/estimators/npe.hpp"
 
+#include <limits>
+
 #include "simbi/core/error.hpp"
 
 namespace simbi::estimators {
@@ -21,6 +23,7 @@ NpeConfig NpeConfig::from_json(const nlohmann::json& j) {
   require(c.embedding_dim >= 0, ErrorKind::invalid_argument, "--embedding-dim must be 0 (no embedding) or positive");
   require(c.embedding_hidden.empty() || c.embedding_dim > 0, ErrorKind::invalid_argument,
           "--embedding-hidden needs --embedding-dim > 0 (the embedding's output width)");
+  c.support_prior = j.value("support_prior", nlohmann::json());
   c.flow.resolved_conditioner(c.theta_dim);  // coupling on 1-D θ fails here, at configuration time
   return c;
 }
@@ -31,7 +34,8 @@ nlohmann::json NpeConfig::to_json() const {
           {"x_dim", x_dim},
           {"flow", flow.to_json()},
           {"embedding_hidden", embedding_hidden},
-          {"embedding_dim", embedding_dim}};
+          {"embedding_dim", embedding_dim},
+          {"support_prior", support_prior}};
 }
 
 Npe::Npe(const NpeConfig& config) : config_(config) {
@@ -41,10 +45,24 @@ Npe::Npe(const NpeConfig& config) : config_(config) {
   if (config_.embedding_dim > 0)
     embedding_ = register_module("embedding", nn::Mlp(config_.x_dim, config_.embedding_hidden, config_.embedding_dim));
   flow_ = register_module("flow", nn::ConditionalFlow(config_.flow, config_.theta_dim, config_.context_dim()));
+  if (!config_.support_prior.is_null()) {
+    support_.emplace(config_.support_prior, "NPE support_prior");
+    require(support_->dim() == config_.theta_dim, ErrorKind::format,
+            "NPE: the support prior has " + std::to_string(support_->dim()) + " dimensions, θ has " +
+                std::to_string(config_.theta_dim));
+  }
+}
+
+torch::Tensor Npe::flow_space(const torch::Tensor& theta, torch::Tensor* log_det, torch::Tensor* inside) const {
+  if (!support_) return theta;
+  SupportTransform::Unconstrained u = support_->to_unconstrained(theta);
+  if (log_det) *log_det = u.log_det;
+  if (inside) *inside = u.inside;
+  return u.u;
 }
 
 void Npe::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) {
-  theta_z_->fit(theta);
+  theta_z_->fit(flow_space(theta, nullptr, nullptr));
   x_z_->fit(x);
 }
 
@@ -60,7 +78,13 @@ torch::Tensor Npe::log_prob(const torch::Tensor& theta, const torch::Tensor& x) 
   require(rows.dim() == 2 && rows.size(0) == theta.size(0) && rows.size(1) == config_.x_dim,
           ErrorKind::invalid_argument, "NPE: x must be [" + std::to_string(config_.x_dim) + "] or [B, dx] for θ [B, dθ]");
   // q(θ | x) = q_z(z(θ) | x) / Π std_θ: the z-scoring's log-det turns the flow's density into one in θ's units.
-  return flow_->log_prob(theta_z_->forward(theta), context(rows)) - theta_z_->log_abs_det_inverse();
+  // With a support transform the flow is on u = T⁻¹(θ), and q(θ | x) = q_u(u | x) / |det ∂T/∂u|.
+  torch::Tensor log_det, inside;
+  const torch::Tensor v = flow_space(theta, &log_det, &inside);
+  torch::Tensor lp = flow_->log_prob(theta_z_->forward(v), context(rows)) - theta_z_->log_abs_det_inverse();
+  if (!support_) return lp;
+  lp = lp - log_det;
+  return torch::where(inside, lp, torch::full_like(lp, -std::numeric_limits<float>::infinity()));
 }
 
 torch::Tensor Npe::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) {
@@ -68,7 +92,8 @@ torch::Tensor Npe::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Gen
   require(x_o.numel() == config_.x_dim, ErrorKind::invalid_argument,
           "NPE: the observation must have " + std::to_string(config_.x_dim) + " numbers");
   const torch::Tensor ctx = context(x_o.reshape({1, config_.x_dim}).to(x_z_->mean().device()));
-  return theta_z_->inverse(flow_->sample(n, ctx, gen));
+  const torch::Tensor v = theta_z_->inverse(flow_->sample(n, ctx, gen));
+  return support_ ? support_->from_unconstrained(v) : v;
 }
 
 }  // namespace simbi::estimators

@@ -89,6 +89,14 @@ class DirectPosterior final : public Posterior {
     return {set};
   }
 
+  bool has_log_prob() const override { return dynamic_cast<estimators::PosteriorDensity*>(model_.get()) != nullptr; }
+  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) override {
+    auto* density = dynamic_cast<estimators::PosteriorDensity*>(model_.get());
+    if (!density) return Posterior::log_prob(theta, x_o);
+    torch::NoGradGuard no_grad;
+    return density->log_prob(theta, x_o);
+  }
+
  private:
   std::shared_ptr<estimators::Estimator> model_;
   estimators::PosteriorSampler& sampler_;

@@ -7,6 +7,7 @@
 #include "simbi/core/text.hpp"
 #include "simbi/estimators/ace.hpp"
 #include "simbi/estimators/ene.hpp"
+#include "simbi/estimators/ode_sampled.hpp"
 
 namespace simbi::posterior {
 
@@ -22,6 +23,11 @@ mcmc::McmcOptions mcmc_options(const PosteriorOptions& o, const std::string& sam
 }
 
 }  // namespace detail
+
+torch::Tensor Posterior::log_prob(const torch::Tensor&, const torch::Tensor&) {
+  throw Error(ErrorKind::invalid_argument,
+              "this model has no normalised posterior density (log_prob is for npe, fmpe and npse models)");
+}
 
 namespace {
 
@@ -53,6 +59,11 @@ std::unique_ptr<Posterior> make_posterior(const LoadedModel& model, const Poster
   }
   if (auto* ene = dynamic_cast<estimators::Ene*>(model.estimator.get()))
     return detail::make_ene_posterior(model.estimator, *ene, required_prior(model, "E&E sampling"), o);
+  auto* ode = dynamic_cast<estimators::OdeSampled*>(model.estimator.get());
+  require(ode || o.ode_solver.empty(), ErrorKind::invalid_argument,
+          "--solver, --ode-steps, --rtol and --atol are for models sampled by an ODE (fmpe, npse); " + model.path +
+              " is a " + method + " model");
+  if (ode && !o.ode_solver.empty()) ode->set_solver(nn::OdeSolverOptions::from_json(o.ode_solver, ode->solver()));
   auto* sampler = dynamic_cast<estimators::PosteriorSampler*>(model.estimator.get());
   require(sampler != nullptr, ErrorKind::invalid_argument,
           "method '" + method + "' has no direct sampler (it samples by MCMC)");

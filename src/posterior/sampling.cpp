@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "simbi/core/error.hpp"
+#include "simbi/core/timing.hpp"
 #include "simbi/dist/comm.hpp"
 #include "simbi/store/table.hpp"
 
@@ -59,6 +60,55 @@ std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
     }
   }
   return written;
+}
+
+LogProbResult log_prob_to_file(const LogProbRequest& r) {
+  const auto t0 = SteadyClock::now();
+  const dist::Comm comm(r.comm);
+  LoadedModel model;
+  Matrix observations, theta;
+  std::unique_ptr<Posterior> posterior;
+  comm.run_agreed([&] {
+    model = load_model(r.model);
+    observations = read_observations(r.observation, model);
+    require(r.observation_row >= 1 && r.observation_row <= observations.rows(), ErrorKind::invalid_argument,
+            "--observation-row " + std::to_string(r.observation_row) + ": " + r.observation + " has " +
+                std::to_string(observations.rows()) + " observation(s)");
+    theta = store::read_matrix(r.theta, "/theta", nullptr);
+    require(theta.cols() == model.meta.theta_dim, ErrorKind::format,
+            r.theta + ": a θ row has " + std::to_string(theta.cols()) + " values, the model's θ has " +
+                std::to_string(model.meta.theta_dim));
+    PosteriorOptions o;
+    o.comm = r.comm;
+    posterior = make_posterior(model, o);
+    require(posterior->has_log_prob(), ErrorKind::invalid_argument,
+            r.model + " is a " + model.meta.method +
+                " model, which has no normalised posterior density (log-prob is for npe, fmpe and npse models)");
+  });
+  const int64_t n = theta.rows(), d = theta.cols();
+  const int64_t lo = n * comm.rank() / comm.size(), hi = n * (comm.rank() + 1) / comm.size();
+  const torch::Tensor x_o =
+      torch::from_blob(observations.row(r.observation_row - 1), {observations.cols()}, torch::kFloat).clone();
+  std::vector<float> mine;
+  comm.run_agreed([&] {
+    if (hi == lo) return;
+    const torch::Tensor t = torch::from_blob(theta.row(lo), {hi - lo, d}, torch::kFloat).clone();
+    const torch::Tensor lp = posterior->log_prob(t, x_o).to(torch::kFloat).contiguous();
+    mine.assign(lp.data_ptr<float>(), lp.data_ptr<float>() + lp.numel());
+    for (float v : mine)
+      require(!std::isnan(v), ErrorKind::numeric, r.model + ": log_prob is NaN for a θ row (a damaged model?)");
+  });
+  const std::vector<float> all = comm.gather_to_root(mine);
+  LogProbResult result;
+  result.rows = n;
+  if (comm.rank() == 0) {
+    store::Table table{{"log_prob"}, Matrix(n, 1)};
+    std::copy(all.begin(), all.end(), table.values.data());
+    store::write_csv(r.out, table);
+    for (float v : all) result.outside += std::isinf(v) && v < 0 ? 1 : 0;
+  }
+  result.seconds = seconds_since(t0);
+  return result;
 }
 
 std::string samples_path(const std::string& out, int64_t k, int64_t m, double beta, size_t betas) {

@@ -66,6 +66,12 @@ nlohmann::json npe_config(const EstimatorOptions& a, const store::SimStoreMeta& 
   nlohmann::json c = {{"method", "npe"}, {"theta_dim", m.theta_dim}, {"x_dim", m.x_dim}, {"flow", a.flow.to_json()},
                       {"embedding_dim", a.embedding_dim}};
   if (!a.embedding_hidden.empty()) c["embedding_hidden"] = parse_widths(a.embedding_hidden, "--embedding-hidden");
+  const std::string& t = a.support_transform;
+  require(t == "auto" || t == "prior" || t == "none", ErrorKind::invalid_argument,
+          "--support-transform must be auto, prior or none, got '" + t + "'");
+  require(t != "prior" || !m.prior_json.empty(), ErrorKind::invalid_argument,
+          "--support-transform prior: the store records no prior (imported data without a task)");
+  if (t != "none" && !m.prior_json.empty()) c["support_prior"] = nlohmann::json::parse(m.prior_json);
   return c;
 }
 

@@ -3,7 +3,9 @@
 # summed by the fused allreduce) gives the same parameters as 1 rank with batch B, to 1e-5 — after one
 # optimizer step and after a whole epoch — for a deterministic loss (regression), for a CP-VAE,
 # whose reparameterisation noise is keyed by global batch position, not by rank, and for E&E, whose
-# contrastive loss takes its negatives from the whole global batch (gathered across the ranks). Control: a different
+# contrastive loss takes its negatives from the whole global batch (gathered across the ranks), for NPE (a
+# spline flow), and for FMPE and NPSE, whose times and base draws are noise keyed by global batch position.
+# Control: a different
 # global batch on 1 rank must differ, so the comparison can fail.
 source "$(dirname "$0")/lib.sh"
 TOOL=${SIMBI_TRAIN_RANK_EQUIVALENCE:-$SIMBI_BUILD/tests/simbi_train_rank_equivalence}
@@ -17,7 +19,7 @@ print("%.3g" % np.abs(a - b).max())' "$1" "$2"
 }
 within() { "$PY" -c "import sys; sys.exit(0 if float('$1') <= float('$2') else 1)"; }
 
-for model in regression cpvae ene; do
+for model in regression cpvae ene npe fmpe npse; do
   # One optimizer step: the global batch is every training row (900 of 1000).
   "$MPIEXEC" -n 1 "$TOOL" --model $model --batch 900 --epochs 1 --out ${model}_step_1.txt
   mpirun2 "$TOOL" --model $model --batch 900 --epochs 1 --out ${model}_step_2.txt

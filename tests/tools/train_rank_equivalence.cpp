@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--model")) model_name = argv[i + 1];
   }
   if (batch <= 0 || epochs <= 0 || out.empty() || (model_name != "regression" && model_name != "cpvae" && model_name != "ene")) {
-    std::fprintf(stderr, "usage: %s --model regression|cpvae|ene --batch B --epochs E --out FILE\n", argv[0]);
+    std::fprintf(stderr, "usage: %s --model regression|cpvae|ene|npe|fmpe|npse --batch B --epochs E --out FILE\n", argv[0]);
     return 2;
   }
   torch::set_num_threads(1);
@@ -81,6 +81,12 @@ int main(int argc, char** argv) {
     c.intra_weight = 0.5;
     c.memory_bank = 64;
     model_ptr = std::make_shared<simbi::estimators::Ene>(c);
+  } else if (model_name == "npe") {  // a 1-D θ: the autoregressive spline flow
+    model_ptr = simbi::estimators::make_estimator(
+        {{"method", "npe"}, {"theta_dim", 1}, {"x_dim", 2}, {"flow", {{"transforms", 2}, {"hidden", 16}}}});
+  } else if (model_name == "fmpe" || model_name == "npse") {  // per-example noise: time and base draw
+    model_ptr = simbi::estimators::make_estimator(
+        {{"method", model_name}, {"theta_dim", 1}, {"x_dim", 2}, {"width", 32}, {"blocks", 1}});
   } else {
     model_ptr = std::make_shared<Regression>();
   }

@@ -375,6 +375,49 @@ TEST(Npe, LogProbIsADensityInOriginalUnits) {
   EXPECT_NEAR(mass, 1.0, 2e-3);
 }
 
+// NPE learned through a box prior's bijection θ = lo + (hi − lo)·σ(u): every draw lies in the box, the
+// density is the flow's density of u = logit((θ − lo)/(hi − lo)) minus log|dθ/du| (computed here by hand),
+// −inf outside the box, and it integrates to 1 over the box.
+TEST(Npe, SupportTransformKeepsDrawsInTheBoxAndIsADensityOnIt) {
+  torch::Tensor theta, x;
+  linear_data(500, theta, x);
+  const double lo = 0.0, hi = 25.0;
+  theta = theta.clamp(lo + 0.1, hi - 0.1);
+  estimators::NpeConfig config = small_npe(1, 2);
+  config.support_prior = {{"type", "uniform"}, {"low", {lo}}, {"high", {hi}}};
+  estimators::Npe npe(config);
+  npe.fit_standardization(theta, x);
+  perturb(*npe.flow(), 0.3, 17);
+  torch::NoGradGuard no_grad;
+  at::Generator gen = at::detail::createCPUGenerator(5);
+  const torch::Tensor draws = npe.sample_posterior(x[0], 5000, gen);
+  EXPECT_GE(draws.min().item<double>(), lo);
+  EXPECT_LE(draws.max().item<double>(), hi);
+  // By hand: u = logit(p), p = (θ − lo)/(hi − lo); log|dθ/du| = log(hi − lo) + log p + log(1 − p).
+  const torch::Tensor t = theta.slice(0, 0, 50).to(torch::kDouble);
+  const torch::Tensor p = (t - lo) / (hi - lo);
+  const torch::Tensor u = (torch::log(p) - torch::log1p(-p)).to(torch::kFloat);
+  const torch::Tensor log_det = (std::log(hi - lo) + torch::log(p) + torch::log1p(-p)).sum(1).to(torch::kFloat);
+  // The z-scoring is fitted on u of all training rows.
+  const torch::Tensor all_p = (theta.to(torch::kDouble) - lo) / (hi - lo);
+  const torch::Tensor all_u = (torch::log(all_p) - torch::log1p(-all_p)).to(torch::kFloat);
+  const torch::Tensor um = all_u.mean(0), us = all_u.std(0);
+  const torch::Tensor by_hand = npe.flow()->log_prob((u - um) / us, npe.context(x.slice(0, 0, 50))) -
+                                torch::log(us).sum() - log_det;
+  EXPECT_LT((npe.log_prob(theta.slice(0, 0, 50), x.slice(0, 0, 50)) - by_hand).abs().max().item<double>(), 1e-3);
+  // Outside the box: −inf, not NaN.
+  const torch::Tensor outside = npe.log_prob(torch::tensor({{-1.0f}, {26.0f}}), x[0]);
+  EXPECT_TRUE(torch::isinf(outside).all().item<bool>());
+  EXPECT_TRUE((outside < 0).all().item<bool>());
+  // Integrates to 1 over the box (the density vanishes at its edges, so a fine grid suffices).
+  const int64_t k = 200001;
+  const torch::Tensor grid = torch::linspace(lo + 1e-9, hi - 1e-9, k).unsqueeze(1);
+  const torch::Tensor density = torch::exp(npe.log_prob(grid, x[0]).to(torch::kDouble));
+  const double step = (hi - lo) / static_cast<double>(k - 1);
+  const double mass = (density.sum().item<double>() - 0.5 * (density[0] + density[-1]).item<double>()) * step;
+  EXPECT_NEAR(mass, 1.0, 5e-3);
+}
+
 TEST(Npe, ConfigRoundTripRebuildsTheSameArchitecture) {
   estimators::NpeConfig config = small_npe(3, 4);
   config.embedding_hidden = {8};

@@ -63,6 +63,16 @@ class PosteriorSampler {
   virtual torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) = 0;
 };
 
+// Estimators with a normalised posterior density (NPE, FMPE, NPSE): used by `simbi log-prob`, SBC ranks
+// by density and truncated proposals.
+class PosteriorDensity {
+ public:
+  virtual ~PosteriorDensity() = default;
+  // log q(θ | x_o) [B] for θ [B, dθ] at one observation x_o [dx], in original units; −inf outside the
+  // prior's support where the estimator learned through it.
+  virtual torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) = 0;
+};
+
 // The config's "theta_dim" and "x_dim" (both required and positive; Error(format) otherwise), for every
 // method's from_json.
 void read_config_dims(const nlohmann::json& config, int64_t& theta_dim, int64_t& x_dim);

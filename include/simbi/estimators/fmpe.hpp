@@ -11,6 +11,7 @@
 #include <string>
 
 #include "simbi/estimators/estimator.hpp"
+#include "simbi/estimators/ode_sampled.hpp"
 #include "simbi/nn/ode_solvers.hpp"
 #include "simbi/nn/vector_field.hpp"
 #include "simbi/nn/zscore.hpp"
@@ -36,7 +37,7 @@ struct FmpeConfig {
   nlohmann::json to_json() const;
 };
 
-class Fmpe final : public Estimator, public PosteriorSampler {
+class Fmpe final : public Estimator, public PosteriorSampler, public PosteriorDensity, public OdeSampled {
  public:
   explicit Fmpe(const FmpeConfig& config);
   std::string method() const override { return "fmpe"; }
@@ -58,10 +59,11 @@ class Fmpe final : public Estimator, public PosteriorSampler {
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
   // log q(θ | x_o) [B] for θ [B, dθ] (original units, so minus Σ log std of the θ z-score): the ODE
   // integrated from t = 1 to 0 together with the log-density change, with the exact divergence.
-  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o);
+  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) override;
 
   // The solver is not part of the architecture: it can be changed after training (validated).
-  void set_solver(const nn::OdeSolverOptions& solver);
+  void set_solver(const nn::OdeSolverOptions& solver) override;
+  const nn::OdeSolverOptions& solver() const override { return config_.solver; }
   // The field in z-scored units: θ_t [B, dθ], t (one time or [B, 1]), z-scored x [B or 1, dx].
   torch::Tensor field(const torch::Tensor& theta_t, const torch::Tensor& t, const torch::Tensor& x_z);
   // t = Φ(z)^(1/(1+α)): a standard-normal draw z mapped to the time prior p(t) ∝ t^α by inversion.

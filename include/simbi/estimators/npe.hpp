@@ -6,7 +6,10 @@
 #include <cstdint>
 #include <vector>
 
+#include <optional>
+
 #include "simbi/estimators/estimator.hpp"
+#include "simbi/estimators/support_transform.hpp"
 #include "simbi/nn/flows.hpp"
 #include "simbi/nn/mlp.hpp"
 #include "simbi/nn/zscore.hpp"
@@ -21,14 +24,18 @@ struct NpeConfig {
   // (and no hidden widths) means none: the flow sees the z-scored x itself.
   std::vector<int64_t> embedding_hidden;
   int64_t embedding_dim = 0;
+  // The prior whose bijection the flow is learned through (estimators/support_transform.hpp): draws then
+  // always lie in its support and log_prob is a density on it. Null: the plain flow on θ.
+  nlohmann::json support_prior;
 
-  // {"method": "npe", "theta_dim", "x_dim", "flow": {...}, "embedding_hidden": [...], "embedding_dim"}.
+  // {"method": "npe", "theta_dim", "x_dim", "flow": {...}, "embedding_hidden": [...], "embedding_dim",
+  //  "support_prior": {...} or null}.
   static NpeConfig from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;
   int64_t context_dim() const { return embedding_dim > 0 ? embedding_dim : x_dim; }
 };
 
-class Npe final : public Estimator, public PosteriorSampler {
+class Npe final : public Estimator, public PosteriorSampler, public PosteriorDensity {
  public:
   explicit Npe(const NpeConfig& config);
   std::string method() const override { return "npe"; }
@@ -37,7 +44,7 @@ class Npe final : public Estimator, public PosteriorSampler {
   // −log q(θ | x) per example [B], a density of θ in original units.
   torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override { return -log_prob(theta, x); }
   // log q(θ | x) [B] in original units for θ [B, dθ] and x [B, dx], or one x [dx] for every row.
-  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x);
+  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x) override;
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
 
   const NpeConfig& npe_config() const { return config_; }
@@ -52,6 +59,9 @@ class Npe final : public Estimator, public PosteriorSampler {
   nn::ZScore theta_z_{nullptr}, x_z_{nullptr};
   nn::Mlp embedding_{nullptr};
   nn::ConditionalFlow flow_{nullptr};
+  std::optional<SupportTransform> support_;
+  // θ as the flow sees it: T⁻¹(θ) with a support transform, else θ; and what that adds to log q.
+  torch::Tensor flow_space(const torch::Tensor& theta, torch::Tensor* log_det, torch::Tensor* inside) const;
 };
 
 }  // namespace simbi::estimators

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "simbi/estimators/estimator.hpp"
+#include "simbi/estimators/ode_sampled.hpp"
 #include "simbi/nn/ode_solvers.hpp"
 #include "simbi/nn/vector_field.hpp"
 #include "simbi/nn/zscore.hpp"
@@ -36,7 +37,7 @@ struct NpseConfig {
   nlohmann::json to_json() const;
 };
 
-class Npse final : public Estimator, public PosteriorSampler {
+class Npse final : public Estimator, public PosteriorSampler, public PosteriorDensity, public OdeSampled {
  public:
   explicit Npse(const NpseConfig& config);
   std::string method() const override { return "npse"; }
@@ -54,8 +55,9 @@ class Npse final : public Estimator, public PosteriorSampler {
 
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
   // log q(θ | x_o) [B] in original units (the marginal at t_min, i.e. with σ(t_min)² ≈ 1e-4 of noise).
-  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o);
-  void set_solver(const nn::OdeSolverOptions& solver);
+  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) override;
+  void set_solver(const nn::OdeSolverOptions& solver) override;
+  const nn::OdeSolverOptions& solver() const override { return config_.solver; }
 
   // The VP schedule at time t: α(t) and σ(t).
   double alpha(double t) const;

@@ -39,6 +39,9 @@ struct PosteriorOptions {
   int64_t rejection_pilot = 262144;
   double min_acceptance = 1e-3;
   int64_t max_draws = 100000000;
+  // FMPE / NPSE: the ODE solver's settings to sample with instead of the model's (keys solver, steps,
+  // rtol, atol; empty = the model's own). Refused for models not sampled by an ODE.
+  nlohmann::json ode_solver = nlohmann::json::object();
   MPI_Comm comm = MPI_COMM_NULL;  // the ranks sharing the work (MPI_COMM_NULL: simbi's world)
 };
 
@@ -64,6 +67,12 @@ class Posterior {
   virtual std::vector<DrawSet> sample(const torch::Tensor& x_o, uint64_t stream_index) = 0;
   // The number of draw sets sample() returns (ACE: the number of β values; else 1).
   virtual size_t sets() const { return 1; }
+  // Whether log_prob() is available: estimators with a normalised density (NPE, FMPE, NPSE).
+  virtual bool has_log_prob() const { return false; }
+  // log q(θ | x_o) [B] for θ [B, dθ] (original units; −inf outside the prior's support where the model
+  // knows it). Rank-local. Error(invalid_argument) when !has_log_prob(). With reject_outside_prior this
+  // is the density before truncation to the support.
+  virtual torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o);
 };
 
 // Checks the options against the model (a --beta for a non-ACE model, an ACE model without one, a

@@ -31,6 +31,26 @@ struct WrittenSamples {
 std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
                                             const std::function<void(const WrittenSamples&)>& on_written = {});
 
+struct LogProbRequest {
+  std::string model;
+  std::string observation;    // CSV or file.h5[:/dataset] (default /x)
+  int64_t observation_row = 1;  // which row of it (1-based)
+  std::string theta;          // CSV (header row; one θ per row) or file.h5[:/dataset] (default /theta)
+  std::string out;            // CSV with one column, log_prob
+  MPI_Comm comm = MPI_COMM_NULL;
+};
+
+struct LogProbResult {
+  int64_t rows = 0;
+  int64_t outside = 0;  // rows whose log_prob is −inf (outside the prior's support)
+  double seconds = 0.0;
+};
+
+// log q(θ | x_o) of the model for every θ row, the rows split over the ranks, written by rank 0.
+// Collective; Error (agreed) for a model without a density, θ or an observation of the wrong width, a
+// row out of range, or a NaN density.
+LogProbResult log_prob_to_file(const LogProbRequest& request);
+
 // Where samples of observation k (1-based) of m, at one of `betas` inverse temperatures (0 = none), are
 // written: `out` itself for one observation and at most one β, else <stem>[_obs<k>][_beta<β>]<ext> (β as
 // %g) — the naming of `simbi sample` and `simbi abc`.

@@ -35,6 +35,9 @@ struct EstimatorOptions {
   nn::FlowConfig flow;
   std::string embedding_hidden;  // "64,64" (empty: none)
   int64_t embedding_dim = 0;     // 0: no embedding
+  // auto: learn the flow through the prior's bijection to R^d when the store records a prior (draws
+  // always in the support); prior: the same, an error without one; none: the plain flow on θ.
+  std::string support_transform = "auto";
   // FMPE / NPSE: the options given for the vector field network, the time distribution, the path width
   // and the ODE solver, as config keys (width, blocks, time_features, sigma_min, time_prior_exponent,
   // solver, steps, rtol, atol); the rest keep the method's defaults (FmpeConfig / NpseConfig).
