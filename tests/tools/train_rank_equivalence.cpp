@@ -51,7 +51,9 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--out")) out = argv[i + 1];
     else if (!std::strcmp(argv[i], "--model")) model_name = argv[i + 1];
   }
-  if (batch <= 0 || epochs <= 0 || out.empty() || (model_name != "regression" && model_name != "cpvae" && model_name != "ene")) {
+  if (batch <= 0 || epochs <= 0 || out.empty() || 
+      (model_name != "regression" && model_name != "cpvae" && model_name != "ene" && model_name != "npe" &&
+       model_name != "fmpe" && model_name != "npse")) {
     std::fprintf(stderr, "usage: %s --model regression|cpvae|ene|npe|fmpe|npse --batch B --epochs E --out FILE\n", argv[0]);
     return 2;
   }
