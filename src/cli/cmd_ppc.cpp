@@ -50,12 +50,10 @@ int run_ppc(const PpcArgs& a) {
             "--observation-row " + std::to_string(a.observation_row) + ": " + a.observation + " has " +
                 std::to_string(observations.rows()) + " observation(s)");
     if (!a.model.empty()) {
-      const nlohmann::json meta = store::read_model_meta(a.model).to_json();
-      require(meta.value("method", "") == "ace" && meta.contains("estimator") && meta["estimator"].contains("distance"),
-              ErrorKind::invalid_argument,
-              "--model " + a.model + ": not an ACE model (" + meta.value("method", "no method") +
-                  "); only ACE models carry a distance");
-      distance = sim::distance_from_json(meta["estimator"]["distance"]);
+      const store::ModelMeta meta = store::read_model_meta(a.model);
+      require(meta.estimator.contains("distance"), ErrorKind::invalid_argument,
+              "--model " + a.model + ": not an ACE model (" + meta.method + "); only ACE models carry a distance");
+      distance = sim::distance_from_json(meta.estimator["distance"]);
       require(distance->dim() == task.x_dim(), ErrorKind::invalid_argument,
               "--model " + a.model + ": its distance compares rows of " + std::to_string(distance->dim()) +
                   " values, task " + task.name + " simulates " + std::to_string(task.x_dim()));

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "simbi/posterior/posterior.hpp"
 #include "config_args.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/dist/world.hpp"
@@ -181,12 +182,11 @@ std::map<std::string, std::string> config_sample_options(const std::string& conf
 // rwm (its default may pick exact rejection, whose draws have no chains). `simbi sample` writes chains
 // draw-major (row i = draw i / C of chain i % C), so the traces need C: the config's, else the default.
 int64_t mcmc_chains(const nlohmann::json& model_meta, const std::string& config) {
-  const auto model = estimators::make_estimator(model_meta.at("estimator"));
-  if (dynamic_cast<estimators::PosteriorSampler*>(model.get()) != nullptr) return 0;
   const auto o = config_sample_options(config, {"--chains", "--sampler"});
-  const std::string sampler = o.count("--sampler") ? o.at("--sampler") : "";
-  if (model->method() != "ace" && sampler != "slice" && sampler != "rwm") return 0;
-  return o.count("--chains") ? std::stoll(o.at("--chains")) : 100;  // simbi sample's default
+  posterior::PosteriorOptions options;
+  if (o.count("--sampler")) options.sampler = o.at("--sampler");
+  if (o.count("--chains")) options.mcmc.chains = std::stoll(o.at("--chains"));
+  return posterior::mcmc_chains(store::ModelMeta::from_json(model_meta, "model.json"), options);
 }
 
 struct Plots {

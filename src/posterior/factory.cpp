@@ -41,6 +41,18 @@ std::unique_ptr<sim::Prior> required_prior(const LoadedModel& model, const std::
 
 }  // namespace
 
+bool is_generalized_posterior(const LoadedModel& model) {
+  return dynamic_cast<estimators::Ace*>(model.estimator.get()) != nullptr;
+}
+
+int64_t mcmc_chains(const store::ModelMeta& model, const PosteriorOptions& o) {
+  const std::shared_ptr<estimators::Estimator> estimator = estimators::make_estimator(model.estimator);
+  if (dynamic_cast<estimators::Ace*>(estimator.get())) return o.mcmc.chains;
+  const bool mcmc_sampler = o.sampler == "slice" || o.sampler == "rwm";
+  if (dynamic_cast<estimators::Ene*>(estimator.get()) && mcmc_sampler) return o.mcmc.chains;
+  return 0;
+}
+
 std::unique_ptr<Posterior> make_posterior(const LoadedModel& model, const PosteriorOptions& o) {
   require(o.num_samples > 0, ErrorKind::invalid_argument,
           "--num-samples must be positive, got " + std::to_string(o.num_samples));

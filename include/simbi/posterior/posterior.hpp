@@ -75,6 +75,15 @@ class Posterior {
   virtual torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o);
 };
 
+// Whether the model's posterior is a generalized (Gibbs) posterior rather than a Bayesian one (ACE):
+// calibration against the prior predictive does not apply to it.
+bool is_generalized_posterior(const LoadedModel& model);
+
+// The number of MCMC chains sample() draws by for this model and these options (0: independent draws —
+// direct sampling, or E&E's exact rejection, which its default sampler may pick). `simbi sample` writes
+// chains draw-major (row i = draw i / C of chain i % C), so trace plots need C.
+int64_t mcmc_chains(const store::ModelMeta& model, const PosteriorOptions& options);
+
 // Checks the options against the model (a --beta for a non-ACE model, an ACE model without one, a
 // sampler the model does not use, a model without the prior its sampler needs, bad counts) and builds
 // its posterior. Error(invalid_argument) naming the option. Not collective: wrap in dist::run_agreed.
