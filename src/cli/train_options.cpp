@@ -3,7 +3,10 @@
 
 namespace simbi::cli {
 
-void add_train_options(CLI::App* sub, train::TrainRequest* a) {
+namespace {
+
+// The data, the outputs, the run (device, checkpoints, data loading) and the optimisation.
+void add_run_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--data", a->data, "Simulation store (HDF5) to train on")->required();
   sub->add_option("--method", a->estimator.method, "cpvae | upvae | ace | ene (Embed and Emulate) | npe (normalizing flow) | fmpe (flow matching) | npse (score)");
   sub->add_option("--out", a->out, "Model file to write")->required();
@@ -47,7 +50,10 @@ void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--clip-norm", o.clip_norm, "Gradient-norm clipping (0 = off)")->capture_default_str();
   sub->add_option("--validation-fraction", o.validation_fraction, "Held-out fraction")->capture_default_str();
   sub->add_option("--max-minutes", a->max_minutes, "Stop after this many minutes (keeps the best weights)");
-  sub->add_option("--latent-dim", a->estimator.latent_dim, "VAE latent dimension (default: dim θ)");
+}
+
+// ACE: the cost network, its distance and targets.
+void add_ace_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--width", a->estimator.ace.width, "ACE: units per residual block")->capture_default_str();
   sub->add_option("--blocks", a->estimator.ace.blocks, "ACE: residual blocks")->capture_default_str();
   sub->add_option("--distance", a->estimator.distance, "ACE: mse | mmd2 | zmae (default: the task's own distance)");
@@ -70,6 +76,10 @@ void add_train_options(CLI::App* sub, train::TrainRequest* a) {
       ->capture_default_str();
   sub->add_option("--ace-targets", a->estimator.ace_targets,
                   "ACE: observations (CSV or FILE.h5) added to the training targets (the paper's known x_o)");
+}
+
+// E&E: the encoder, the emulator and the contrastive loss.
+void add_ene_options(CLI::App* sub, train::TrainRequest* a) {
   auto& e = a->estimator.ene;
   sub->add_option("--embed-dim", e.embed_dim, "E&E: embedding dimension d")->capture_default_str();
   sub->add_option("--tau", e.tau, "E&E: InfoNCE temperature")->capture_default_str();
@@ -102,6 +112,10 @@ void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--fourier-scale", e.fourier_scale,
                   "E&E: std of the Fourier frequencies, in cycles per z-scored unit")
       ->capture_default_str();
+}
+
+// NPE: the flow; FMPE / NPSE: the vector field and the ODE solver.
+void add_density_options(CLI::App* sub, train::TrainRequest* a) {
   auto& f = a->estimator.flow;
   sub->add_option("--flow", f.type, "NPE: nsf (neural spline flow) | maf (masked autoregressive flow)")
       ->capture_default_str();
@@ -133,6 +147,16 @@ void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   add_json_option<int64_t>(sub, "--ode-steps", vf, "steps", "FMPE/NPSE rk4: steps from t = 0 to 1 (FMPE 10, NPSE 50)");
   add_json_option<double>(sub, "--rtol", vf, "rtol", "FMPE/NPSE dopri5: relative tolerance (default 1e-5)");
   add_json_option<double>(sub, "--atol", vf, "atol", "FMPE/NPSE dopri5: absolute tolerance (default 1e-5)");
+}
+
+}  // namespace
+
+void add_train_options(CLI::App* sub, train::TrainRequest* a) {
+  add_run_options(sub, a);
+  sub->add_option("--latent-dim", a->estimator.latent_dim, "VAE latent dimension (default: dim θ)");
+  add_ace_options(sub, a);
+  add_ene_options(sub, a);
+  add_density_options(sub, a);
   sub->add_option("--encoder-hidden", a->estimator.encoder_hidden,
                   "Hidden widths of q(z | x, θ) (VAEs) or of the MLP encoder f(x) (E&E), e.g. 64,64");
   sub->add_option("--prior-hidden", a->estimator.prior_hidden, "CP-VAE: hidden widths of p(z | x)");

@@ -315,6 +315,61 @@ std::string summary_paragraph(const SbcRequest& a, const Setup& s, const metrics
   return p;
 }
 
+// Every rank's tests, in rank order = test order, without the failed ones: per rank statistic (D + 1)
+// the ranks, per dimension θ* and the posterior mean.
+struct Collected {
+  std::vector<std::vector<int64_t>> ranks;
+  std::vector<std::vector<double>> truth, means;
+};
+
+Collected collect(const std::vector<std::string>& rank_parts, const std::vector<std::string>& truth_parts,
+                  const std::vector<std::string>& mean_parts, int64_t d) {
+  Collected c{std::vector<std::vector<int64_t>>(static_cast<size_t>(d + 1)),
+              std::vector<std::vector<double>>(static_cast<size_t>(d)),
+              std::vector<std::vector<double>>(static_cast<size_t>(d))};
+  std::vector<int64_t> row(static_cast<size_t>(d + 1));
+  std::vector<double> t_row(static_cast<size_t>(d)), m_row(static_cast<size_t>(d));
+  for (size_t p = 0; p < rank_parts.size(); ++p)
+    for (size_t off = 0, k = 0; off < rank_parts[p].size(); off += row.size() * sizeof(int64_t), ++k) {
+      std::memcpy(row.data(), rank_parts[p].data() + off, row.size() * sizeof(int64_t));
+      if (row[0] < 0) continue;  // a failed simulation
+      std::memcpy(t_row.data(), truth_parts[p].data() + k * d * sizeof(double), d * sizeof(double));
+      std::memcpy(m_row.data(), mean_parts[p].data() + k * d * sizeof(double), d * sizeof(double));
+      for (size_t i = 0; i < row.size(); ++i) c.ranks[i].push_back(row[i]);
+      for (size_t i = 0; i < t_row.size(); ++i) {
+        c.truth[i].push_back(t_row[i]);
+        c.means[i].push_back(m_row[i]);
+      }
+    }
+  return c;
+}
+
+nlohmann::json dimensions_json(const metrics::SbcSummary& r, const std::vector<metrics::PointErrors>& errors) {
+  nlohmann::json dims = nlohmann::json::array();
+  const size_t i90 = level_index(r.levels, 0.9);
+  for (size_t k = 0; k + 1 < r.statistics.size(); ++k) {
+    nlohmann::json dim = statistic_json(r.statistics[k], r.tested);
+    dim["coverage_90"] = r.statistics[k].coverage[i90];
+    dim["posterior_mean_errors"] = point_errors_json(errors[k]);
+    dims.push_back(dim);
+  }
+  return dims;
+}
+
+nlohmann::json per_test_json(const Collected& c, int64_t tests) {
+  nlohmann::json per_test = {{"theta_star", nlohmann::json::array()}, {"posterior_mean", nlohmann::json::array()}};
+  for (int64_t t = 0; t < tests; ++t) {
+    nlohmann::json ts = nlohmann::json::array(), ms = nlohmann::json::array();
+    for (size_t i = 0; i < c.truth.size(); ++i) {
+      ts.push_back(c.truth[i][t]);
+      ms.push_back(c.means[i][t]);
+    }
+    per_test["theta_star"].push_back(ts);
+    per_test["posterior_mean"].push_back(ms);
+  }
+  return per_test;
+}
+
 }  // namespace
 
 SbcReport run_sbc(const SbcRequest& a) {
@@ -350,22 +405,8 @@ SbcReport run_sbc(const SbcRequest& a) {
   dist::run_agreed([&] {
     if (!dist::is_root()) return;
     const auto t_stats = SteadyClock::now();
-    std::vector<std::vector<int64_t>> ranks(static_cast<size_t>(d + 1));
-    std::vector<std::vector<double>> truth(static_cast<size_t>(d)), means(static_cast<size_t>(d));
-    std::vector<int64_t> row(static_cast<size_t>(d + 1));
-    std::vector<double> t_row(static_cast<size_t>(d)), m_row(static_cast<size_t>(d));
-    for (size_t p = 0; p < rank_parts.size(); ++p)
-      for (size_t off = 0, k = 0; off < rank_parts[p].size(); off += row.size() * sizeof(int64_t), ++k) {
-        std::memcpy(row.data(), rank_parts[p].data() + off, row.size() * sizeof(int64_t));
-        if (row[0] < 0) continue;  // a failed simulation
-        std::memcpy(t_row.data(), truth_parts[p].data() + k * d * sizeof(double), d * sizeof(double));
-        std::memcpy(m_row.data(), mean_parts[p].data() + k * d * sizeof(double), d * sizeof(double));
-        for (size_t c = 0; c < row.size(); ++c) ranks[c].push_back(row[c]);
-        for (size_t c = 0; c < t_row.size(); ++c) {
-          truth[c].push_back(t_row[c]);
-          means[c].push_back(m_row[c]);
-        }
-      }
+    const Collected collected = collect(rank_parts, truth_parts, mean_parts, d);
+    const auto& [ranks, truth, means] = collected;
     std::vector<metrics::PointErrors> errors;
     for (int64_t c = 0; c < d; ++c) errors.push_back(metrics::point_errors(truth[c], means[c]));
     metrics::SbcOptions o;
@@ -373,24 +414,8 @@ SbcReport run_sbc(const SbcRequest& a) {
     o.bins = a.bins;
     const metrics::SbcSummary r = metrics::summarize_sbc(ranks, s.labels, L, o);
     const double stats_seconds = seconds_since(t_stats), seconds = seconds_since(t0);
-    nlohmann::json dims = nlohmann::json::array();
-    const size_t i90 = level_index(r.levels, 0.9);
-    for (size_t k = 0; k + 1 < r.statistics.size(); ++k) {
-      nlohmann::json dim = statistic_json(r.statistics[k], r.tested);
-      dim["coverage_90"] = r.statistics[k].coverage[i90];
-      dim["posterior_mean_errors"] = point_errors_json(errors[k]);
-      dims.push_back(dim);
-    }
-    nlohmann::json per_test = {{"theta_star", nlohmann::json::array()}, {"posterior_mean", nlohmann::json::array()}};
-    for (int64_t t = 0; t < r.tests; ++t) {
-      nlohmann::json ts = nlohmann::json::array(), ms = nlohmann::json::array();
-      for (int64_t c = 0; c < d; ++c) {
-        ts.push_back(truth[c][t]);
-        ms.push_back(means[c][t]);
-      }
-      per_test["theta_star"].push_back(ts);
-      per_test["posterior_mean"].push_back(ms);
-    }
+    const nlohmann::json dims = dimensions_json(r, errors);
+    const nlohmann::json per_test = per_test_json(collected, r.tests);
     const nlohmann::json j = {
         {"model", a.model.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.model)},
         {"abc_data", a.abc_data.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.abc_data)},
