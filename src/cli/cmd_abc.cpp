@@ -7,14 +7,14 @@
 #include <cstdio>
 
 #include "commands.hpp"
-#include "simbi/posterior/sampling.hpp"
-#include "simbi/store/table.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/mcmc/rejection.hpp"
+#include "simbi/posterior/sampling.hpp"
 #include "simbi/sim/distance.hpp"
 #include "simbi/sim/task.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/store/table.hpp"
 #include "simbi/store/usable_rows.hpp"
 
 namespace simbi::cli {
@@ -36,7 +36,8 @@ int run_abc(const AbcArgs& a) {
   dist::run_agreed([&] {
     require(!a.betas.empty(), ErrorKind::invalid_argument, "--beta is required, e.g. --beta 10,100");
     for (double b : a.betas)
-      require(std::isfinite(b) && b > 0, ErrorKind::invalid_argument, "--beta must be positive, got " + format_number(b));
+      require(std::isfinite(b) && b > 0, ErrorKind::invalid_argument,
+              "--beta must be positive, got " + format_number(b));
     // Every rank reads the whole store: a z-scored distance is fitted on all of it (as ACE fits it on
     // its training x), which must not depend on how the rows are split.
     const store::SimStore s = store::SimStore::open_read(a.data);

@@ -10,8 +10,8 @@ namespace simbi::cli {
 
 void add_evaluate_command(CLI::App& app, std::vector<Command>& commands) {
   auto a = std::make_shared<posterior::EvaluationRequest>();
-  CLI::App* sub = app.add_subcommand(
-      "evaluate", "C2ST and MMD of posterior samples against reference samples (sbibm's metrics)");
+  CLI::App* sub =
+      app.add_subcommand("evaluate", "C2ST and MMD of posterior samples against reference samples (sbibm's metrics)");
   sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
   sub->add_option("--samples", a->samples, "Posterior samples to evaluate (CSV with a header, or file.h5:/dataset)")
       ->required();

@@ -50,10 +50,11 @@ void add_gbi_reference_commands(CLI::App& app, std::vector<Command>& commands) {
   commands.push_back({check, [c] {
                         for (const posterior::CostCheck& k : posterior::check_learned_cost(*c))
                           if (dist::is_root())
-                            std::printf("observation %lld: learned vs exact cost at %lld prior draws: Pearson r %.4f, "
-                                        "RMSE %.4g (mean exact cost %.4g)\n",
-                                        static_cast<long long>(k.observation), static_cast<long long>(c->num_theta),
-                                        k.pearson_r, k.rmse, k.mean_exact_cost);
+                            std::printf(
+                                "observation %lld: learned vs exact cost at %lld prior draws: Pearson r %.4f, "
+                                "RMSE %.4g (mean exact cost %.4g)\n",
+                                static_cast<long long>(k.observation), static_cast<long long>(c->num_theta),
+                                k.pearson_r, k.rmse, k.mean_exact_cost);
                         std::fflush(stdout);
                         return 0;
                       }});

@@ -2,7 +2,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -46,9 +45,9 @@ int run_import(const ImportArgs& a) {
     if (a.source.given()) {
       const TaskSource::Identity task = a.source.identity();
       require(task.theta_dim == theta.cols() && task.x_dim == x.cols(), ErrorKind::format,
-              "imported data has theta_dim " + std::to_string(theta.cols()) + " and x_dim " +
-                  std::to_string(x.cols()) + " but task '" + task.name + "' has " + std::to_string(task.theta_dim) +
-                  " and " + std::to_string(task.x_dim));
+              "imported data has theta_dim " + std::to_string(theta.cols()) + " and x_dim " + std::to_string(x.cols()) +
+                  " but task '" + task.name + "' has " + std::to_string(task.theta_dim) + " and " +
+                  std::to_string(task.x_dim));
       meta.task = task.name;
       meta.prior_json = task.prior_json;
       meta.theta_labels = task.theta_labels;

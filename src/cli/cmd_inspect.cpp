@@ -29,13 +29,25 @@ void describe_store(const std::string& path, bool as_json) {
   std::string prior = "(unknown)";
   if (!m.prior_json.empty()) prior = sim::prior_from_json(nlohmann::json::parse(m.prior_json), path)->describe();
   if (as_json) {
-    nlohmann::json j = {{"file", path},          {"format", store::kSimsFormat}, {"version", m.version},
-                        {"task", m.task},        {"simulator", m.simulator},     {"theta_dim", m.theta_dim},
-                        {"x_dim", m.x_dim},      {"budget", m.budget},           {"chunk_rows", m.chunk_rows},
-                        {"seed", m.seed},        {"completed", c.completed()},   {"ok", c.ok},
-                        {"failed", c.failed},    {"not_simulated", c.not_simulated},
-                        {"theta_labels", m.theta_labels}, {"prior", prior}, {"x_shape", x_shape},
-                        {"created", m.created},  {"simbi_version", m.simbi_version}};
+    nlohmann::json j = {{"file", path},
+                        {"format", store::kSimsFormat},
+                        {"version", m.version},
+                        {"task", m.task},
+                        {"simulator", m.simulator},
+                        {"theta_dim", m.theta_dim},
+                        {"x_dim", m.x_dim},
+                        {"budget", m.budget},
+                        {"chunk_rows", m.chunk_rows},
+                        {"seed", m.seed},
+                        {"completed", c.completed()},
+                        {"ok", c.ok},
+                        {"failed", c.failed},
+                        {"not_simulated", c.not_simulated},
+                        {"theta_labels", m.theta_labels},
+                        {"prior", prior},
+                        {"x_shape", x_shape},
+                        {"created", m.created},
+                        {"simbi_version", m.simbi_version}};
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
@@ -53,12 +65,10 @@ void describe_store(const std::string& path, bool as_json) {
               static_cast<long long>(m.chunk_rows));
   std::printf("  completed     %lld / %lld (%.1f%%): ok %lld, failed %lld, not simulated %lld\n",
               static_cast<long long>(c.completed()), static_cast<long long>(m.budget), pct,
-              static_cast<long long>(c.ok), static_cast<long long>(c.failed),
-              static_cast<long long>(c.not_simulated));
+              static_cast<long long>(c.ok), static_cast<long long>(c.failed), static_cast<long long>(c.not_simulated));
   std::printf("  seed          %llu\n", static_cast<unsigned long long>(m.seed));
   std::printf("  created       %s by simbi %s\n", m.created.c_str(), m.simbi_version.c_str());
-  if (c.not_simulated > 0)
-    std::printf("  status        INCOMPLETE: finish it with `simbi simulate ... --resume`\n");
+  if (c.not_simulated > 0) std::printf("  status        INCOMPLETE: finish it with `simbi simulate ... --resume`\n");
 }
 
 void describe_model(const std::string& path, bool as_json) {
@@ -69,8 +79,7 @@ void describe_model(const std::string& path, bool as_json) {
     return;
   }
   const nlohmann::json h = m.value("history", nlohmann::json::object());
-  std::printf("%s: simbi model (format %s v%d)\n", path.c_str(), store::kModelFormat,
-              m.value("format_version", 0));
+  std::printf("%s: simbi model (format %s v%d)\n", path.c_str(), store::kModelFormat, m.value("format_version", 0));
   std::printf("  method        %s\n", m.value("method", std::string("?")).c_str());
   std::printf("  task          %s  (theta_dim %lld, x_dim %lld)\n", m.value("task", std::string("?")).c_str(),
               static_cast<long long>(m.value("theta_dim", 0)), static_cast<long long>(m.value("x_dim", 0)));
@@ -136,7 +145,8 @@ void add_inspect_command(CLI::App& app, std::vector<Command>& commands) {
                             describe_checkpoint(*file, *as_json);
                           else if (store::is_model_file(*file))
                             describe_model(*file, *as_json);
-                          else describe_store(*file, *as_json);
+                          else
+                            describe_store(*file, *as_json);
                         });
                         return 0;
                       }});

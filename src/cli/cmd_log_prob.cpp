@@ -19,17 +19,17 @@ void add_log_prob_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--theta", a->theta, "θ rows: CSV with a header row, or file.h5[:/dataset]")->required();
   sub->add_option("--out", a->out, "Output CSV (column log_prob)")->required();
   sub->add_option("--threads", *threads, "Torch threads per rank (default 1)");
-  commands.push_back({sub, [a, threads] {
-                        set_torch_threads(*threads);
-                        const posterior::LogProbResult r = posterior::log_prob_to_file(*a);
-                        if (dist::is_root()) {
-                          std::printf("log_prob of %lld θ rows in %.3f s (%lld outside the prior's support: -inf) -> %s\n",
-                                      static_cast<long long>(r.rows), r.seconds, static_cast<long long>(r.outside),
-                                      a->out.c_str());
-                          std::fflush(stdout);
-                        }
-                        return 0;
-                      }});
+  commands.push_back(
+      {sub, [a, threads] {
+         set_torch_threads(*threads);
+         const posterior::LogProbResult r = posterior::log_prob_to_file(*a);
+         if (dist::is_root()) {
+           std::printf("log_prob of %lld θ rows in %.3f s (%lld outside the prior's support: -inf) -> %s\n",
+                       static_cast<long long>(r.rows), r.seconds, static_cast<long long>(r.outside), a->out.c_str());
+           std::fflush(stdout);
+         }
+         return 0;
+       }});
 }
 
 }  // namespace simbi::cli

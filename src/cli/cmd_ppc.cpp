@@ -30,11 +30,12 @@ void add_ppc_command(CLI::App& app, std::vector<Command>& commands) {
   commands.push_back({sub, [a] {
                         const posterior::PredictiveDistance r = posterior::predictive_distance(*a);
                         if (dist::is_root()) {
-                          std::printf("posterior-predictive %s distance of %s: %.6g ± %.2g (std %.4g over %lld "
-                                      "simulations, %lld failed)%s\n",
-                                      r.distance.c_str(), a->samples.c_str(), r.mean, r.sem, r.sd,
-                                      static_cast<long long>(r.used), static_cast<long long>(r.failed),
-                                      a->out.empty() ? "" : (" -> " + a->out).c_str());
+                          std::printf(
+                              "posterior-predictive %s distance of %s: %.6g ± %.2g (std %.4g over %lld "
+                              "simulations, %lld failed)%s\n",
+                              r.distance.c_str(), a->samples.c_str(), r.mean, r.sem, r.sd,
+                              static_cast<long long>(r.used), static_cast<long long>(r.failed),
+                              a->out.empty() ? "" : (" -> " + a->out).c_str());
                           std::fflush(stdout);
                         }
                         return 0;

@@ -44,31 +44,39 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--seed", a->request.options.seed, "Seed")->capture_default_str();
   sub->add_flag("--reject-outside-prior", a->request.options.reject_outside_prior,
                 "Keep only draws inside the prior's support (reports the acceptance rate)");
-  sub->add_option("--beta", a->request.options.betas, "ACE models: inverse temperature(s) of the GBI posterior, e.g. 10,100,1000 "
+  sub->add_option("--beta", a->request.options.betas,
+                  "ACE models: inverse temperature(s) of the GBI posterior, e.g. 10,100,1000 "
                   "(with several: <stem>_beta<β>.csv)")
       ->delimiter(',');
   sub->add_option("--sampler", a->request.options.sampler,
                   "ACE models: MCMC sampler, slice (default) | rwm; E&E models: auto (default: exact rejection, MCMC "
                   "when its acceptance is below --min-acceptance) | rejection | slice | rwm");
-  sub->add_option("--rejection-pilot", a->request.options.rejection_pilot, "E&E: prior draws tried before --sampler auto decides")
+  sub->add_option("--rejection-pilot", a->request.options.rejection_pilot,
+                  "E&E: prior draws tried before --sampler auto decides")
       ->capture_default_str();
-  sub->add_option("--min-acceptance", a->request.options.min_acceptance, "E&E: lowest rejection acceptance rate --sampler auto accepts")
+  sub->add_option("--min-acceptance", a->request.options.min_acceptance,
+                  "E&E: lowest rejection acceptance rate --sampler auto accepts")
       ->capture_default_str();
-  sub->add_option("--max-draws", a->request.options.max_draws, "E&E: most prior draws for rejection")->capture_default_str();
-  sub->add_option("--chains", a->request.options.mcmc.chains, "ACE/E&E MCMC: chains (split over the ranks)")->capture_default_str();
-  sub->add_option("--warmup", a->request.options.mcmc.warmup, "ACE models: warm-up sweeps per chain")->capture_default_str();
+  sub->add_option("--max-draws", a->request.options.max_draws, "E&E: most prior draws for rejection")
+      ->capture_default_str();
+  sub->add_option("--chains", a->request.options.mcmc.chains, "ACE/E&E MCMC: chains (split over the ranks)")
+      ->capture_default_str();
+  sub->add_option("--warmup", a->request.options.mcmc.warmup, "ACE models: warm-up sweeps per chain")
+      ->capture_default_str();
   sub->add_option("--thin", a->request.options.mcmc.thin, "ACE models: keep every k-th sweep")->capture_default_str();
   sub->add_option("--init-candidates", a->request.options.mcmc.init_candidates,
                   "ACE models: prior candidates per chain for the resampling initialisation")
       ->capture_default_str();
   nlohmann::json* ode = &a->request.options.ode_solver;
-  add_json_option<std::string>(sub, "--solver", ode, "solver", "FMPE/NPSE: ODE solver, rk4 | dopri5 (default: the model's)");
+  add_json_option<std::string>(sub, "--solver", ode, "solver",
+                               "FMPE/NPSE: ODE solver, rk4 | dopri5 (default: the model's)");
   add_json_option<int64_t>(sub, "--ode-steps", ode, "steps", "FMPE/NPSE rk4: steps (default: the model's)");
   add_json_option<double>(sub, "--rtol", ode, "rtol", "FMPE/NPSE dopri5: relative tolerance");
   add_json_option<double>(sub, "--atol", ode, "atol", "FMPE/NPSE dopri5: absolute tolerance");
   sub->add_flag("--no-diagnostics", a->no_diagnostics,
                 "ACE models: skip R-hat and ESS (which need at least 2 chains and 8 draws per chain)");
-  sub->add_option("--threads", a->threads, "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");
+  sub->add_option("--threads", a->threads,
+                  "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");
   commands.push_back({sub, [a] { return run_sample(*a); }});
 }
 

@@ -27,30 +27,39 @@ struct SbcArgs {
 
 void add_sbc_command(CLI::App& app, std::vector<Command>& commands) {
   auto a = std::make_shared<SbcArgs>();
-  CLI::App* sub = app.add_subcommand(
-      "sbc", "Simulation-based calibration, expected coverage and posterior-mean accuracy of a model's posterior or of rejection ABC (docs/sbc.md)");
+  CLI::App* sub = app.add_subcommand("sbc",
+                                     "Simulation-based calibration, expected coverage and posterior-mean accuracy of a "
+                                     "model's posterior or of rejection ABC (docs/sbc.md)");
   sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
-  sub->add_option("--model", a->request.model, "Model file: CP-VAE, UP-VAE, E&E, NPE, FMPE or NPSE (not ACE: its GBI posterior is not Bayesian)");
+  sub->add_option("--model", a->request.model,
+                  "Model file: CP-VAE, UP-VAE, E&E, NPE, FMPE or NPSE (not ACE: its GBI posterior is not Bayesian)");
   sub->add_option("--abc-data", a->request.abc_data,
                   "Instead of a model: the rejection-ABC baseline on this store (accepts the L stored simulations "
                   "nearest to x*)");
-  sub->add_option("--distance", a->request.distance, "ABC: mse | mmd2 | zmae (z-scored MAE, scales fitted on the store)")
+  sub->add_option("--distance", a->request.distance,
+                  "ABC: mse | mmd2 | zmae (z-scored MAE, scales fitted on the store)")
       ->capture_default_str();
-  sub->add_option("--sampler", a->request.sampling.sampler, "E&E: auto (default) | rejection | slice | rwm (as simbi sample)");
-  sub->add_option("--rejection-pilot", a->request.sampling.rejection_pilot, "E&E: prior draws tried before --sampler auto decides")
+  sub->add_option("--sampler", a->request.sampling.sampler,
+                  "E&E: auto (default) | rejection | slice | rwm (as simbi sample)");
+  sub->add_option("--rejection-pilot", a->request.sampling.rejection_pilot,
+                  "E&E: prior draws tried before --sampler auto decides")
       ->capture_default_str();
-  sub->add_option("--min-acceptance", a->request.sampling.min_acceptance, "E&E: lowest rejection acceptance rate --sampler auto accepts")
+  sub->add_option("--min-acceptance", a->request.sampling.min_acceptance,
+                  "E&E: lowest rejection acceptance rate --sampler auto accepts")
       ->capture_default_str();
-  sub->add_option("--max-draws", a->request.sampling.max_draws, "E&E: most prior draws for rejection per test")->capture_default_str();
+  sub->add_option("--max-draws", a->request.sampling.max_draws, "E&E: most prior draws for rejection per test")
+      ->capture_default_str();
   sub->add_option("--chains", a->request.sampling.mcmc.chains, "E&E MCMC: chains per test")->capture_default_str();
-  sub->add_option("--warmup", a->request.sampling.mcmc.warmup, "E&E MCMC: warm-up sweeps per chain")->capture_default_str();
+  sub->add_option("--warmup", a->request.sampling.mcmc.warmup, "E&E MCMC: warm-up sweeps per chain")
+      ->capture_default_str();
   sub->add_option("--thin", a->request.sampling.mcmc.thin, "E&E MCMC: keep every k-th sweep")->capture_default_str();
   sub->add_option("--num-tests", a->request.num_tests, "Test pairs (theta*, x*) from the prior predictive (M)")
       ->capture_default_str();
   sub->add_option("--num-posterior-samples", a->request.num_posterior_samples, "Posterior samples per test pair (L)")
       ->capture_default_str();
   sub->add_option("--seed", a->request.seed, "Seed of the test pairs and the posterior draws")->capture_default_str();
-  sub->add_option("--alpha", a->request.alpha, "Family-wise level of the uniformity tests (Bonferroni over dims + joint)")
+  sub->add_option("--alpha", a->request.alpha,
+                  "Family-wise level of the uniformity tests (Bonferroni over dims + joint)")
       ->capture_default_str();
   sub->add_option("--bins", a->request.bins, "Rank-histogram bins (0: the most, up to 20, with >= 5 expected per bin)")
       ->capture_default_str();

@@ -42,20 +42,23 @@ void print_outcome(const train::TrainRequest& a, const train::TrainOutcome& o) {
     return;
   }
   const double per = 1e3 / static_cast<double>(std::max<int64_t>(1, h.steps));
-  std::printf("trained %s on %s in %.1f s: %zu epochs (%s; best epoch %lld, validation loss %.4f), "
-              "%.2f ms/step (allreduce %.3f ms/step) -> %s\n",
-              a.estimator.method.c_str(), o.store.task.c_str(), h.seconds, h.train_loss.size(), h.stop_reason.c_str(),
-              static_cast<long long>(h.best_epoch + 1), h.best_val_loss, h.seconds * per, h.allreduce_seconds * per,
-              a.out.c_str());
-  std::printf("  time per step (rank 0): data %.3f ms, forward %.3f ms, backward %.3f ms, allreduce %.3f ms, "
-              "clip+optimizer %.3f ms\n",
-              h.data_seconds * per, h.forward_seconds * per, h.backward_seconds * per, h.allreduce_seconds * per,
-              h.optimizer_seconds * per);
+  std::printf(
+      "trained %s on %s in %.1f s: %zu epochs (%s; best epoch %lld, validation loss %.4f), "
+      "%.2f ms/step (allreduce %.3f ms/step) -> %s\n",
+      a.estimator.method.c_str(), o.store.task.c_str(), h.seconds, h.train_loss.size(), h.stop_reason.c_str(),
+      static_cast<long long>(h.best_epoch + 1), h.best_val_loss, h.seconds * per, h.allreduce_seconds * per,
+      a.out.c_str());
+  std::printf(
+      "  time per step (rank 0): data %.3f ms, forward %.3f ms, backward %.3f ms, allreduce %.3f ms, "
+      "clip+optimizer %.3f ms\n",
+      h.data_seconds * per, h.forward_seconds * per, h.backward_seconds * per, h.allreduce_seconds * per,
+      h.optimizer_seconds * per);
   if (h.checkpoints > 0)
-    std::printf("  checkpoints: %lld written (%.1f ms each, %.2f MB), stop/checkpoint agreement %.3f ms/step; "
-                "%s removed\n",
-                static_cast<long long>(h.checkpoints), 1e3 * h.checkpoint_seconds / static_cast<double>(h.checkpoints),
-                static_cast<double>(o.checkpoint_bytes) / 1e6, h.control_seconds * per, o.checkpoint.c_str());
+    std::printf(
+        "  checkpoints: %lld written (%.1f ms each, %.2f MB), stop/checkpoint agreement %.3f ms/step; "
+        "%s removed\n",
+        static_cast<long long>(h.checkpoints), 1e3 * h.checkpoint_seconds / static_cast<double>(h.checkpoints),
+        static_cast<double>(o.checkpoint_bytes) / 1e6, h.control_seconds * per, o.checkpoint.c_str());
   std::fflush(stdout);
 }
 

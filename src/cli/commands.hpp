@@ -1,11 +1,10 @@
 // Registration of simbi's subcommands (one file each in src/cli). Private to the cli module.
 #pragma once
+#include <CLI/CLI.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "simbi/core/matrix.hpp"
 #include "simbi/core/text.hpp"
@@ -41,7 +40,8 @@ void add_log_prob_command(CLI::App& app, std::vector<Command>& commands);
 template <typename T>
 void add_json_option(CLI::App* sub, const std::string& name, nlohmann::json* target, const std::string& key,
                      const std::string& help) {
-  sub->add_option_function<T>(name, [target, key](const T& v) { (*target)[key] = v; }, help);
+  sub->add_option_function<T>(
+      name, [target, key](const T& v) { (*target)[key] = v; }, help);
 }
 
 // `simbi train`'s options (train_options.cpp), bound to *request.

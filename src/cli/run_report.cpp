@@ -21,11 +21,11 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "simbi/posterior/posterior.hpp"
 #include "config_args.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/estimators/estimator.hpp"
+#include "simbi/posterior/posterior.hpp"
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/model_file.hpp"
 #include "simbi/store/sim_store.hpp"
@@ -120,8 +120,8 @@ std::string describe_model(const nlohmann::json& m) {
          std::to_string(m.value("epochs", 0)) + " epochs (best " +
          std::to_string(h.value("best_epoch", 0)) +  // 1-based
          ", validation loss " + format_number(h.value("best_val_loss", 0.0), "%.4g") + "; " +
-         h.value("stop_reason", std::string("?")) + ") in " + format_number(m.value("train_seconds", 0.0), "%.1f s") + " on " +
-         std::to_string(m.value("ranks", 1)) + " rank(s)";
+         h.value("stop_reason", std::string("?")) + ") in " + format_number(m.value("train_seconds", 0.0), "%.1f s") +
+         " on " + std::to_string(m.value("ranks", 1)) + " rank(s)";
 }
 
 std::string describe_metrics(const std::string& path) {

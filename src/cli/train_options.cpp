@@ -8,7 +8,9 @@ namespace {
 // The data, the outputs, the run (device, checkpoints, data loading) and the optimisation.
 void add_run_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--data", a->data, "Simulation store (HDF5) to train on")->required();
-  sub->add_option("--method", a->estimator.method, "cpvae | upvae | ace | ene (Embed and Emulate) | npe (normalizing flow) | fmpe (flow matching) | npse (score)");
+  sub->add_option(
+      "--method", a->estimator.method,
+      "cpvae | upvae | ace | ene (Embed and Emulate) | npe (normalizing flow) | fmpe (flow matching) | npse (score)");
   sub->add_option("--out", a->out, "Model file to write")->required();
   sub->add_option("--seed", a->seed, "Seed (split, shuffling, initialisation)")->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
@@ -57,7 +59,8 @@ void add_ace_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--width", a->estimator.ace.width, "ACE: units per residual block")->capture_default_str();
   sub->add_option("--blocks", a->estimator.ace.blocks, "ACE: residual blocks")->capture_default_str();
   sub->add_option("--distance", a->estimator.distance, "ACE: mse | mmd2 | zmae (default: the task's own distance)");
-  sub->add_option("--distance-params", a->estimator.distance_params, "ACE: the distance's parameters as JSON, e.g. "
+  sub->add_option("--distance-params", a->estimator.distance_params,
+                  "ACE: the distance's parameters as JSON, e.g. "
                   "'{\"set_size\": 5, \"point_dim\": 2}'");
   sub->add_option("--activation", a->estimator.activation, "ACE: relu (the paper's) | silu")->capture_default_str();
   sub->add_option("--ace-output", a->estimator.ace_output,
@@ -87,7 +90,8 @@ void add_ene_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--series-channels", e.series_channels,
                   "E&E conv: channels of the time series x = [channels, time] row-major")
       ->capture_default_str();
-  sub->add_option("--conv-channels", a->estimator.conv_channels, "E&E conv: channels of the conv layers, e.g. 32,64,128");
+  sub->add_option("--conv-channels", a->estimator.conv_channels,
+                  "E&E conv: channels of the conv layers, e.g. 32,64,128");
   sub->add_option("--crop", e.crop, "E&E conv: training window (random crop) length, 0 = whole series")
       ->capture_default_str();
   sub->add_option("--test-windows", e.test_windows, "E&E conv: windows averaged at test time")->capture_default_str();
@@ -137,13 +141,18 @@ void add_density_options(CLI::App* sub, train::TrainRequest* a) {
       ->capture_default_str();
   // FMPE / NPSE: set only what is given (the method's defaults otherwise).
   nlohmann::json* vf = &a->estimator.vector_field;
-  add_json_option<int64_t>(sub, "--field-width", vf, "width", "FMPE/NPSE: units of the vector field's residual MLP (default 128)");
-  add_json_option<int64_t>(sub, "--field-blocks", vf, "blocks", "FMPE/NPSE: residual blocks of the vector field (default 3)");
-  add_json_option<int64_t>(sub, "--time-features", vf, "time_features", "FMPE/NPSE: sinusoidal features of t (default 8)");
-  add_json_option<double>(sub, "--sigma-min", vf, "sigma_min", "FMPE: width of the probability paths at t = 1, in (0, 1)");
+  add_json_option<int64_t>(sub, "--field-width", vf, "width",
+                           "FMPE/NPSE: units of the vector field's residual MLP (default 128)");
+  add_json_option<int64_t>(sub, "--field-blocks", vf, "blocks",
+                           "FMPE/NPSE: residual blocks of the vector field (default 3)");
+  add_json_option<int64_t>(sub, "--time-features", vf, "time_features",
+                           "FMPE/NPSE: sinusoidal features of t (default 8)");
+  add_json_option<double>(sub, "--sigma-min", vf, "sigma_min",
+                          "FMPE: width of the probability paths at t = 1, in (0, 1)");
   add_json_option<double>(sub, "--time-prior-exponent", vf, "time_prior_exponent",
                           "FMPE: training times t ~ p(t) ∝ t^a on [0, 1] (0 = uniform)");
-  add_json_option<std::string>(sub, "--solver", vf, "solver", "FMPE/NPSE: ODE solver for sampling and log_prob, rk4 | dopri5");
+  add_json_option<std::string>(sub, "--solver", vf, "solver",
+                               "FMPE/NPSE: ODE solver for sampling and log_prob, rk4 | dopri5");
   add_json_option<int64_t>(sub, "--ode-steps", vf, "steps", "FMPE/NPSE rk4: steps from t = 0 to 1 (FMPE 10, NPSE 50)");
   add_json_option<double>(sub, "--rtol", vf, "rtol", "FMPE/NPSE dopri5: relative tolerance (default 1e-5)");
   add_json_option<double>(sub, "--atol", vf, "atol", "FMPE/NPSE dopri5: absolute tolerance (default 1e-5)");
@@ -162,7 +171,8 @@ void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--prior-hidden", a->estimator.prior_hidden, "CP-VAE: hidden widths of p(z | x)");
   sub->add_option("--decoder-hidden", a->estimator.decoder_hidden, "Hidden widths of p(θ | x, z)");
   sub->add_option("--data-decoder-hidden", a->estimator.data_decoder_hidden, "UP-VAE: hidden widths of p(x | z)");
-  sub->add_option("--threads", a->threads, "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");
+  sub->add_option("--threads", a->threads,
+                  "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");
 }
 
 }  // namespace simbi::cli

@@ -13,8 +13,7 @@ void check(int rc, const char* what) {
     char msg[MPI_MAX_ERROR_STRING];
     int len = 0;
     MPI_Error_string(rc, msg, &len);
-    throw Error(ErrorKind::runtime,
-                std::string("MPI ") + what + " failed: " + std::string(msg, len));
+    throw Error(ErrorKind::runtime, std::string("MPI ") + what + " failed: " + std::string(msg, len));
   }
 }
 

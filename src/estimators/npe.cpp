@@ -76,7 +76,8 @@ torch::Tensor Npe::log_prob(const torch::Tensor& theta, const torch::Tensor& x) 
           "NPE: θ must be [B, " + std::to_string(config_.theta_dim) + "]");
   torch::Tensor rows = x.dim() == 1 ? x.reshape({1, -1}).expand({theta.size(0), config_.x_dim}) : x;
   require(rows.dim() == 2 && rows.size(0) == theta.size(0) && rows.size(1) == config_.x_dim,
-          ErrorKind::invalid_argument, "NPE: x must be [" + std::to_string(config_.x_dim) + "] or [B, dx] for θ [B, dθ]");
+          ErrorKind::invalid_argument,
+          "NPE: x must be [" + std::to_string(config_.x_dim) + "] or [B, dx] for θ [B, dθ]");
   // q(θ | x) = q_z(z(θ) | x) / Π std_θ: the z-scoring's log-det turns the flow's density into one in θ's units.
   // With a support transform the flow is on u = T⁻¹(θ), and q(θ | x) = q_u(u | x) / |det ∂T/∂u|.
   torch::Tensor log_det, inside;

@@ -2,8 +2,8 @@
 // over the ranks, one uniform per row keyed by the row's index, accepted indices gathered on rank 0.
 #include <cmath>
 
-#include "simbi/dist/comm.hpp"
 #include "simbi/core/random.hpp"
+#include "simbi/dist/comm.hpp"
 #include "simbi/mcmc/rejection.hpp"
 
 namespace simbi::mcmc {

@@ -14,8 +14,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "simbi/dist/comm.hpp"
 #include "simbi/core/random.hpp"
+#include "simbi/dist/comm.hpp"
 
 namespace simbi::mcmc {
 

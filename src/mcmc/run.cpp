@@ -8,9 +8,9 @@
 #include <limits>
 
 #include "samplers.hpp"
+#include "simbi/core/log.hpp"
 #include "simbi/core/text.hpp"
 #include "simbi/core/timing.hpp"
-#include "simbi/core/log.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/mcmc/sampler.hpp"
 
@@ -27,7 +27,6 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 // Tag of the engine's streams within StreamPurpose::sampling ("MCMC"), away from the small indices
 // the direct samplers use (one per observation).
 constexpr uint64_t kStreamTag = uint64_t{0x4D434D43} << 32;
-
 
 void validate(const sim::Prior& prior, Potential* potential, int64_t num_samples, const McmcOptions& o) {
   auto bad = [](bool cond, const std::string& what) { require(!cond, ErrorKind::invalid_argument, "MCMC: " + what); };

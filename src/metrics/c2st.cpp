@@ -1,8 +1,6 @@
 // C2ST as sbibm computes it: a clone of scikit-learn's MLPClassifier (adam, relu, hidden (10d, 10d)) and
 // KFold cross-validation, written as a hand-made forward/backward on one flat parameter buffer so that a
 // step is a handful of BLAS calls plus tight loops (no autograd, no per-parameter optimizer ops).
-#include "simbi/core/text.hpp"
-#include "simbi/core/timing.hpp"
 #include "simbi/metrics/c2st.hpp"
 
 #include <torch/torch.h>
@@ -10,21 +8,22 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <string>
+#include <thread>
 
 #include "simbi/core/error.hpp"
 #include "simbi/core/random.hpp"
+#include "simbi/core/text.hpp"
+#include "simbi/core/timing.hpp"
 
 namespace simbi::metrics {
 
 namespace {
-
 
 template <typename T>
 constexpr torch::ScalarType scalar_type_of() {
@@ -412,8 +411,8 @@ C2stResult c2st(const at::Tensor& reference, const at::Tensor& samples, const C2
 
 C2stResult c2st(ConstMatrixView reference, ConstMatrixView samples, const C2stOptions& options) {
   // from_blob does not copy and does not own: the views outlive the call.
-  const torch::Tensor X = torch::from_blob(const_cast<float*>(reference.data), {reference.rows, reference.cols},
-                                           torch::kFloat32);
+  const torch::Tensor X =
+      torch::from_blob(const_cast<float*>(reference.data), {reference.rows, reference.cols}, torch::kFloat32);
   const torch::Tensor Y =
       torch::from_blob(const_cast<float*>(samples.data), {samples.rows, samples.cols}, torch::kFloat32);
   return c2st(X, Y, options);

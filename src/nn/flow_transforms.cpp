@@ -19,9 +19,7 @@ constexpr double kMinDiagonal = kMinScale;  // the same floor, so kSoftplusToOne
 // softplus(v) + 1e-3 = 1 at v = log(e^{1 − 1e-3} − 1): the value that makes a scale or diagonal start at 1.
 const double kSoftplusToOne = std::log(std::expm1(1.0 - kMinScale));
 
-torch::Tensor long_tensor(const std::vector<int64_t>& v) {
-  return torch::tensor(v, torch::kLong);
-}
+torch::Tensor long_tensor(const std::vector<int64_t>& v) { return torch::tensor(v, torch::kLong); }
 
 // The permutation that undoes `order`: inverse[order[j]] = j.
 torch::Tensor inverse_permutation(const torch::Tensor& order) { return torch::argsort(order); }
@@ -71,8 +69,8 @@ FlowStep MaskedAffineAutoregressive::elementwise(const torch::Tensor& inputs, co
 }
 
 MaskedPiecewiseRQAutoregressive::MaskedPiecewiseRQAutoregressive(int64_t features, int64_t hidden,
-                                                                 int64_t context_features, int64_t blocks,
-                                                                 int64_t bins, double tail_bound)
+                                                                 int64_t context_features, int64_t blocks, int64_t bins,
+                                                                 double tail_bound)
     : AutoregressiveTransform(features, hidden, context_features, blocks, spline_params_per_element(bins)),
       bins_(bins),
       tail_bound_(tail_bound) {}
@@ -103,15 +101,15 @@ PiecewiseRQCoupling::PiecewiseRQCoupling(const std::vector<int64_t>& mask, int64
   transform_idx_ = long_tensor(transform);
   restore_order_ = inverse_permutation(torch::cat({identity_idx_, transform_idx_}));
   const int64_t out = static_cast<int64_t>(transform.size()) * spline_params_per_element(bins);
-  net_ = register_module("net", ContextResidualNet(static_cast<int64_t>(identity.size()), context_features, hidden,
-                                                   blocks, out));
+  net_ = register_module(
+      "net", ContextResidualNet(static_cast<int64_t>(identity.size()), context_features, hidden, blocks, out));
 }
 
 FlowStep PiecewiseRQCoupling::apply(const torch::Tensor& inputs, const torch::Tensor& context, bool inverse) {
   const torch::Tensor identity = inputs.index_select(1, on_device_of(identity_idx_, inputs));
   const torch::Tensor transformed = inputs.index_select(1, on_device_of(transform_idx_, inputs));
-  const torch::Tensor params =
-      net_->forward(identity, context).reshape({inputs.size(0), transform_idx_.size(0), spline_params_per_element(bins_)});
+  const torch::Tensor params = net_->forward(identity, context)
+                                   .reshape({inputs.size(0), transform_idx_.size(0), spline_params_per_element(bins_)});
   const SplineOutput s = rational_quadratic_spline_from_params(transformed, params, bins_, inverse, tail_bound_,
                                                                static_cast<double>(net_->hidden()));
   return {torch::cat({identity, s.outputs}, 1).index_select(1, on_device_of(restore_order_, inputs)),
@@ -177,14 +175,17 @@ LULinear::LULinear(int64_t features) {
 
 torch::Tensor LULinear::lower() const {
   const int64_t d = bias_.size(0);
-  const torch::Tensor idx = torch::tril_indices(d, d, -1, torch::TensorOptions().dtype(torch::kLong).device(bias_.device()));
+  const torch::Tensor idx =
+      torch::tril_indices(d, d, -1, torch::TensorOptions().dtype(torch::kLong).device(bias_.device()));
   return torch::eye(d, bias_.options()).index_put({idx[0], idx[1]}, lower_entries_);
 }
 
 torch::Tensor LULinear::upper() const {
   const int64_t d = bias_.size(0);
-  const torch::Tensor idx = torch::triu_indices(d, d, 1, torch::TensorOptions().dtype(torch::kLong).device(bias_.device()));
-  return torch::diag(torch::softplus(unconstrained_diagonal_) + kMinDiagonal).index_put({idx[0], idx[1]}, upper_entries_);
+  const torch::Tensor idx =
+      torch::triu_indices(d, d, 1, torch::TensorOptions().dtype(torch::kLong).device(bias_.device()));
+  return torch::diag(torch::softplus(unconstrained_diagonal_) + kMinDiagonal)
+      .index_put({idx[0], idx[1]}, upper_entries_);
 }
 
 torch::Tensor LULinear::log_diagonal() const {

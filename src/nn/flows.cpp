@@ -36,8 +36,10 @@ void FlowConfig::validate() const {
           option("type") + ": unknown flow type '" + type + "' (expected nsf or maf)");
   require(transforms >= 1, ErrorKind::invalid_argument,
           option("transforms") + ": expected at least 1 transform, got " + number(transforms));
-  require(hidden >= 1, ErrorKind::invalid_argument, option("hidden") + ": expected a positive width, got " + number(hidden));
-  require(blocks >= 0, ErrorKind::invalid_argument, option("blocks") + ": expected 0 or more blocks, got " + number(blocks));
+  require(hidden >= 1, ErrorKind::invalid_argument,
+          option("hidden") + ": expected a positive width, got " + number(hidden));
+  require(blocks >= 0, ErrorKind::invalid_argument,
+          option("blocks") + ": expected 0 or more blocks, got " + number(blocks));
   require(bins >= 2, ErrorKind::invalid_argument, option("bins") + ": expected at least 2 bins, got " + number(bins));
   require(std::isfinite(tail_bound) && tail_bound > 0, ErrorKind::invalid_argument,
           option("tail_bound") + ": expected a positive tail bound, got " + number(tail_bound));
@@ -72,8 +74,8 @@ FlowConfig FlowConfig::from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json FlowConfig::to_json() const {
-  return {{"type", type},     {"transforms", transforms}, {"hidden", hidden},          {"blocks", blocks},
-          {"bins", bins},     {"tail_bound", tail_bound}, {"conditioner", conditioner}};
+  return {{"type", type}, {"transforms", transforms}, {"hidden", hidden},          {"blocks", blocks},
+          {"bins", bins}, {"tail_bound", tail_bound}, {"conditioner", conditioner}};
 }
 
 // ---------------------------------------------------------------- ConditionalFlow
@@ -123,8 +125,9 @@ torch::Tensor ConditionalFlowImpl::broadcast_context(const torch::Tensor& contex
 FlowStep ConditionalFlowImpl::to_noise(const torch::Tensor& theta, const torch::Tensor& context) {
   require(theta.dim() == 2 && theta.size(1) == theta_dim_, ErrorKind::invalid_argument,
           "flow: θ must be [B, " + std::to_string(theta_dim_) + "]");
-  require(context_dim_ == 0 || (context.dim() == 2 && context.size(0) == theta.size(0) && context.size(1) == context_dim_),
-          ErrorKind::invalid_argument, "flow: context must be [B, " + std::to_string(context_dim_) + "] for θ [B, d]");
+  require(
+      context_dim_ == 0 || (context.dim() == 2 && context.size(0) == theta.size(0) && context.size(1) == context_dim_),
+      ErrorKind::invalid_argument, "flow: context must be [B, " + std::to_string(context_dim_) + "] for θ [B, d]");
   torch::Tensor z = theta;
   torch::Tensor logabsdet = torch::zeros({theta.size(0)}, theta.options());
   for (const auto& t : transforms_) {
@@ -140,14 +143,15 @@ torch::Tensor ConditionalFlowImpl::log_prob(const torch::Tensor& theta, const to
   return standard_normal_log_prob(noise.outputs) + noise.logabsdet;
 }
 
-std::pair<torch::Tensor, torch::Tensor> ConditionalFlowImpl::sample_and_log_prob(int64_t n, const torch::Tensor& context,
+std::pair<torch::Tensor, torch::Tensor> ConditionalFlowImpl::sample_and_log_prob(int64_t n,
+                                                                                 const torch::Tensor& context,
                                                                                  at::Generator& gen) {
   require(n >= 0, ErrorKind::invalid_argument, "flow: number of samples must be non-negative");
   const torch::Tensor ctx = broadcast_context(context, n);
   // The noise comes from the caller's (CPU) generator and then moves to the parameters' device and dtype.
   const torch::Tensor reference = parameters().front();
-  torch::Tensor x = torch::randn({n, theta_dim_}, gen, torch::TensorOptions().dtype(reference.scalar_type()))
-                        .to(reference.device());
+  torch::Tensor x =
+      torch::randn({n, theta_dim_}, gen, torch::TensorOptions().dtype(reference.scalar_type())).to(reference.device());
   // log q(θ) = log N(z) − Σ log|det d(noise → θ)|, the sampling direction's log-dets.
   torch::Tensor log_q = standard_normal_log_prob(x);
   for (auto it = transforms_.rbegin(); it != transforms_.rend(); ++it) {

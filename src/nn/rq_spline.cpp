@@ -15,7 +15,8 @@ using torch::indexing::Slice;
 // could miss ±bound by rounding) so that the spline meets the identity tails without a jump.
 torch::Tensor knot_positions(const torch::Tensor& unnormalized, double min_size, double bound) {
   const int64_t bins = unnormalized.size(-1);
-  const torch::Tensor sizes = min_size + (1.0 - min_size * static_cast<double>(bins)) * torch::softmax(unnormalized, -1);
+  const torch::Tensor sizes =
+      min_size + (1.0 - min_size * static_cast<double>(bins)) * torch::softmax(unnormalized, -1);
   const torch::Tensor interior = 2.0 * bound * torch::cumsum(sizes.index({"...", Slice(0, bins - 1)}), -1) - bound;
   const torch::Tensor lower = torch::full_like(interior.index({"...", Slice(0, 1)}), -bound);
   return torch::cat({lower, interior, -lower}, -1);
@@ -41,13 +42,12 @@ torch::Tensor bin_index(const torch::Tensor& values, const torch::Tensor& knots)
 
 SplineOutput rational_quadratic_spline(const torch::Tensor& inputs, const torch::Tensor& unnormalized_widths,
                                        const torch::Tensor& unnormalized_heights,
-                                       const torch::Tensor& unnormalized_derivatives, bool inverse,
-                                       double tail_bound, double min_bin_width, double min_bin_height,
-                                       double min_derivative) {
+                                       const torch::Tensor& unnormalized_derivatives, bool inverse, double tail_bound,
+                                       double min_bin_width, double min_bin_height, double min_derivative) {
   const int64_t bins = unnormalized_widths.size(-1);
   require(bins >= 2, ErrorKind::invalid_argument, "rational-quadratic spline: expected at least 2 bins");
-  require(unnormalized_heights.size(-1) == bins && unnormalized_derivatives.size(-1) == bins - 1,
-          ErrorKind::internal, "rational-quadratic spline: expected K widths, K heights and K - 1 derivatives");
+  require(unnormalized_heights.size(-1) == bins && unnormalized_derivatives.size(-1) == bins - 1, ErrorKind::internal,
+          "rational-quadratic spline: expected K widths, K heights and K - 1 derivatives");
   require(tail_bound > 0, ErrorKind::invalid_argument, "rational-quadratic spline: tail bound must be positive");
   require(min_bin_width * bins < 1.0 && min_bin_height * bins < 1.0, ErrorKind::invalid_argument,
           "rational-quadratic spline: minimal bin width/height times the number of bins must be below 1");

@@ -168,7 +168,8 @@ torch::Tensor draw_posterior(const SbcRequest& a, Setup& s, const float* x_star,
   torch::Tensor out = torch::empty({L, s.abc_theta.cols()}, torch::kFloat);
   for (int64_t i = 0; i < L; ++i)
     std::copy(s.abc_theta.row(order[static_cast<size_t>(i)]),
-              s.abc_theta.row(order[static_cast<size_t>(i)]) + s.abc_theta.cols(), out.data_ptr<float>() + i * out.size(1));
+              s.abc_theta.row(order[static_cast<size_t>(i)]) + s.abc_theta.cols(),
+              out.data_ptr<float>() + i * out.size(1));
   return out;
 }
 
@@ -176,7 +177,7 @@ torch::Tensor draw_posterior(const SbcRequest& a, Setup& s, const float* x_star,
 // the simulation failed (a non-finite x*); and per test θ* and the posterior mean (D values each; NaN
 // for a failed simulation).
 struct LocalTests {
-  std::vector<int64_t> ranks;  // (hi − lo) · (D + 1)
+  std::vector<int64_t> ranks;       // (hi − lo) · (D + 1)
   std::vector<double> truth, mean;  // (hi − lo) · D
   double simulate_seconds = 0.0, sample_seconds = 0.0;
 };
@@ -273,17 +274,19 @@ nlohmann::json point_errors_json(const metrics::PointErrors& e) {
 std::string summary_paragraph(const SbcRequest& a, const Setup& s, const metrics::SbcSummary& r,
                               const std::vector<metrics::PointErrors>& errors, int64_t failed, double seconds) {
   const metrics::SbcStatistic& joint = r.statistics.back();
-  std::string p = "SBC of " + s.subject + " (" + s.method + " on " + s.task.name +
-                  "): " + std::to_string(r.tests) + " test pairs from the prior predictive (" + std::to_string(failed) +
+  std::string p = "SBC of " + s.subject + " (" + s.method + " on " + s.task.name + "): " + std::to_string(r.tests) +
+                  " test pairs from the prior predictive (" + std::to_string(failed) +
                   " failed simulations skipped), " + std::to_string(r.samples) + " posterior samples each, seed " +
-                  std::to_string(a.seed) + ", " + std::to_string(dist::size()) + " rank(s), " + format_number(seconds, "%.1f s") +
-                  ". ";
+                  std::to_string(a.seed) + ", " + std::to_string(dist::size()) + " rank(s), " +
+                  format_number(seconds, "%.1f s") + ". ";
   if (r.tested) {
     const metrics::SbcStatistic& worst = r.statistics[r.min_p_index];
     p += "Rank uniformity (chi-square, " + std::to_string(r.bins) + " bins, " + std::to_string(r.statistics.size()) +
-         " tests: each dimension and the joint Mahalanobis rank): smallest p-value " + format_number(r.min_p_value, "%.3g") +
-         " (" + worst.name + "), Bonferroni-adjusted " + format_number(r.adjusted_p_value, "%.3g") + ", " +
-         (r.rejected ? "uniformity REJECTED" : "uniformity not rejected") + " at alpha = " + format_number(r.alpha, "%g") + ". ";
+         " tests: each dimension and the joint Mahalanobis rank): smallest p-value " +
+         format_number(r.min_p_value, "%.3g") + " (" + worst.name + "), Bonferroni-adjusted " +
+         format_number(r.adjusted_p_value, "%.3g") + ", " +
+         (r.rejected ? "uniformity REJECTED" : "uniformity not rejected") +
+         " at alpha = " + format_number(r.alpha, "%g") + ". ";
   } else {
     p += "Too few tests for the chi-square uniformity test (it needs at least 10 to expect 5 per bin). ";
   }
@@ -292,15 +295,18 @@ std::string summary_paragraph(const SbcRequest& a, const Setup& s, const metrics
     if (!st.joint && st.max_coverage_deviation > worst_marginal->max_coverage_deviation) worst_marginal = &st;
   p += "Expected coverage: max |coverage - nominal| " + format_number(r.max_marginal_coverage_deviation, "%.3f") +
        " over the central intervals of the dimensions (" + worst_marginal->name + " at level " +
-       format_number(worst_marginal->worst_level, "%.2f") + "), " + format_number(r.max_joint_coverage_deviation, "%.3f") +
-       " for the joint region (at " + format_number(joint.worst_level, "%.2f") + "); mean coverage - nominal " +
+       format_number(worst_marginal->worst_level, "%.2f") + "), " +
+       format_number(r.max_joint_coverage_deviation, "%.3f") + " for the joint region (at " +
+       format_number(joint.worst_level, "%.2f") + "); mean coverage - nominal " +
        format_number(r.mean_marginal_coverage_deviation, "%+.3f") + " (dimensions) and " +
-       format_number(joint.mean_coverage_deviation, "%+.3f") + " (joint), negative meaning overconfident; binomial sd at " +
-       "level 0.5 with these tests " + format_number(0.5 / std::sqrt(static_cast<double>(r.tests)), "%.3f") + ". ";
+       format_number(joint.mean_coverage_deviation, "%+.3f") +
+       " (joint), negative meaning overconfident; binomial sd at " + "level 0.5 with these tests " +
+       format_number(0.5 / std::sqrt(static_cast<double>(r.tests)), "%.3f") + ". ";
   const size_t i90 = level_index(r.levels, 0.9);
   p += "Posterior mean vs theta* (MAPE / median APE / RMSE) and 90% central-interval coverage:";
   for (size_t k = 0; k < errors.size(); ++k)
-    p += std::string(k ? ";" : "") + " " + r.statistics[k].name + " " + format_number(100.0 * errors[k].mape, "%.1f%%") + " / " +
+    p += std::string(k ? ";" : "") + " " + r.statistics[k].name + " " +
+         format_number(100.0 * errors[k].mape, "%.1f%%") + " / " +
          format_number(100.0 * errors[k].median_ape, "%.1f%%") + " / " + format_number(errors[k].rmse, "%.3g") + ", " +
          format_number(r.statistics[k].coverage[i90], "%.2f");
   p += ". ";
@@ -419,12 +425,12 @@ SbcReport run_sbc(const SbcRequest& a) {
     const nlohmann::json j = {
         {"model", a.model.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.model)},
         {"abc_data", a.abc_data.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.abc_data)},
-        {"abc",
-         a.abc_data.empty() ? nlohmann::json(nullptr)
-                            : nlohmann::json{{"distance", s.distance->name()},
-                                             {"stored_simulations", s.abc_x.rows()},
-                                             {"accepted", L},
-                                             {"rule", "the L stored simulations nearest to x* (uniform kernel)"}}},
+        {"abc", a.abc_data.empty()
+                    ? nlohmann::json(nullptr)
+                    : nlohmann::json{{"distance", s.distance->name()},
+                                     {"stored_simulations", s.abc_x.rows()},
+                                     {"accepted", L},
+                                     {"rule", "the L stored simulations nearest to x* (uniform kernel)"}}},
         {"method", s.method},
         {"task", s.task.name},
         {"theta_labels", s.labels},
@@ -433,10 +439,11 @@ SbcReport run_sbc(const SbcRequest& a) {
         {"failed_simulations", failed},
         {"num_posterior_samples", L},
         {"seed", a.seed},
-        {"streams", std::string("test j: theta* from (seed, prior_draw, ") + kSbcStreamText +
-                        ").substream(j), x* from "
-                        "(seed, simulation, same index).substream(j), posterior draws from (seed, sampling, same index + "
-                        "j) (a model's posterior with stream index index + j on one rank)"},
+        {"streams",
+         std::string("test j: theta* from (seed, prior_draw, ") + kSbcStreamText +
+             ").substream(j), x* from "
+             "(seed, simulation, same index).substream(j), posterior draws from (seed, sampling, same index + "
+             "j) (a model's posterior with stream index index + j on one rank)"},
         {"rank_statistic",
          "marginal: #{l : theta_l,d < theta*_d} (ties count 1/2); joint: #{l : m(theta_l) < "
          "m(theta*)}, m = squared Mahalanobis distance w.r.t. the mean and covariance of theta* "
@@ -481,6 +488,5 @@ SbcReport run_sbc(const SbcRequest& a) {
   });
   return report;
 }
-
 
 }  // namespace simbi::posterior

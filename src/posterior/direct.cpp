@@ -75,9 +75,9 @@ class DirectPosterior final : public Posterior {
     DrawSet set;
     set.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (comm.rank() != 0) return {set};
-    set.samples = torch::from_blob(const_cast<float*>(all.data()), {static_cast<int64_t>(all.size()) / d, d},
-                                   torch::kFloat)
-                      .clone();
+    set.samples =
+        torch::from_blob(const_cast<float*>(all.data()), {static_cast<int64_t>(all.size()) / d, d}, torch::kFloat)
+            .clone();
     char line[256];
     std::snprintf(line, sizeof line, " in %.3f s (%s samples/s on %d rank(s))", set.seconds,
                   log::human_count(static_cast<double>(n) / std::max(set.seconds, 1e-9)).c_str(), comm.size());

@@ -2,12 +2,13 @@
 // rejection from the prior with the bound 1/τ (mcmc::BoundedRatioSampler) or, when its acceptance is
 // too low, the MCMC engine on the same potential. x_o is encoded once per call. The draws do not depend
 // on the number of ranks sharing the work.
+#include "simbi/estimators/ene.hpp"
+
 #include <chrono>
 #include <cstdio>
 
 #include "posteriors.hpp"
 #include "simbi/core/error.hpp"
-#include "simbi/estimators/ene.hpp"
 #include "simbi/mcmc/potential.hpp"
 #include "simbi/mcmc/rejection.hpp"
 
@@ -69,8 +70,8 @@ EneDraws sample_ene(estimators::Ene& ene, const sim::Prior& prior, const torch::
     };
     mcmc::BoundedRatioSampler rejection(prior, critic, s_max, ro);
     const bool automatic = o.sampler == "auto";
-    mcmc::RejectionResult r = rejection.sample(n, automatic ? std::min(o.rejection_pilot, o.max_draws) : o.max_draws,
-                                               stream_index);
+    mcmc::RejectionResult r =
+        rejection.sample(n, automatic ? std::min(o.rejection_pilot, o.max_draws) : o.max_draws, stream_index);
     const double rate = r.acceptance_rate();
     if (!r.complete && automatic && rate >= o.min_acceptance &&
         static_cast<double>(n) / rate <= static_cast<double>(o.max_draws))

@@ -46,8 +46,7 @@ Wanted parse_metrics(const std::string& text) {
 Matrix read_samples(const std::string& path, int64_t max_rows, int64_t min_rows, const std::string& why_min) {
   Matrix all = store::read_matrix(path, "/samples", nullptr);
   const int64_t rows = max_rows > 0 ? std::min(max_rows, all.rows()) : all.rows();
-  require(rows >= min_rows, ErrorKind::format,
-          path + ": " + std::to_string(all.rows()) + " rows, " + why_min);
+  require(rows >= min_rows, ErrorKind::format, path + ": " + std::to_string(all.rows()) + " rows, " + why_min);
   Matrix m(rows, all.cols());
   std::copy(all.data(), all.data() + rows * all.cols(), m.data());
   for (int64_t i = 0; i < rows; ++i)
@@ -75,7 +74,6 @@ int default_threads() {
   }
   return std::max(1, cores / std::max(1, node_ranks));
 }
-
 
 // The inputs, checked: which metrics, and the samples and reference rows (agreed across the ranks).
 struct Inputs {

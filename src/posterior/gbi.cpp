@@ -54,8 +54,8 @@ class GbiPosterior final : public Posterior {
       set.beta = o_.betas[b];
       AcePotential potential(ace_, x_o, set.beta, prior_->dim());
       // Independent chains per (observation, β).
-      const mcmc::McmcResult r = mcmc::run_mcmc(*prior_, &potential, o_.num_samples,
-                                                mcmc_options(o_, sampler, stream_index * 1000 + b));
+      const mcmc::McmcResult r =
+          mcmc::run_mcmc(*prior_, &potential, o_.num_samples, mcmc_options(o_, sampler, stream_index * 1000 + b));
       set.samples = r.samples;
       set.seconds = r.wall_seconds;
       set.max_rhat = r.diagnostics.max_rhat;

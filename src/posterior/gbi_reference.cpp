@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "simbi/core/log.hpp"
@@ -76,8 +75,7 @@ void sample_exact_gbi(const GbiReferenceRequest& a, const std::function<void(con
     exact = sim::make_exact_cost(a.task);
     require(!a.betas.empty(), ErrorKind::invalid_argument, "--beta is required, e.g. --beta 10,100");
     for (double b : a.betas)
-      require(std::isfinite(b) && b > 0, ErrorKind::invalid_argument,
-              "--beta must be positive, got " + fmt("%g", b));
+      require(std::isfinite(b) && b > 0, ErrorKind::invalid_argument, "--beta must be positive, got " + fmt("%g", b));
     require(a.method == "rejection" || a.method == "mcmc" || a.method == "auto", ErrorKind::invalid_argument,
             "--method must be rejection, mcmc or auto, got '" + a.method + "'");
     require(a.num_samples > 0, ErrorKind::invalid_argument, "--num-samples must be positive");
@@ -133,9 +131,8 @@ void sample_exact_gbi(const GbiReferenceRequest& a, const std::function<void(con
                                 " prior draws (acceptance rate " + fmt("%.3g", r.acceptance_rate()) + ")";
         // Every rank holds the same result: an agreed error, printed once.
         dist::run_agreed([&] {
-          require(
-              a.method == "auto", ErrorKind::numeric,
-              "--max-draws " + fmt("%g", a.max_draws) + ": " + why + "; raise --max-draws or use --method mcmc");
+          require(a.method == "auto", ErrorKind::numeric,
+                  "--max-draws " + fmt("%g", a.max_draws) + ": " + why + "; raise --max-draws or use --method mcmc");
         });
         log::warn("observation " + std::to_string(k + 1) + ", beta " + fmt("%g", beta) + ": " + why +
                   "; falling back to MCMC");
@@ -160,7 +157,6 @@ void sample_exact_gbi(const GbiReferenceRequest& a, const std::function<void(con
     }
   }
 }
-
 
 std::vector<CostCheck> check_learned_cost(const CostCheckRequest& a) {
   LoadedModel loaded;
@@ -192,12 +188,12 @@ std::vector<CostCheck> check_learned_cost(const CostCheckRequest& a) {
     const torch::Tensor truth = exact_costs(*exact, theta_t, obs.row(k));
     const double r = torch::corrcoef(torch::stack({learned, truth}))[0][1].item<double>();
     const double rmse = (learned - truth).pow(2).mean().sqrt().item<double>();
-    rows.push_back({{"observation", k + 1}, {"pearson_r", r}, {"rmse", rmse}, {"mean_exact_cost", truth.mean().item<double>()}});
+    rows.push_back(
+        {{"observation", k + 1}, {"pearson_r", r}, {"rmse", rmse}, {"mean_exact_cost", truth.mean().item<double>()}});
     checks.push_back({k + 1, r, rmse, truth.mean().item<double>()});
   }
   if (dist::is_root() && !a.out.empty()) store::write_file_atomically(a.out, rows.dump(2) + "\n");
   return checks;
 }
-
 
 }  // namespace simbi::posterior

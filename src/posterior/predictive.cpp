@@ -20,7 +20,8 @@ namespace {
 // Every rank's simulated rows (contiguous, in rank order) to rank 0 as bytes, written there as CSV;
 // failed simulations stay NaN rows. Collective.
 void write_simulations(const std::string& path, const Matrix& x, int64_t n, int64_t x_dim) {
-  const std::string mine(reinterpret_cast<const char*>(x.data()), static_cast<size_t>(x.rows() * x.cols()) * sizeof(float));
+  const std::string mine(reinterpret_cast<const char*>(x.data()),
+                         static_cast<size_t>(x.rows() * x.cols()) * sizeof(float));
   const std::vector<std::string> parts = dist::gather(mine);
   dist::run_agreed([&] {
     if (!dist::is_root()) return;
@@ -107,8 +108,12 @@ PredictiveDistance predictive_distance(const PredictiveRequest& a) {
   r.sem = sd / std::sqrt(used);
   r.used = static_cast<int64_t>(used);
   r.failed = n - r.used;
-  r.record = {{"task", task.name},         {"distance", distance->to_json()}, {"samples", n},
-              {"failed_simulations", r.failed}, {"ppc_distance_mean", mean},      {"ppc_distance_std", sd},
+  r.record = {{"task", task.name},
+              {"distance", distance->to_json()},
+              {"samples", n},
+              {"failed_simulations", r.failed},
+              {"ppc_distance_mean", mean},
+              {"ppc_distance_std", sd},
               {"ppc_distance_sem", r.sem}};
   dist::run_agreed([&] {
     if (dist::is_root() && !a.out.empty()) store::write_file_atomically(a.out, r.record.dump(2) + "\n");

@@ -22,7 +22,8 @@ Matrix read_observations(const std::string& spec, const LoadedModel& model) {
               (model.meta.task.empty() ? std::string("?") : model.meta.task) + ", x_dim " + std::to_string(x_dim) +
               ") expects " + std::to_string(x_dim));
   require(obs.rows() > 0, ErrorKind::format, spec + ": no observation rows");
-  for (float v : obs.storage()) require(std::isfinite(v), ErrorKind::format, spec + ": observations must be finite numbers");
+  for (float v : obs.storage())
+    require(std::isfinite(v), ErrorKind::format, spec + ": observations must be finite numbers");
   return obs;
 }
 

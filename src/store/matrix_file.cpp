@@ -25,8 +25,9 @@ Matrix read_matrix(const std::string& spec, const std::string& default_dataset, 
   h5::Handle f = h5::open_file_read(path);
   const std::vector<int64_t> shape = h5::dataset_shape(f.get(), dataset);
   require(!shape.empty(), ErrorKind::format, path + ": dataset " + dataset + " is missing");
-  require(shape.size() <= 2, ErrorKind::format,
-          path + ": dataset " + dataset + " has " + std::to_string(shape.size()) + " dimensions, expected [rows, dims]");
+  require(
+      shape.size() <= 2, ErrorKind::format,
+      path + ": dataset " + dataset + " has " + std::to_string(shape.size()) + " dimensions, expected [rows, dims]");
   const int64_t rows = shape[0], cols = shape.size() == 2 ? shape[1] : 1;
   Matrix m(rows, cols);
   h5::Handle d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);

@@ -52,8 +52,8 @@ nlohmann::json ene_config(const EstimatorOptions& a, const store::SimStoreMeta& 
   if (c.encoder == "conv" && m.x_shape.size() == 2) {
     require(c.series_channels == 0 || c.series_channels == m.x_shape[0], ErrorKind::invalid_argument,
             "--series-channels " + std::to_string(c.series_channels) + " does not match the store's rows of " +
-                std::to_string(m.x_shape[0]) + " channels x " + std::to_string(m.x_shape[1]) + " steps (" +
-                m.task + "; x_shape attribute)");
+                std::to_string(m.x_shape[0]) + " channels x " + std::to_string(m.x_shape[1]) + " steps (" + m.task +
+                "; x_shape attribute)");
     c.series_channels = m.x_shape[0];
   }
   if (!a.encoder_hidden.empty()) c.encoder_hidden = parse_widths(a.encoder_hidden, "--encoder-hidden");
@@ -63,7 +63,10 @@ nlohmann::json ene_config(const EstimatorOptions& a, const store::SimStoreMeta& 
 
 // NPE: the flow as given (checked by FlowConfig::from_json when the estimator is built).
 nlohmann::json npe_config(const EstimatorOptions& a, const store::SimStoreMeta& m) {
-  nlohmann::json c = {{"method", "npe"}, {"theta_dim", m.theta_dim}, {"x_dim", m.x_dim}, {"flow", a.flow.to_json()},
+  nlohmann::json c = {{"method", "npe"},
+                      {"theta_dim", m.theta_dim},
+                      {"x_dim", m.x_dim},
+                      {"flow", a.flow.to_json()},
                       {"embedding_dim", a.embedding_dim}};
   if (!a.embedding_hidden.empty()) c["embedding_hidden"] = parse_widths(a.embedding_hidden, "--embedding-hidden");
   const std::string& t = a.support_transform;

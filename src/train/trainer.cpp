@@ -1,5 +1,3 @@
-#include "simbi/core/text.hpp"
-#include "simbi/core/timing.hpp"
 #include "simbi/train/trainer.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -10,10 +8,13 @@
 #include <cstdio>
 #include <mutex>
 
+#include "data_order.hpp"
 #include "simbi/core/error.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/core/random.hpp"
 #include "simbi/core/stop_signal.hpp"
+#include "simbi/core/text.hpp"
+#include "simbi/core/timing.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/sim_store.hpp"
@@ -22,14 +23,12 @@
 #include "simbi/train/checkpoint.hpp"
 #include "simbi/train/flat_adamw.hpp"
 #include "simbi/train/training_source.hpp"
-#include "data_order.hpp"
 
 namespace simbi::train {
 
 namespace {
 
 using detail::index_tensor;
-
 
 using NamedState = NamedTensors;
 
@@ -47,8 +46,10 @@ void restore(torch::nn::Module& m, const NamedState& s) {
   auto params = m.named_parameters();
   auto buffers = m.named_buffers();
   for (const auto& [name, value] : s) {
-    if (auto* p = params.find(name)) p->copy_(value);
-    else if (auto* b = buffers.find(name)) b->copy_(value);
+    if (auto* p = params.find(name))
+      p->copy_(value);
+    else if (auto* b = buffers.find(name))
+      b->copy_(value);
   }
 }
 
@@ -92,12 +93,19 @@ constexpr double kCheckpointDue = 1.0, kStopBase = 1000.0;
 }  // namespace
 
 nlohmann::json TrainOptions::to_json() const {
-  return {{"batch_size", batch_size}, {"lr", lr},
-          {"weight_decay", weight_decay}, {"max_epochs", max_epochs},
-          {"patience", patience}, {"lr_decay_patience", lr_decay_patience}, {"kl_warmup_epochs", kl_warmup_epochs},
-          {"lr_decay_factor", lr_decay_factor}, {"lr_schedule", lr_schedule}, {"lr_warmup_epochs", lr_warmup_epochs},
+  return {{"batch_size", batch_size},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"max_epochs", max_epochs},
+          {"patience", patience},
+          {"lr_decay_patience", lr_decay_patience},
+          {"kl_warmup_epochs", kl_warmup_epochs},
+          {"lr_decay_factor", lr_decay_factor},
+          {"lr_schedule", lr_schedule},
+          {"lr_warmup_epochs", lr_warmup_epochs},
           {"clip_norm", clip_norm},
-          {"validation_fraction", validation_fraction}, {"seed", seed}};
+          {"validation_fraction", validation_fraction},
+          {"seed", seed}};
 }
 
 nlohmann::json TrainHistory::to_json() const {
@@ -195,7 +203,8 @@ void check_options(const TrainOptions& o) {
 // The scheduled learning rate of `epoch` (0-based); NaN when the schedule leaves the rate alone (constant
 // after the warm-up, where the plateau decay may have lowered it).
 double scheduled_lr(const TrainOptions& o, int64_t epoch) {
-  if (epoch < o.lr_warmup_epochs) return o.lr * static_cast<double>(epoch + 1) / static_cast<double>(o.lr_warmup_epochs);
+  if (epoch < o.lr_warmup_epochs)
+    return o.lr * static_cast<double>(epoch + 1) / static_cast<double>(o.lr_warmup_epochs);
   if (o.lr_schedule != "cosine") return epoch == o.lr_warmup_epochs && epoch > 0 ? o.lr : std::nan("");
   const double span = static_cast<double>(std::max<int64_t>(1, o.max_epochs - o.lr_warmup_epochs));
   return 0.5 * o.lr * (1.0 + std::cos(M_PI * static_cast<double>(epoch - o.lr_warmup_epochs) / span));
@@ -331,7 +340,8 @@ TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const Tra
     // The KL weight of this epoch. Early stopping and the learning-rate decay count from the first
     // full-weight epoch: while the weight ramps up, the (full-weight) validation loss may rise.
     const int64_t warmed_up = o.kl_warmup_epochs - 1;
-    model.set_kl_weight(epoch < warmed_up ? static_cast<double>(epoch + 1) / static_cast<double>(o.kl_warmup_epochs) : 1.0);
+    model.set_kl_weight(epoch < warmed_up ? static_cast<double>(epoch + 1) / static_cast<double>(o.kl_warmup_epochs)
+                                          : 1.0);
     const int64_t steps = source.steps(epoch, o.batch_size);
     require(steps > 0, ErrorKind::invalid_argument,
             "--batch-size " + std::to_string(o.batch_size) + " is larger than the " + std::to_string(n_train) +
@@ -402,8 +412,7 @@ TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const Tra
       dist::broadcast(k);
       poll_every = k;
     }
-    const double train_loss =
-        sync.allreduce_sum(loss_sum) / static_cast<double>(epoch_rows);
+    const double train_loss = sync.allreduce_sum(loss_sum) / static_cast<double>(epoch_rows);
 
     model.eval();
     model.set_kl_weight(1.0);
@@ -429,7 +438,8 @@ TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const Tra
       h.best_epoch = epoch;
       best_state = snapshot(model);
     }
-    if (o.lr_decay_patience > 0 && epoch - std::max({h.best_epoch, last_decay_epoch, warmed_up}) >= o.lr_decay_patience) {
+    if (o.lr_decay_patience > 0 &&
+        epoch - std::max({h.best_epoch, last_decay_epoch, warmed_up}) >= o.lr_decay_patience) {
       optimizer.set_lr(optimizer.lr() * o.lr_decay_factor);
       last_decay_epoch = epoch;
       if (o.progress) {

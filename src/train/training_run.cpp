@@ -1,11 +1,10 @@
 #include "simbi/train/training_run.hpp"
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <optional>
-
-#include <unistd.h>
 
 #include "simbi/core/log.hpp"
 #include "simbi/core/random.hpp"
@@ -29,7 +28,8 @@ std::string choose_data_loading(const std::string& requested, const store::SimSt
           "--data-loading must be auto, memory or stream, got '" + requested + "'");
   if (requested != "auto") return requested;
   const double data_bytes = 4.0 * static_cast<double>(m.budget) * static_cast<double>(m.theta_dim + m.x_dim);
-  const double machine_bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  const double machine_bytes =
+      static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
   return data_bytes <= machine_bytes / 8.0 / dist::size() ? "memory" : "stream";
 }
 
@@ -52,15 +52,14 @@ void check_device_and_backend(const TrainRequest& a) {
               " (this LibTorch is a CPU build or sees no CUDA device); use --device cpu");
   const int gpus = static_cast<int>(torch::cuda::device_count());
   require(dist::local_rank() < gpus, ErrorKind::invalid_argument,
-          "--device cuda: rank " + std::to_string(dist::rank()) + " is process " + std::to_string(dist::local_rank() + 1) +
-              " on its node but the node has " + std::to_string(gpus) +
+          "--device cuda: rank " + std::to_string(dist::rank()) + " is process " +
+              std::to_string(dist::local_rank() + 1) + " on its node but the node has " + std::to_string(gpus) +
               " GPU(s); start at most one rank per GPU");
 }
 
 // Rank 0 reads the checkpoint (if there is one) and broadcasts it; every rank decodes it and checks
 // that it was written for this model, these options and this data.
-std::optional<TrainState> read_checkpoint_for_resume(const std::string& path,
-                                                            const nlohmann::json& fingerprint) {
+std::optional<TrainState> read_checkpoint_for_resume(const std::string& path, const nlohmann::json& fingerprint) {
   std::string bytes;
   dist::run_agreed([&] {
     if (!dist::is_root() || !std::filesystem::exists(path)) return;
@@ -104,17 +103,17 @@ TrainOutcome run_training(TrainRequest a) {
             "--checkpoint-every-epochs must be 0 (off) or positive");
     require(a.checkpoint_seconds >= 0, ErrorKind::invalid_argument, "--checkpoint-seconds must be 0 (off) or positive");
     require(!a.estimator.method.empty(), ErrorKind::invalid_argument,
-            "--method is required (cpvae, upvae, ace, ene, npe, fmpe or npse), on the command line or as `method` in the --config file");
+            "--method is required (cpvae, upvae, ace, ene, npe, fmpe or npse), on the command line or as `method` in "
+            "the --config file");
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
     require(a.stream_buffer_mb > 0, ErrorKind::invalid_argument, "--stream-buffer-mb must be positive");
     store_meta = store::SimStore::open_read(a.data).meta();
     a.options.seed = a.seed;
     a.data_loading = choose_data_loading(a.data_loading, store_meta);
     source = a.data_loading == "memory"
-                 ? make_in_memory_source(load_training_data(a.data), a.data, a.seed,
-                                                a.options.validation_fraction)
+                 ? make_in_memory_source(load_training_data(a.data), a.data, a.seed, a.options.validation_fraction)
                  : make_streaming_source(a.data, a.seed, a.options.validation_fraction,
-                                                static_cast<int64_t>(a.stream_buffer_mb * (1 << 20)));
+                                         static_cast<int64_t>(a.stream_buffer_mb * (1 << 20)));
     torch::manual_seed(a.seed);  // the same initial weights on every rank (also broadcast from rank 0)
     model = estimators::make_estimator(estimator_config(a.estimator, store_meta));
     if (!a.estimator.ace_targets.empty()) {
@@ -136,13 +135,13 @@ TrainOutcome run_training(TrainRequest a) {
   const int64_t rows = source->train_rows() + source->val_rows();
   char window[64];
   std::snprintf(window, sizeof window, ", streamed (%g MB window per rank)", a.stream_buffer_mb);
-  log::info("train " + a.estimator.method + " on " + store_meta.task + ": " + std::to_string(rows) + " rows of " + a.data +
-            (source->dropped_rows() ? " (" + std::to_string(source->dropped_rows()) +
-                                          " failed or unsimulated rows dropped)"
-                                    : "") +
-            (source->mode() == "stream" ? std::string(window) : ", in memory") +
-            ", global batch " + std::to_string(a.options.batch_size) + " on " + std::to_string(dist::size()) +
-            " rank(s) x " + std::to_string(a.threads) + " thread(s)");
+  log::info(
+      "train " + a.estimator.method + " on " + store_meta.task + ": " + std::to_string(rows) + " rows of " + a.data +
+      (source->dropped_rows() ? " (" + std::to_string(source->dropped_rows()) + " failed or unsimulated rows dropped)"
+                              : "") +
+      (source->mode() == "stream" ? std::string(window) : ", in memory") + ", global batch " +
+      std::to_string(a.options.batch_size) + " on " + std::to_string(dist::size()) + " rank(s) x " +
+      std::to_string(a.threads) + " thread(s)");
   // Collective; the NCCL backend agrees its own errors (no GPU, NCCL init) across ranks.
   const std::unique_ptr<GradSync> sync =
       a.backend == "nccl" ? make_nccl_grad_sync(dist::local_rank()) : make_mpi_grad_sync();
@@ -199,6 +198,5 @@ TrainOutcome run_training(TrainRequest a) {
   dist::barrier();
   return outcome;
 }
-
 
 }  // namespace simbi::train

@@ -46,15 +46,20 @@ int main(int argc, char** argv) {
   int64_t batch = 0, epochs = 1;
   std::string out, model_name = "regression";
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--epochs")) epochs = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--out")) out = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--model")) model_name = argv[i + 1];
+    if (!std::strcmp(argv[i], "--batch"))
+      batch = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--epochs"))
+      epochs = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--out"))
+      out = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--model"))
+      model_name = argv[i + 1];
   }
-  if (batch <= 0 || epochs <= 0 || out.empty() || 
+  if (batch <= 0 || epochs <= 0 || out.empty() ||
       (model_name != "regression" && model_name != "cpvae" && model_name != "ene" && model_name != "npe" &&
        model_name != "fmpe" && model_name != "npse")) {
-    std::fprintf(stderr, "usage: %s --model regression|cpvae|ene|npe|fmpe|npse --batch B --epochs E --out FILE\n", argv[0]);
+    std::fprintf(stderr, "usage: %s --model regression|cpvae|ene|npe|fmpe|npse --batch B --epochs E --out FILE\n",
+                 argv[0]);
     return 2;
   }
   torch::set_num_threads(1);

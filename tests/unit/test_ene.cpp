@@ -19,14 +19,14 @@ namespace simbi {
 namespace {
 
 nlohmann::json small_mlp_config() {
-  return {{"method", "ene"},     {"theta_dim", 2},       {"x_dim", 3},          {"embed_dim", 4},
-          {"tau", 0.2},          {"encoder_hidden", {8}}, {"emulator_width", 8}, {"emulator_blocks", 1}};
+  return {{"method", "ene"}, {"theta_dim", 2},        {"x_dim", 3},          {"embed_dim", 4},
+          {"tau", 0.2},      {"encoder_hidden", {8}}, {"emulator_width", 8}, {"emulator_blocks", 1}};
 }
 
 nlohmann::json small_conv_config() {
-  return {{"method", "ene"},       {"theta_dim", 2},  {"x_dim", 2 * 40}, {"embed_dim", 5},
-          {"encoder", "conv"},     {"series_channels", 2}, {"conv_channels", {4, 6}}, {"crop", 24},
-          {"test_windows", 3},     {"emulator_width", 8}, {"emulator_blocks", 1}};
+  return {{"method", "ene"},   {"theta_dim", 2},       {"x_dim", 2 * 40},         {"embed_dim", 5},
+          {"encoder", "conv"}, {"series_channels", 2}, {"conv_channels", {4, 6}}, {"crop", 24},
+          {"test_windows", 3}, {"emulator_width", 8},  {"emulator_blocks", 1}};
 }
 
 // Direct computation: S_ij = ⟨f_i, g_j⟩/τ; row_i = logsumexp_j S_ij − S_ii (x → θ), col_i =

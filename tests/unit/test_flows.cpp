@@ -65,11 +65,11 @@ SplineCase spline_case(double bound, int64_t bins) {
   torch::manual_seed(11);
   const auto opts = torch::TensorOptions().dtype(torch::kDouble);
   const torch::Tensor spread = (torch::rand({60, 3}, opts) * 4.0 - 2.0) * bound;
-  const torch::Tensor edges = torch::tensor({-bound, bound, -bound + 1e-7, bound - 1e-7, -bound - 1e-7, bound + 1e-7,
-                                             0.0, 1e-12, -2.5 * bound},
-                                            opts)
-                                  .repeat({3})
-                                  .reshape({9, 3});
+  const torch::Tensor edges =
+      torch::tensor({-bound, bound, -bound + 1e-7, bound - 1e-7, -bound - 1e-7, bound + 1e-7, 0.0, 1e-12, -2.5 * bound},
+                    opts)
+          .repeat({3})
+          .reshape({9, 3});
   const torch::Tensor x = torch::cat({spread, edges});
   const int64_t n = x.size(0);
   return {x, 2.0 * torch::randn({n, 3, bins}, opts), 2.0 * torch::randn({n, 3, bins}, opts),
@@ -131,8 +131,8 @@ void check_layer(nn::FlowTransform& layer, const std::string& what) {
   EXPECT_GT((fwd.outputs - x).abs().max().item<double>(), 1e-2) << what << " is (close to) the identity";
   for (int64_t r = 0; r < x.size(0); ++r) {
     const torch::Tensor ctx = context.slice(0, r, r + 1);
-    const double forward_ld = autograd_logabsdet([&](const torch::Tensor& v) { return layer.forward(v, ctx).outputs; },
-                                                 x.slice(0, r, r + 1));
+    const double forward_ld =
+        autograd_logabsdet([&](const torch::Tensor& v) { return layer.forward(v, ctx).outputs; }, x.slice(0, r, r + 1));
     EXPECT_NEAR(fwd.logabsdet[r].item<double>(), forward_ld, 1e-6) << what << " forward, row " << r;
     const double inverse_ld = autograd_logabsdet([&](const torch::Tensor& v) { return layer.inverse(v, ctx).outputs; },
                                                  fwd.outputs.slice(0, r, r + 1));
@@ -177,7 +177,8 @@ TEST(Made, OutputIDependsOnlyOnInputsBeforeI) {
     for (int64_t m = 0; m < multiplier; ++m) {
       const torch::Tensor g = torch::autograd::grad({out[0][i][m]}, {x}, {}, true, false, true)[0];
       const torch::Tensor grad = g.defined() ? g.reshape({d}) : torch::zeros({d});
-      EXPECT_EQ(grad.slice(0, i).abs().max().item<double>(), 0.0) << "output " << i << " sees input " << i << " or later";
+      EXPECT_EQ(grad.slice(0, i).abs().max().item<double>(), 0.0)
+          << "output " << i << " sees input " << i << " or later";
       if (i > 0) {
         EXPECT_GT(grad.slice(0, 0, i).abs().max().item<double>(), 0.0) << "output " << i << " sees nothing";
       }
@@ -364,8 +365,7 @@ TEST(Npe, LogProbIsADensityInOriginalUnits) {
   torch::NoGradGuard no_grad;
   // log q(θ | x) = log q_flow((θ − m)/s | context(x)) − Σ log s.
   const torch::Tensor m = theta.mean(0), s = theta.std(0);
-  const torch::Tensor by_hand =
-      npe.flow()->log_prob((theta - m) / s, npe.context(x)) - torch::log(s).sum();
+  const torch::Tensor by_hand = npe.flow()->log_prob((theta - m) / s, npe.context(x)) - torch::log(s).sum();
   EXPECT_LT((npe.log_prob(theta, x) - by_hand).abs().max().item<double>(), 1e-4);
   // …and it integrates to 1 over θ in original units (θ's std is ≈ 6.7 here).
   const torch::Tensor grid = torch::linspace(-150.0, 170.0, 64001).unsqueeze(1);
@@ -402,8 +402,8 @@ TEST(Npe, SupportTransformKeepsDrawsInTheBoxAndIsADensityOnIt) {
   const torch::Tensor all_p = (theta.to(torch::kDouble) - lo) / (hi - lo);
   const torch::Tensor all_u = (torch::log(all_p) - torch::log1p(-all_p)).to(torch::kFloat);
   const torch::Tensor um = all_u.mean(0), us = all_u.std(0);
-  const torch::Tensor by_hand = npe.flow()->log_prob((u - um) / us, npe.context(x.slice(0, 0, 50))) -
-                                torch::log(us).sum() - log_det;
+  const torch::Tensor by_hand =
+      npe.flow()->log_prob((u - um) / us, npe.context(x.slice(0, 0, 50))) - torch::log(us).sum() - log_det;
   EXPECT_LT((npe.log_prob(theta.slice(0, 0, 50), x.slice(0, 0, 50)) - by_hand).abs().max().item<double>(), 1e-3);
   // Outside the box: −inf, not NaN.
   const torch::Tensor outside = npe.log_prob(torch::tensor({{-1.0f}, {26.0f}}), x[0]);

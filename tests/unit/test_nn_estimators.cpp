@@ -137,8 +137,8 @@ TEST(UpVae, LossOfAKnownConfigurationMatchesHandComputation) {
                                 {"data_decoder.linear1.bias", {-0.2f, 0.0f}}});
   const double vq = std::exp(0.2), vd = std::exp(0.6);
   const double kl = 0.5 * (vq + 0.25 - 1.0 - 0.2);
-  const double nll_theta = 0.5 * 0.6 + 0.5 * 0.36 / vd;          // θ = 0.7
-  const double nll_x = 0.0 + 0.5 * 0.25;                          // x = 0.3, mean −0.2, var 1
+  const double nll_theta = 0.5 * 0.6 + 0.5 * 0.36 / vd;  // θ = 0.7
+  const double nll_x = 0.0 + 0.5 * 0.25;                 // x = 0.3, mean −0.2, var 1
   const torch::Tensor loss = vae.loss(t({0.7f}, 1, 1), t({0.3f}, 1, 1));
   EXPECT_NEAR(loss.item<double>(), 0.4 * kl + 0.4 * nll_theta + 0.2 * nll_x, 1e-5);
   vae.set_kl_weight(0.5);
@@ -426,8 +426,7 @@ TEST(FlatAdamW, MatchesTorchAdamWWithClippingStepForStep) {
     reference.step();
   }
   auto pb = b->named_parameters();
-  for (auto& p : a->named_parameters())
-    EXPECT_TRUE(torch::allclose(p.value(), pb[p.key()], 1e-5, 1e-6)) << p.key();
+  for (auto& p : a->named_parameters()) EXPECT_TRUE(torch::allclose(p.value(), pb[p.key()], 1e-5, 1e-6)) << p.key();
 }
 
 }  // namespace

@@ -57,9 +57,9 @@ TEST(Lorenz96Tasks, RegisteredWithTheBoxPriorLabelsAndRowShapes) {
     std::vector<int64_t> shape;
     int64_t x_dim;
   };
-  for (const Expected& e : {Expected{"lorenz96", {396, 1000}, 396000}, Expected{"lorenz96_x", {36, 100}, 3600},
-                            Expected{"lorenz96_short", {396, 100}, 39600},
-                            Expected{"lorenz96_stats", {}, l96::kNumStats}}) {
+  for (const Expected& e :
+       {Expected{"lorenz96", {396, 1000}, 396000}, Expected{"lorenz96_x", {36, 100}, 3600},
+        Expected{"lorenz96_short", {396, 100}, 39600}, Expected{"lorenz96_stats", {}, l96::kNumStats}}) {
     SCOPED_TRACE(e.name);
     const Task t = make_task(e.name);
     EXPECT_EQ(t.theta_dim(), 4);

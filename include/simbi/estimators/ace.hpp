@@ -56,8 +56,8 @@ const char* cost_head_name(CostHead head);
 struct AceConfig {
   int64_t theta_dim = 0;
   int64_t x_dim = 0;
-  int64_t width = 64;   // units per residual block
-  int64_t blocks = 3;   // residual blocks
+  int64_t width = 64;  // units per residual block
+  int64_t blocks = 3;  // residual blocks
   // The blocks' nonlinearity; model files from before this field have ReLU (the paper's).
   nn::Activation activation = nn::Activation::silu;
   // Model files from before this field have softplus (the paper's).
@@ -67,8 +67,8 @@ struct AceConfig {
   // Set-valued x: `set_trials` points of x_dim / set_trials numbers each, seen through a
   // permutation-invariant embedding (0 = plain vector x).
   int64_t set_trials = 0;
-  nlohmann::json distance;  // sim::Distance::to_json()
-  int64_t train_targets = 2;       // targets per θ in a training step
+  nlohmann::json distance;          // sim::Distance::to_json()
+  int64_t train_targets = 2;        // targets per θ in a training step
   int64_t validation_targets = 10;  // fresh targets per held-out θ each epoch
   // Noise-augmented copies of training x in the target set: 100 in the paper; 3000 here, which covers
   // misspecified observations (outside the simulations' range) better (docs/ace.md).
@@ -84,10 +84,13 @@ class Ace final : public Estimator {
   std::string method() const override { return "ace"; }
   nlohmann::json config() const override { return config_.to_json(); }
   void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
-  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override { return loss_with_noise(theta, x, {}); }
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override {
+    return loss_with_noise(theta, x, {});
+  }
   // One standard-normal number per target of a θ: its uniform transform picks the target.
   int64_t noise_dim() const override { return std::max(config_.train_targets, config_.validation_targets); }
-  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) override;
+  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x,
+                                const torch::Tensor& noise) override;
   // Observations (rows [n, dx]) to include in the target set; call before fit_standardization().
   void add_targets(const torch::Tensor& x);
   // ĉ(θ, x_t) for θ [n, dθ] and x_t [n, dx] (or one row [dx], broadcast), original units → [n].
@@ -115,8 +118,8 @@ class Ace final : public Estimator {
   torch::Tensor distance_scale_;  // buffer []: m̄, the mean distance of random (simulation, target) pairs
   // Moments head: buffer [dθ + 1, D], the least-squares fit z_x ≈ [z_θ, 1]·linear_mean_ (z-scored units).
   torch::Tensor linear_mean_;
-  torch::Tensor extra_targets_;   // observations added to the target set
-  torch::Tensor targets_;         // the target set (not saved: training only)
+  torch::Tensor extra_targets_;  // observations added to the target set
+  torch::Tensor targets_;        // the target set (not saved: training only)
 };
 
 // ĉ(·, x_o) for one fixed observation as plain BLAS calls (nn::FrozenResidualNet): the x_o branch

@@ -68,10 +68,13 @@ class Ene final : public Estimator {
   std::string method() const override { return "ene"; }
   nlohmann::json config() const override { return config_.to_json(); }
   void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
-  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override { return loss_with_noise(theta, x, {}); }
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override {
+    return loss_with_noise(theta, x, {});
+  }
   // Per example: crop offsets (2, conv) and jitter (θ; x for mlp) of the intra-domain views.
   int64_t noise_dim() const override;
-  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) override;
+  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x,
+                                const torch::Tensor& noise) override;
   bool couples_batch() const override { return true; }
   void set_batch_exchange(BatchExchange* exchange) override { exchange_ = exchange; }
 

@@ -6,9 +6,8 @@
 #include <torch/torch.h>
 
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace simbi::estimators {
 
@@ -42,7 +41,8 @@ class Estimator : public torch::nn::Module {
   // noise on any number of ranks and after a resume: training is then rank-count invariant.
   virtual int64_t noise_dim() const { return 0; }
   // loss() with the given noise [B, noise_dim()] instead of draws from torch's global generator.
-  virtual torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) {
+  virtual torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x,
+                                        const torch::Tensor& noise) {
     (void)noise;
     return loss(theta, x);
   }

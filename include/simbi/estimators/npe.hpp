@@ -4,9 +4,8 @@
 // through an MLP embedding first. Contract: torch modules; sampling uses the generator given.
 #pragma once
 #include <cstdint>
-#include <vector>
-
 #include <optional>
+#include <vector>
 
 #include "simbi/estimators/estimator.hpp"
 #include "simbi/estimators/support_transform.hpp"

@@ -8,7 +8,6 @@
 #include <torch/torch.h>
 
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "simbi/sim/prior.hpp"

@@ -52,8 +52,11 @@ class CpVae final : public VaeBase {
   explicit CpVae(const VaeConfig& config);
   std::string method() const override { return "cpvae"; }
   nlohmann::json config() const override { return config_.to_json(method()); }
-  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override { return loss_with_noise(theta, x, {}); }
-  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) override;
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override {
+    return loss_with_noise(theta, x, {});
+  }
+  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x,
+                                const torch::Tensor& noise) override;
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
 
  private:
@@ -72,8 +75,11 @@ class UpVae final : public VaeBase {
   explicit UpVae(const VaeConfig& config);
   std::string method() const override { return "upvae"; }
   nlohmann::json config() const override { return config_.to_json(method()); }
-  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override { return loss_with_noise(theta, x, {}); }
-  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) override;
+  torch::Tensor loss(const torch::Tensor& theta, const torch::Tensor& x) override {
+    return loss_with_noise(theta, x, {});
+  }
+  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x,
+                                const torch::Tensor& noise) override;
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
   void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
   // Per x dimension, the smallest log-variance of the data decoder in z-scored units.

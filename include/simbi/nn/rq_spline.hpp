@@ -27,8 +27,8 @@ constexpr int64_t spline_params_per_element(int64_t bins) { return 3 * bins - 1;
 // exact inverse (the root of the bin's quadratic, in the cancellation-free form 2c / (−b − √(b² − 4ac))).
 SplineOutput rational_quadratic_spline(const torch::Tensor& inputs, const torch::Tensor& unnormalized_widths,
                                        const torch::Tensor& unnormalized_heights,
-                                       const torch::Tensor& unnormalized_derivatives, bool inverse,
-                                       double tail_bound, double min_bin_width = 1e-3, double min_bin_height = 1e-3,
+                                       const torch::Tensor& unnormalized_derivatives, bool inverse, double tail_bound,
+                                       double min_bin_width = 1e-3, double min_bin_height = 1e-3,
                                        double min_derivative = 1e-3);
 
 // Splits the last axis of `params` [..., 3K − 1] into the spline's (widths, heights, derivatives) and

@@ -10,9 +10,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "simbi/posterior/posterior.hpp"
 #include "simbi/sim/task.hpp"
@@ -20,7 +19,7 @@
 namespace simbi::posterior {
 
 struct SbcRequest {
-  std::string model;                       // a model file, or
+  std::string model;                        // a model file, or
   std::string abc_data, distance = "zmae";  // the rejection-ABC baseline on this store, with this distance
   // The task whose prior predictive makes the test pairs; empty: the model's (or store's) built-in task.
   // Called on every rank.

@@ -5,10 +5,9 @@
 // the ranks before any work; the result is complete on every rank; rank 0 writes the JSON.
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace simbi::posterior {
 

@@ -9,8 +9,8 @@
 // for a given seed and rank count (E&E's and ACE's draws do not depend on the rank count at all). Errors
 // are simbi::Error agreed across the communicator's ranks.
 #pragma once
-#include <torch/torch.h>
 #include <mpi.h>
+#include <torch/torch.h>
 
 #include <cstdint>
 #include <memory>

@@ -7,9 +7,8 @@
 // the model keeps). Contract: COLLECTIVE over simbi's world; bad input is an agreed simbi::Error.
 #pragma once
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace simbi::posterior {
 

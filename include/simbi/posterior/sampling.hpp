@@ -33,10 +33,10 @@ std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
 
 struct LogProbRequest {
   std::string model;
-  std::string observation;    // CSV or file.h5[:/dataset] (default /x)
+  std::string observation;      // CSV or file.h5[:/dataset] (default /x)
   int64_t observation_row = 1;  // which row of it (1-based)
-  std::string theta;          // CSV (header row; one θ per row) or file.h5[:/dataset] (default /theta)
-  std::string out;            // CSV with one column, log_prob
+  std::string theta;            // CSV (header row; one θ per row) or file.h5[:/dataset] (default /theta)
+  std::string out;              // CSV with one column, log_prob
   MPI_Comm comm = MPI_COMM_NULL;
 };
 

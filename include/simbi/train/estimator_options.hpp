@@ -4,9 +4,8 @@
 // the store (dimensions, the task's distance, a time series' row shape). Contract: pure functions.
 #pragma once
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "simbi/estimators/ace.hpp"
 #include "simbi/estimators/ene.hpp"
@@ -18,7 +17,7 @@ namespace simbi::train {
 struct EstimatorOptions {
   std::string method;  // make_estimator's known_methods(): cpvae | upvae | ace | ene | npe | fmpe | npse
   // VAEs
-  int64_t latent_dim = 0;  // 0 = dim θ
+  int64_t latent_dim = 0;                                                         // 0 = dim θ
   std::string encoder_hidden, prior_hidden, decoder_hidden, data_decoder_hidden;  // "64,64" width lists
   // ACE: the network and targets (AceConfig's defaults; dims and distance come from the store). The
   // enumerations as names, checked with the rest by AceConfig::from_json.

@@ -1,16 +1,15 @@
 // The trainer (docs/architecture.md §4): 90/10 split by seed, a global shuffle per epoch with each rank taking its
-// slice of every global batch (rows in memory or streamed from the store: training_source.hpp), AdamW, gradient-norm clipping, early stopping with patience and
-// best-weights restore, progress from rank 0. It sees only the Estimator interface.
-// Contract: collective over the world communicator; every rank holds the same model.
+// slice of every global batch (rows in memory or streamed from the store: training_source.hpp), AdamW, gradient-norm
+// clipping, early stopping with patience and best-weights restore, progress from rank 0. It sees only the Estimator
+// interface. Contract: collective over the world communicator; every rank holds the same model.
 #pragma once
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "simbi/estimators/estimator.hpp"
 #include "simbi/train/grad_sync.hpp"
@@ -51,7 +50,7 @@ struct TrainOptions {
 
 struct TrainHistory {
   std::vector<double> train_loss, val_loss, epoch_seconds, lr;  // per epoch
-  int64_t best_epoch = -1;  // 0-based
+  int64_t best_epoch = -1;                                      // 0-based
   double best_val_loss = std::numeric_limits<double>::infinity();
   int64_t train_rows = 0, val_rows = 0;
   double seconds = 0.0;

@@ -21,7 +21,7 @@ struct TrainRequest {
   std::string device = "cpu", backend = "mpi";  // cpu | cuda; mpi | nccl
   std::string data_loading = "auto";            // auto | memory | stream
   double stream_buffer_mb = 16;
-  bool resume = false;  // continue from the checkpoint if there is one
+  bool resume = false;     // continue from the checkpoint if there is one
   double max_minutes = 0;  // 0 = no limit
   int64_t checkpoint_every_epochs = 1;
   double checkpoint_seconds = 0;

@@ -15,9 +15,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace simbi::train {
 
@@ -40,9 +39,9 @@ struct ValidationPiece {
 class TrainingSource {
  public:
   virtual ~TrainingSource() = default;
-  virtual std::string mode() const = 0;  // "memory" | "stream"
-  virtual int64_t train_rows() const = 0;  // all ranks
-  virtual int64_t val_rows() const = 0;    // all ranks
+  virtual std::string mode() const = 0;      // "memory" | "stream"
+  virtual int64_t train_rows() const = 0;    // all ranks
+  virtual int64_t val_rows() const = 0;      // all ranks
   virtual int64_t dropped_rows() const = 0;  // failed / unsimulated rows left out
   // Rows for the z-score statistics, the same on every rank: all training rows in memory, a seeded
   // sample of training chunks (about 130k rows) when streaming.
@@ -60,8 +59,8 @@ class TrainingSource {
   virtual nlohmann::json fingerprint() const = 0;
 };
 
-std::unique_ptr<TrainingSource> make_in_memory_source(TrainingData data, const std::string& store_path,
-                                                      uint64_t seed, double validation_fraction);
+std::unique_ptr<TrainingSource> make_in_memory_source(TrainingData data, const std::string& store_path, uint64_t seed,
+                                                      double validation_fraction);
 // Streaming from a simulation store; `buffer_bytes` bounds the window of chunks each rank holds.
 std::unique_ptr<TrainingSource> make_streaming_source(const std::string& store_path, uint64_t seed,
                                                       double validation_fraction, int64_t buffer_bytes);
