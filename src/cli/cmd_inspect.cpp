@@ -14,12 +14,6 @@ namespace simbi::cli {
 
 namespace {
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-  return s;
-}
-
 void describe_store(const std::string& path, bool as_json) {
   const store::SimStore s = store::SimStore::open_read(path);
   const store::SimStoreMeta& m = s.meta();
@@ -55,7 +49,7 @@ void describe_store(const std::string& path, bool as_json) {
   std::printf("%s: simbi simulation store (format %s v%lld)\n", path.c_str(), store::kSimsFormat,
               static_cast<long long>(m.version));
   std::printf("  task          %s (simulator: %s)\n", m.task.c_str(), m.simulator.c_str());
-  std::printf("  theta_dim     %lld  [%s]\n", static_cast<long long>(m.theta_dim), join(m.theta_labels).c_str());
+  std::printf("  theta_dim     %lld  [%s]\n", static_cast<long long>(m.theta_dim), join(m.theta_labels, ", ").c_str());
   std::string shape;
   for (size_t i = 0; i < m.x_shape.size(); ++i) shape += (i ? " x " : "") + std::to_string(m.x_shape[i]);
   std::printf("  x_dim         %lld%s\n", static_cast<long long>(m.x_dim),
@@ -123,10 +117,6 @@ void describe_checkpoint(const std::string& path, bool as_json) {
   std::printf("  estimator     %s\n", s.fingerprint.value("estimator", nlohmann::json::object()).dump().c_str());
   std::printf("  training      %s\n", s.fingerprint.value("training", nlohmann::json::object()).dump().c_str());
   std::printf("  data          %s\n", s.fingerprint.value("data", nlohmann::json::object()).dump().c_str());
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "simbi/core/error.hpp"
+#include "simbi/core/text.hpp"
 
 namespace simbi::estimators {
 
@@ -13,12 +14,6 @@ constexpr double kLog2Pi = 1.8378770664093454836;
 
 void check(bool cond, const std::string& message) {
   require(cond, ErrorKind::invalid_argument, "fmpe config: " + message);
-}
-
-std::string number(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
 }
 
 }  // namespace
@@ -34,10 +29,10 @@ FmpeConfig FmpeConfig::from_json(const nlohmann::json& j) {
   check(c.time_features >= 0, "'time_features' must be >= 0, got " + std::to_string(c.time_features));
   c.sigma_min = j.value("sigma_min", c.sigma_min);
   check(std::isfinite(c.sigma_min) && c.sigma_min > 0 && c.sigma_min < 1,
-        "'sigma_min' must be in (0, 1), got " + number(c.sigma_min));
+        "'sigma_min' must be in (0, 1), got " + format_number(c.sigma_min));
   c.time_prior_exponent = j.value("time_prior_exponent", c.time_prior_exponent);
   check(std::isfinite(c.time_prior_exponent) && c.time_prior_exponent >= 0,
-        "'time_prior_exponent' must be >= 0 (0 = uniform times), got " + number(c.time_prior_exponent));
+        "'time_prior_exponent' must be >= 0 (0 = uniform times), got " + format_number(c.time_prior_exponent));
   c.solver = nn::OdeSolverOptions::from_json(j, c.solver);
   return c;
 }
@@ -54,7 +49,7 @@ nlohmann::json FmpeConfig::to_json() const {
 Fmpe::Fmpe(const FmpeConfig& config) : config_(config) {
   check(config_.theta_dim > 0 && config_.x_dim > 0, "'theta_dim' and 'x_dim' must be positive");
   check(config_.sigma_min > 0 && config_.sigma_min < 1,
-        "'sigma_min' must be in (0, 1), got " + number(config_.sigma_min));
+        "'sigma_min' must be in (0, 1), got " + format_number(config_.sigma_min));
   check(config_.time_prior_exponent >= 0, "'time_prior_exponent' must be >= 0");
   config_.solver.validate();
   theta_z_ = register_module("theta_zscore", nn::ZScore(config_.theta_dim));

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "simbi/core/error.hpp"
+#include "simbi/core/text.hpp"
 
 namespace simbi::estimators {
 
@@ -15,21 +16,15 @@ void check(bool cond, const std::string& message) {
   require(cond, ErrorKind::invalid_argument, "npse config: " + message);
 }
 
-std::string number(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
-
 void validate(const NpseConfig& c) {
   check(c.theta_dim > 0 && c.x_dim > 0, "'theta_dim' and 'x_dim' must be positive");
   check(c.width > 0, "'width' must be positive, got " + std::to_string(c.width));
   check(c.blocks >= 0, "'blocks' must be >= 0, got " + std::to_string(c.blocks));
   check(c.time_features >= 0, "'time_features' must be >= 0, got " + std::to_string(c.time_features));
-  check(std::isfinite(c.beta_min) && c.beta_min > 0, "'beta_min' must be positive, got " + number(c.beta_min));
+  check(std::isfinite(c.beta_min) && c.beta_min > 0, "'beta_min' must be positive, got " + format_number(c.beta_min));
   check(std::isfinite(c.beta_max) && c.beta_max > c.beta_min,
-        "'beta_max' must be larger than beta_min = " + number(c.beta_min) + ", got " + number(c.beta_max));
-  check(std::isfinite(c.t_min) && c.t_min > 0 && c.t_min < 1, "'t_min' must be in (0, 1), got " + number(c.t_min));
+        "'beta_max' must be larger than beta_min = " + format_number(c.beta_min) + ", got " + format_number(c.beta_max));
+  check(std::isfinite(c.t_min) && c.t_min > 0 && c.t_min < 1, "'t_min' must be in (0, 1), got " + format_number(c.t_min));
   c.solver.validate();
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "simbi/core/error.hpp"
+#include "simbi/core/text.hpp"
 
 namespace simbi::nn {
 
@@ -15,12 +16,6 @@ std::string option(const std::string& key) {
   for (char& ch : dashed)
     if (ch == '_') ch = '-';
   return (key == "type" ? std::string("--flow") : "--flow-" + dashed) + " (flow." + key + ")";
-}
-
-std::string number(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
 }
 
 // Seeds of the autoregressive flows' fixed random permutations, one per layer: part of the
@@ -35,14 +30,14 @@ void FlowConfig::validate() const {
   require(type == "nsf" || type == "maf", ErrorKind::invalid_argument,
           option("type") + ": unknown flow type '" + type + "' (expected nsf or maf)");
   require(transforms >= 1, ErrorKind::invalid_argument,
-          option("transforms") + ": expected at least 1 transform, got " + number(transforms));
+          option("transforms") + ": expected at least 1 transform, got " + format_number(transforms));
   require(hidden >= 1, ErrorKind::invalid_argument,
-          option("hidden") + ": expected a positive width, got " + number(hidden));
+          option("hidden") + ": expected a positive width, got " + format_number(hidden));
   require(blocks >= 0, ErrorKind::invalid_argument,
-          option("blocks") + ": expected 0 or more blocks, got " + number(blocks));
-  require(bins >= 2, ErrorKind::invalid_argument, option("bins") + ": expected at least 2 bins, got " + number(bins));
+          option("blocks") + ": expected 0 or more blocks, got " + format_number(blocks));
+  require(bins >= 2, ErrorKind::invalid_argument, option("bins") + ": expected at least 2 bins, got " + format_number(bins));
   require(std::isfinite(tail_bound) && tail_bound > 0, ErrorKind::invalid_argument,
-          option("tail_bound") + ": expected a positive tail bound, got " + number(tail_bound));
+          option("tail_bound") + ": expected a positive tail bound, got " + format_number(tail_bound));
   require(conditioner == "auto" || conditioner == "coupling" || conditioner == "autoregressive",
           ErrorKind::invalid_argument,
           option("conditioner") + ": expected auto, coupling or autoregressive, got '" + conditioner + "'");
@@ -54,7 +49,7 @@ std::string FlowConfig::resolved_conditioner(int64_t theta_dim) const {
   if (type == "maf") return "autoregressive";
   if (conditioner == "auto") return theta_dim >= 2 ? "coupling" : "autoregressive";
   require(!(conditioner == "coupling" && theta_dim < 2), ErrorKind::invalid_argument,
-          option("conditioner") + ": coupling needs θ of dimension at least 2, got " + number(theta_dim) +
+          option("conditioner") + ": coupling needs θ of dimension at least 2, got " + format_number(theta_dim) +
               " (use autoregressive or auto)");
   return conditioner;
 }

@@ -6,16 +6,11 @@
 #include <sstream>
 
 #include "simbi/core/error.hpp"
+#include "simbi/core/text.hpp"
 
 namespace simbi::nn {
 
 namespace {
-
-std::string number(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
 
 // Dormand & Prince (1980) tableau: nodes c, stages a, 5th-order weights b (also the last stage's row,
 // which makes the 7th stage the next step's first: FSAL) and the embedded 4th-order weights b4.
@@ -67,9 +62,9 @@ void OdeSolverOptions::validate() const {
   require(steps > 0, ErrorKind::invalid_argument,
           "ODE solver option 'steps' (RK4 steps from t = 0 to 1) must be positive, got " + std::to_string(steps));
   require(std::isfinite(rtol) && rtol > 0, ErrorKind::invalid_argument,
-          "ODE solver option 'rtol' must be a positive number, got " + number(rtol));
+          "ODE solver option 'rtol' must be a positive number, got " + format_number(rtol));
   require(std::isfinite(atol) && atol > 0, ErrorKind::invalid_argument,
-          "ODE solver option 'atol' must be a positive number, got " + number(atol));
+          "ODE solver option 'atol' must be a positive number, got " + format_number(atol));
   require(max_steps > 0, ErrorKind::invalid_argument,
           "ODE solver option 'max_steps' must be positive, got " + std::to_string(max_steps));
 }
@@ -131,8 +126,8 @@ torch::Tensor integrate_dopri5(const OdeFunction& f, const torch::Tensor& y0, do
   bool last_rejected = false;
   while (done < span) {
     require(stats.accepted + stats.rejected < max_steps, ErrorKind::numeric,
-            "dopri5: more than max_steps = " + std::to_string(max_steps) + " steps from t = " + number(t0) + " to " +
-                number(t1) + " (stuck at t = " + number(t) + "); raise max_steps or loosen rtol/atol");
+            "dopri5: more than max_steps = " + std::to_string(max_steps) + " steps from t = " + format_number(t0) + " to " +
+                format_number(t1) + " (stuck at t = " + format_number(t) + "); raise max_steps or loosen rtol/atol");
     const bool final_step = h >= span - done;  // land exactly on t1, not one rounding error short
     if (final_step) h = span - done;
     const double hs = dir * h;

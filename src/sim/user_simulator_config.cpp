@@ -13,6 +13,7 @@
 #include <set>
 
 #include "simbi/core/error.hpp"
+#include "simbi/core/text.hpp"
 #include "simbi/sim/command_simulator.hpp"
 #include "simbi/sim/plugin_simulator.hpp"
 
@@ -27,12 +28,6 @@ const std::map<std::string, std::vector<std::string>>& prior_fields() {
       {"normal", {"mean", "cov", "std"}}, {"lognormal", {"loc", "scale"}},  {"log_normal", {"loc", "scale"}},
   };
   return fields;
-}
-
-std::string join(const std::vector<std::string>& s) {
-  std::string out;
-  for (const auto& e : s) out += (out.empty() ? "" : ", ") + e;
-  return out;
 }
 
 std::string shown(const std::vector<std::string>& inputs) {
@@ -212,7 +207,7 @@ UserSimulatorConfig parse_user_simulator_config(std::istream& in, const std::str
   nlohmann::json spec = {{"type", prior_type}};
   for (const auto& [key, values] : prior_values) {
     if (std::find(known->second.begin(), known->second.end(), key) == known->second.end())
-      f.fail("prior." + key, "is not a field of a " + prior_type + " prior (expected " + join(known->second) + ")");
+      f.fail("prior." + key, "is not a field of a " + prior_type + " prior (expected " + join(known->second, ", ") + ")");
     spec[key] = f.numbers("prior." + key, values);
   }
   const auto prior = prior_from_json(spec, where + " [prior]");

@@ -229,6 +229,328 @@ class ExchangeScope {
   std::unique_ptr<estimators::BatchExchange> exchange_;
 };
 
+// One run of fit(): what lives across epochs, and the parts of an epoch, one method each. Collective:
+// every rank runs the same methods in the same order (the MPI calls are the sync's, the exchange's and
+// dist's).
+class TrainingLoop {
+ public:
+  TrainingLoop(estimators::Estimator& model, TrainingSource& source, const TrainOptions& o, GradSync& sync,
+               const CheckpointPlan& plan, const TrainState* resume);
+  TrainHistory run();
+
+ private:
+  struct Epoch {
+    int64_t index = 0;
+    bool continued = false;         // resumed inside this epoch
+    double seconds_before = 0.0;    // of this epoch, before the resume
+    SteadyClock::time_point start;  // of this epoch in this process
+    int64_t rows = 0;               // training rows of this epoch (all ranks)
+    double loss_sum = 0.0;          // this rank's summed losses (rank 0 also the sum before a resume)
+  };
+
+  void continue_from(const TrainState& resume);
+  // The epoch's optimizer steps; false when a stop signal ended them (after the checkpoint).
+  bool train_epoch(Epoch& e);
+  void train_step(Epoch& e, int64_t step);
+  // At a step boundary, every `poll_every_` steps: the ranks agree whether to stop or checkpoint now.
+  // False when they stop (after the checkpoint).
+  bool agree_at_step(const Epoch& e, int64_t step);
+  double validation_loss();
+  // History, best weights, learning-rate decay, progress and the end-of-epoch checkpoint; true when
+  // training ends here.
+  bool end_epoch(const Epoch& e, double train_loss, double val_loss);
+  void write_checkpoint(int64_t epoch, int64_t next_row, double local_loss_sum, double epoch_seconds);
+  TrainHistory finish(bool stopped);
+  torch::Tensor on_device(const torch::Tensor& t) const { return t.defined() ? t.to(o_.device) : t; }
+
+  estimators::Estimator& model_;
+  TrainingSource& source_;
+  const TrainOptions& o_;
+  GradSync& sync_;
+  const CheckpointPlan& plan_;
+  const TrainState* resume_;
+  const SteadyClock::time_point t_start_ = SteadyClock::now();
+  int64_t theta_cols_ = 0, x_cols_ = 0;
+  int64_t noise_dim_ = 0;
+  bool coupled_ = false;  // a batch-coupled loss (contrastive) runs on every rank at every step
+  // The KL warm-up's last epoch: early stopping and the learning-rate decay count from the next one.
+  int64_t warmed_up_ = 0;
+  std::unique_ptr<ExchangeScope> exchange_scope_;
+  std::unique_ptr<FlatAdamW> optimizer_;
+  TrainHistory h_;
+  NamedState best_state_;
+  int64_t last_decay_epoch_ = -1, start_epoch_ = 0, start_row_ = 0;
+  double start_loss_sum_ = 0.0, start_epoch_seconds_ = 0.0, seconds_before_ = 0.0, allreduce_before_ = 0.0;
+  SteadyClock::time_point last_checkpoint_ = SteadyClock::now();
+  double last_print_ = -1e9;
+  int64_t poll_every_ = 1;  // steps between agreements; the same on every rank (broadcast from rank 0)
+};
+
+TrainingLoop::TrainingLoop(estimators::Estimator& model, TrainingSource& source, const TrainOptions& o,
+                           GradSync& sync, const CheckpointPlan& plan, const TrainState* resume)
+    : model_(model), source_(source), o_(o), sync_(sync), plan_(plan), resume_(resume) {
+  {
+    const auto [theta, x] = source.standardization_rows();
+    model.fit_standardization(theta, x);
+    theta_cols_ = theta.size(1);
+    x_cols_ = x.size(1);
+  }
+  // Rows and noise are made on the CPU and moved to the model's device (a no-op on the CPU).
+  model.to(o.device);
+  noise_dim_ = model.noise_dim();
+  coupled_ = model.couples_batch();
+  warmed_up_ = o.kl_warmup_epochs - 1;
+  exchange_scope_ = std::make_unique<ExchangeScope>(model);
+  std::vector<torch::Tensor> params = model.parameters();
+  if (resume) restore(model, resume->model);
+  sync.broadcast_parameters(params);
+  AdamWOptions adam;
+  adam.lr = o.lr;
+  adam.weight_decay = o.weight_decay;
+  optimizer_ = std::make_unique<FlatAdamW>(params, adam);
+  if (resume)
+    continue_from(*resume);
+  else
+    best_state_ = snapshot(model);
+  h_.train_rows = source.train_rows();
+  h_.val_rows = source.val_rows();
+}
+
+void TrainingLoop::continue_from(const TrainState& resume) {
+  optimizer_->load_state(resume.optimizer);
+  best_state_ = resume.best;
+  h_ = resume.history;
+  h_.stop_reason.clear();
+  last_decay_epoch_ = resume.last_decay_epoch;
+  start_epoch_ = resume.epoch;
+  start_row_ = resume.next_row;
+  start_loss_sum_ = resume.epoch_loss_sum;
+  start_epoch_seconds_ = resume.epoch_seconds;
+  seconds_before_ = h_.seconds;
+  allreduce_before_ = h_.allreduce_seconds;
+  h_.resumes.push_back({{"epoch", start_epoch_ + 1}, {"row", start_row_}, {"ranks", dist::size()}});
+  // For losses that draw from torch's generator (noise_dim() = 0; the VAEs' noise is keyed by batch
+  // position instead): the same rank count continues every rank's stream exactly; another one cannot,
+  // so each rank starts a fresh stream.
+  if (static_cast<int>(resume.rng.size()) == dist::size()) {
+    set_generator_state(resume.rng[static_cast<size_t>(dist::rank())]);
+  } else {
+    torch::manual_seed(mix64(mix64(o_.seed) + static_cast<uint64_t>(start_epoch_)) +
+                       static_cast<uint64_t>(dist::rank()));
+  }
+}
+
+TrainHistory TrainingLoop::run() {
+  for (int64_t epoch = start_epoch_; epoch < o_.max_epochs; ++epoch) {
+    Epoch e;
+    e.index = epoch;
+    e.start = SteadyClock::now();
+    e.continued = resume_ && epoch == start_epoch_;
+    e.seconds_before = e.continued ? start_epoch_seconds_ : 0.0;
+    if (!train_epoch(e)) return finish(true);
+    const double train_loss = sync_.allreduce_sum(e.loss_sum) / static_cast<double>(e.rows);
+    const double val_loss = validation_loss();
+    if (end_epoch(e, train_loss, val_loss)) break;
+  }
+  return finish(false);
+}
+
+bool TrainingLoop::train_epoch(Epoch& e) {
+  const int64_t epoch = e.index;
+  model_.train();
+  if (const double lr = scheduled_lr(o_, epoch); std::isfinite(lr)) optimizer_->set_lr(lr);
+  // The KL weight of this epoch. Early stopping and the learning-rate decay count from the first
+  // full-weight epoch: while the weight ramps up, the (full-weight) validation loss may rise.
+  model_.set_kl_weight(epoch < warmed_up_ ? static_cast<double>(epoch + 1) / static_cast<double>(o_.kl_warmup_epochs)
+                                          : 1.0);
+  const int64_t steps = source_.steps(epoch, o_.batch_size);
+  require(steps > 0, ErrorKind::invalid_argument,
+          "--batch-size " + std::to_string(o_.batch_size) + " is larger than the " +
+              std::to_string(source_.train_rows()) + " training rows" +
+              (source_.mode() == "stream" ? " (of the smallest rank's shard)" : ""));
+  e.rows = source_.epoch_rows(epoch, o_.batch_size);
+  const int64_t first_step = e.continued ? (start_row_ + o_.batch_size - 1) / o_.batch_size : 0;
+  source_.begin_epoch(epoch, first_step, o_.batch_size);
+  // The loss summed before a mid-epoch checkpoint is counted once (on rank 0).
+  e.loss_sum = e.continued && dist::is_root() ? start_loss_sum_ : 0.0;
+  const auto t_steps = SteadyClock::now();
+  int64_t epoch_steps = 0;
+  for (int64_t step = first_step; step < steps; ++step) {
+    train_step(e, step);
+    ++epoch_steps;
+    if (plan_.path.empty() || h_.steps % poll_every_ != 0) continue;
+    if (!agree_at_step(e, step)) return false;
+  }
+  if (!plan_.path.empty()) {  // agree about every poll_seconds
+    int64_t k = std::llround(plan_.poll_seconds * static_cast<double>(epoch_steps) /
+                             std::max(1e-9, seconds_since(t_steps)));
+    k = std::clamp<int64_t>(k, 1, 1000);
+    dist::broadcast(k);
+    poll_every_ = k;
+  }
+  return true;
+}
+
+void TrainingLoop::train_step(Epoch& e, int64_t step) {
+  const int64_t begin = step * o_.batch_size;
+  auto t = SteadyClock::now();
+  auto lap = [&t](double& into) {
+    const auto now = SteadyClock::now();
+    into += std::chrono::duration<double>(now - t).count();
+    t = now;
+  };
+  optimizer_->zero_grad();
+  const Batch batch = source_.next_batch();
+  const int64_t rows = batch.rows;
+  if (batch.hi > batch.lo || coupled_) {
+    const bool empty = batch.hi == batch.lo;
+    const torch::Tensor theta_b = on_device(empty ? torch::empty({0, theta_cols_}) : batch.theta);
+    const torch::Tensor x_b = on_device(empty ? torch::empty({0, x_cols_}) : batch.x);
+    lap(h_.data_seconds);
+    const torch::Tensor noise =
+        on_device(batch_noise(o_.seed, step_key(e.index, begin), rows, noise_dim_, batch.lo, batch.hi));
+    const torch::Tensor losses = model_.loss_with_noise(theta_b, x_b, noise);
+    // Sum over this rank's rows divided by the global batch: summing gradients over ranks then
+    // gives exactly the gradient of the global batch mean.
+    const torch::Tensor summed = losses.sum();
+    e.loss_sum += summed.item<double>();
+    lap(h_.forward_seconds);
+    (summed / static_cast<double>(rows)).backward();
+    lap(h_.backward_seconds);
+  }
+  sync_.allreduce_sum_flat(optimizer_->flat_grads());
+  t = SteadyClock::now();  // allreduce time is counted by the sync itself
+  if (o_.clip_norm > 0) optimizer_->clip_grad_norm(o_.clip_norm);
+  optimizer_->step();
+  lap(h_.optimizer_seconds);
+  ++h_.steps;
+}
+
+bool TrainingLoop::agree_at_step(const Epoch& e, int64_t step) {
+  const auto t = SteadyClock::now();
+  // Step boundary: all ranks agree whether to stop (a signal on any rank) or checkpoint now.
+  double action = stop_signal() != 0 ? kStopBase + stop_signal() : 0.0;
+  if (action == 0.0 && plan_.every_seconds > 0 && dist::is_root() &&
+      seconds_since(last_checkpoint_) >= plan_.every_seconds)
+    action = kCheckpointDue;
+  action = dist::allreduce_max(action);
+  h_.control_seconds += seconds_since(t);
+  if (action == 0.0) return true;
+  write_checkpoint(e.index, std::min((step + 1) * o_.batch_size, e.rows), e.loss_sum,
+                   e.seconds_before + seconds_since(e.start));
+  if (action < kStopBase) return true;
+  h_.stop_signal = static_cast<int>(action - kStopBase);
+  return false;
+}
+
+double TrainingLoop::validation_loss() {
+  model_.eval();
+  model_.set_kl_weight(1.0);
+  double val_sum = 0.0;
+  {
+    torch::NoGradGuard no_grad;
+    source_.for_each_validation_piece([&](const ValidationPiece& v) {
+      const torch::Tensor noise =
+          on_device(batch_noise(o_.seed, v.noise_key, v.noise_rows, noise_dim_, v.lo, v.lo + v.theta.size(0)));
+      val_sum += model_.loss_with_noise(on_device(v.theta), on_device(v.x), noise).sum().item<double>();
+    });
+  }
+  return sync_.allreduce_sum(val_sum) / static_cast<double>(source_.val_rows());
+}
+
+bool TrainingLoop::end_epoch(const Epoch& e, double train_loss, double val_loss) {
+  const int64_t epoch = e.index;
+  h_.lr.push_back(optimizer_->lr());
+  h_.train_loss.push_back(train_loss);
+  h_.val_loss.push_back(val_loss);
+  h_.epoch_seconds.push_back(e.seconds_before + seconds_since(e.start));
+  require(std::isfinite(train_loss) && std::isfinite(val_loss), ErrorKind::numeric,
+          "training diverged at epoch " + std::to_string(epoch + 1) + " (loss is not finite); try a smaller --lr");
+  if (val_loss < h_.best_val_loss) {
+    h_.best_val_loss = val_loss;
+    h_.best_epoch = epoch;
+    best_state_ = snapshot(model_);
+  }
+  if (o_.lr_decay_patience > 0 &&
+      epoch - std::max({h_.best_epoch, last_decay_epoch_, warmed_up_}) >= o_.lr_decay_patience) {
+    optimizer_->set_lr(optimizer_->lr() * o_.lr_decay_factor);
+    last_decay_epoch_ = epoch;
+    if (o_.progress) {
+      char line[120];
+      std::snprintf(line, sizeof line, "epoch %lld: no improvement for %lld epochs, learning rate -> %.3g",
+                    static_cast<long long>(epoch + 1), static_cast<long long>(o_.lr_decay_patience),
+                    optimizer_->lr());
+      log::info(line);
+    }
+  }
+  const double elapsed = seconds_since(t_start_);
+  const bool patience_over = epoch - std::max(h_.best_epoch, warmed_up_) >= o_.patience;
+  // Ranks must agree: any rank over the limit stops all.
+  const bool out_of_time =
+      std::isfinite(o_.max_seconds) && sync_.allreduce_sum(elapsed >= o_.max_seconds ? 1.0 : 0.0) > 0.0;
+  const bool last = patience_over || out_of_time || epoch + 1 == o_.max_epochs;
+  if (o_.progress && (elapsed - last_print_ >= 2.0 || last || epoch == start_epoch_)) {
+    last_print_ = elapsed;
+    char line[200];
+    std::snprintf(line, sizeof line, "epoch %lld: train %.4f  val %.4f  (best %.4f at epoch %lld)  %.2f s/epoch",
+                  static_cast<long long>(epoch + 1), train_loss, val_loss, h_.best_val_loss,
+                  static_cast<long long>(h_.best_epoch + 1), h_.epoch_seconds.back());
+    log::info(line);
+  }
+  if (patience_over) {
+    h_.stop_reason = "early stopping: no improvement for " + std::to_string(o_.patience) + " epochs";
+    return true;
+  }
+  if (out_of_time) {
+    h_.stop_reason = "time limit reached";
+    return true;
+  }
+  if (!last && !plan_.path.empty() && plan_.every_epochs > 0 && (epoch + 1) % plan_.every_epochs == 0)
+    write_checkpoint(epoch + 1, 0, 0.0, 0.0);
+  return false;
+}
+
+// Collective: every rank contributes its loss so far and generator state; rank 0 writes (an I/O error
+// there is agreed, so no rank is left waiting).
+void TrainingLoop::write_checkpoint(int64_t epoch, int64_t next_row, double local_loss_sum, double epoch_seconds) {
+  const auto t0 = SteadyClock::now();
+  const double loss_sum_all = sync_.allreduce_sum(local_loss_sum);
+  const std::vector<std::string> rng = dist::gather(generator_state());
+  ++h_.checkpoints;
+  dist::run_agreed([&] {
+    if (!dist::is_root()) return;
+    TrainState s;
+    s.epoch = epoch;
+    s.next_row = next_row;
+    s.epoch_loss_sum = loss_sum_all;
+    s.epoch_seconds = epoch_seconds;
+    s.last_decay_epoch = last_decay_epoch_;
+    s.history = h_;
+    s.history.seconds = seconds_before_ + seconds_since(t_start_);
+    s.history.allreduce_seconds = allreduce_before_ + sync_.seconds_in_allreduce();
+    s.model = snapshot(model_);
+    s.best = best_state_;
+    s.optimizer = optimizer_->state();
+    for (const std::string& r : rng) s.rng.push_back(bytes_tensor(r));
+    s.fingerprint = plan_.fingerprint;
+    store::write_file_atomically(plan_.path, encode_checkpoint(s));
+  });
+  h_.checkpoint_seconds += seconds_since(t0);
+  last_checkpoint_ = SteadyClock::now();
+}
+
+TrainHistory TrainingLoop::finish(bool stopped) {
+  if (stopped) {
+    h_.stop_reason = std::string("stopped by ") + signal_name(h_.stop_signal);
+  } else {
+    if (h_.stop_reason.empty()) h_.stop_reason = "max epochs reached";
+    restore(model_, best_state_);
+  }
+  h_.seconds = seconds_before_ + seconds_since(t_start_);
+  h_.allreduce_seconds = allreduce_before_ + sync_.seconds_in_allreduce();
+  return h_;
+}
+
 }  // namespace
 
 TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const TrainOptions& o, GradSync& sync,
@@ -241,248 +563,8 @@ TrainHistory fit(estimators::Estimator& model, const TrainingData& data, const T
 TrainHistory fit(estimators::Estimator& model, TrainingSource& source, const TrainOptions& o, GradSync& sync,
                  const CheckpointPlan& plan, const TrainState* resume) {
   check_options(o);
-  const auto t_start = std::chrono::steady_clock::now();
-  const int64_t n_train = source.train_rows(), n_val = source.val_rows();
-  int64_t theta_cols = 0, x_cols = 0;
-  {
-    const auto [theta, x] = source.standardization_rows();
-    model.fit_standardization(theta, x);
-    theta_cols = theta.size(1);
-    x_cols = x.size(1);
-  }
-  model.to(o.device);
-  // Rows and noise are made on the CPU and moved to the model's device (a no-op on the CPU).
-  auto on_device = [&o](const torch::Tensor& t) { return t.defined() ? t.to(o.device) : t; };
-  const int64_t noise_dim = model.noise_dim();
-  // A batch-coupled loss (contrastive) runs on every rank at every step, with or without rows.
-  const bool coupled = model.couples_batch();
-  const ExchangeScope exchange_scope(model);
-
-  std::vector<torch::Tensor> params = model.parameters();
-  if (resume) restore(model, resume->model);
-  sync.broadcast_parameters(params);
-  AdamWOptions adam;
-  adam.lr = o.lr;
-  adam.weight_decay = o.weight_decay;
-  FlatAdamW optimizer(params, adam);
-
-  TrainHistory h;
-  NamedState best_state;
-  int64_t last_decay_epoch = -1, start_epoch = 0, start_row = 0;
-  double start_loss_sum = 0.0, start_epoch_seconds = 0.0, seconds_before = 0.0, allreduce_before = 0.0;
-  if (resume) {
-    optimizer.load_state(resume->optimizer);
-    best_state = resume->best;
-    h = resume->history;
-    h.stop_reason.clear();
-    last_decay_epoch = resume->last_decay_epoch;
-    start_epoch = resume->epoch;
-    start_row = resume->next_row;
-    start_loss_sum = resume->epoch_loss_sum;
-    start_epoch_seconds = resume->epoch_seconds;
-    seconds_before = h.seconds;
-    allreduce_before = h.allreduce_seconds;
-    h.resumes.push_back({{"epoch", start_epoch + 1}, {"row", start_row}, {"ranks", dist::size()}});
-    // For losses that draw from torch's generator (noise_dim() = 0; the VAEs' noise is keyed by batch
-    // position instead): the same rank count continues every rank's stream exactly; another one cannot,
-    // so each rank starts a fresh stream.
-    if (static_cast<int>(resume->rng.size()) == dist::size()) {
-      set_generator_state(resume->rng[static_cast<size_t>(dist::rank())]);
-    } else {
-      torch::manual_seed(mix64(mix64(o.seed) + static_cast<uint64_t>(start_epoch)) +
-                         static_cast<uint64_t>(dist::rank()));
-    }
-  } else {
-    best_state = snapshot(model);
-  }
-  h.train_rows = n_train;
-  h.val_rows = n_val;
-
-  // Collective: every rank contributes its loss so far and generator state; rank 0 writes (an I/O
-  // error there is agreed, so no rank is left waiting).
-  auto last_checkpoint = std::chrono::steady_clock::now();
-  auto write_checkpoint = [&](int64_t epoch, int64_t next_row, double local_loss_sum, double epoch_seconds) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const double loss_sum_all = sync.allreduce_sum(local_loss_sum);
-    const std::vector<std::string> rng = dist::gather(generator_state());
-    ++h.checkpoints;
-    dist::run_agreed([&] {
-      if (!dist::is_root()) return;
-      TrainState s;
-      s.epoch = epoch;
-      s.next_row = next_row;
-      s.epoch_loss_sum = loss_sum_all;
-      s.epoch_seconds = epoch_seconds;
-      s.last_decay_epoch = last_decay_epoch;
-      s.history = h;
-      s.history.seconds = seconds_before + seconds_since(t_start);
-      s.history.allreduce_seconds = allreduce_before + sync.seconds_in_allreduce();
-      s.model = snapshot(model);
-      s.best = best_state;
-      s.optimizer = optimizer.state();
-      for (const std::string& r : rng) s.rng.push_back(bytes_tensor(r));
-      s.fingerprint = plan.fingerprint;
-      store::write_file_atomically(plan.path, encode_checkpoint(s));
-    });
-    h.checkpoint_seconds += seconds_since(t0);
-    last_checkpoint = std::chrono::steady_clock::now();
-  };
-
-  double last_print = -1e9;
-  bool stopped = false;
-  int64_t poll_every = 1;  // steps between agreements; the same on every rank (broadcast from rank 0)
-  for (int64_t epoch = start_epoch; epoch < o.max_epochs; ++epoch) {
-    const auto t_epoch = std::chrono::steady_clock::now();
-    const bool continued = resume && epoch == start_epoch;  // resumed inside this epoch
-    const double epoch_seconds_before = continued ? start_epoch_seconds : 0.0;
-    model.train();
-    if (const double lr = scheduled_lr(o, epoch); std::isfinite(lr)) optimizer.set_lr(lr);
-    // The KL weight of this epoch. Early stopping and the learning-rate decay count from the first
-    // full-weight epoch: while the weight ramps up, the (full-weight) validation loss may rise.
-    const int64_t warmed_up = o.kl_warmup_epochs - 1;
-    model.set_kl_weight(epoch < warmed_up ? static_cast<double>(epoch + 1) / static_cast<double>(o.kl_warmup_epochs)
-                                          : 1.0);
-    const int64_t steps = source.steps(epoch, o.batch_size);
-    require(steps > 0, ErrorKind::invalid_argument,
-            "--batch-size " + std::to_string(o.batch_size) + " is larger than the " + std::to_string(n_train) +
-                " training rows" + (source.mode() == "stream" ? " (of the smallest rank's shard)" : ""));
-    const int64_t epoch_rows = source.epoch_rows(epoch, o.batch_size);
-    const int64_t first_step = continued ? (start_row + o.batch_size - 1) / o.batch_size : 0;
-    source.begin_epoch(epoch, first_step, o.batch_size);
-    // The loss summed before a mid-epoch checkpoint is counted once (on rank 0).
-    double loss_sum = continued && dist::is_root() ? start_loss_sum : 0.0;
-    const auto t_steps = std::chrono::steady_clock::now();
-    int64_t epoch_steps = 0;
-    for (int64_t step = first_step; step < steps; ++step) {
-      const int64_t begin = step * o.batch_size;
-      auto t = std::chrono::steady_clock::now();
-      auto lap = [&t](double& into) {
-        const auto now = std::chrono::steady_clock::now();
-        into += std::chrono::duration<double>(now - t).count();
-        t = now;
-      };
-      optimizer.zero_grad();
-      const Batch batch = source.next_batch();
-      const int64_t rows = batch.rows;
-      if (batch.hi > batch.lo || coupled) {
-        const bool empty = batch.hi == batch.lo;
-        const torch::Tensor theta_b = on_device(empty ? torch::empty({0, theta_cols}) : batch.theta);
-        const torch::Tensor x_b = on_device(empty ? torch::empty({0, x_cols}) : batch.x);
-        lap(h.data_seconds);
-        const torch::Tensor noise =
-            on_device(batch_noise(o.seed, step_key(epoch, begin), rows, noise_dim, batch.lo, batch.hi));
-        const torch::Tensor losses = model.loss_with_noise(theta_b, x_b, noise);
-        // Sum over this rank's rows divided by the global batch: summing gradients over ranks then
-        // gives exactly the gradient of the global batch mean.
-        const torch::Tensor summed = losses.sum();
-        loss_sum += summed.item<double>();
-        lap(h.forward_seconds);
-        (summed / static_cast<double>(rows)).backward();
-        lap(h.backward_seconds);
-      }
-      sync.allreduce_sum_flat(optimizer.flat_grads());
-      t = std::chrono::steady_clock::now();  // allreduce time is counted by the sync itself
-      if (o.clip_norm > 0) optimizer.clip_grad_norm(o.clip_norm);
-      optimizer.step();
-      lap(h.optimizer_seconds);
-      ++h.steps;
-      ++epoch_steps;
-      if (plan.path.empty() || h.steps % poll_every != 0) continue;
-      // Step boundary: all ranks agree whether to stop (a signal on any rank) or checkpoint now.
-      double action = stop_signal() != 0 ? kStopBase + stop_signal() : 0.0;
-      if (action == 0.0 && plan.every_seconds > 0 && dist::is_root() &&
-          seconds_since(last_checkpoint) >= plan.every_seconds)
-        action = kCheckpointDue;
-      action = dist::allreduce_max(action);
-      lap(h.control_seconds);
-      if (action == 0.0) continue;
-      write_checkpoint(epoch, std::min(begin + o.batch_size, epoch_rows), loss_sum,
-                       epoch_seconds_before + seconds_since(t_epoch));
-      if (action >= kStopBase) {
-        h.stop_signal = static_cast<int>(action - kStopBase);
-        stopped = true;
-        break;
-      }
-    }
-    if (stopped) break;
-    if (!plan.path.empty()) {
-      int64_t k =
-          std::llround(plan.poll_seconds * static_cast<double>(epoch_steps) / std::max(1e-9, seconds_since(t_steps)));
-      k = std::clamp<int64_t>(k, 1, 1000);
-      dist::broadcast(k);
-      poll_every = k;
-    }
-    const double train_loss = sync.allreduce_sum(loss_sum) / static_cast<double>(epoch_rows);
-
-    model.eval();
-    model.set_kl_weight(1.0);
-    double val_sum = 0.0;
-    {
-      torch::NoGradGuard no_grad;
-      source.for_each_validation_piece([&](const ValidationPiece& v) {
-        const torch::Tensor noise =
-            on_device(batch_noise(o.seed, v.noise_key, v.noise_rows, noise_dim, v.lo, v.lo + v.theta.size(0)));
-        val_sum += model.loss_with_noise(on_device(v.theta), on_device(v.x), noise).sum().item<double>();
-      });
-    }
-    const double val_loss = sync.allreduce_sum(val_sum) / static_cast<double>(n_val);
-    h.lr.push_back(optimizer.lr());
-    h.train_loss.push_back(train_loss);
-    h.val_loss.push_back(val_loss);
-    h.epoch_seconds.push_back(epoch_seconds_before + seconds_since(t_epoch));
-    require(std::isfinite(train_loss) && std::isfinite(val_loss), ErrorKind::numeric,
-            "training diverged at epoch " + std::to_string(epoch + 1) + " (loss is not finite); try a smaller --lr");
-
-    if (val_loss < h.best_val_loss) {
-      h.best_val_loss = val_loss;
-      h.best_epoch = epoch;
-      best_state = snapshot(model);
-    }
-    if (o.lr_decay_patience > 0 &&
-        epoch - std::max({h.best_epoch, last_decay_epoch, warmed_up}) >= o.lr_decay_patience) {
-      optimizer.set_lr(optimizer.lr() * o.lr_decay_factor);
-      last_decay_epoch = epoch;
-      if (o.progress) {
-        char line[120];
-        std::snprintf(line, sizeof line, "epoch %lld: no improvement for %lld epochs, learning rate -> %.3g",
-                      static_cast<long long>(epoch + 1), static_cast<long long>(o.lr_decay_patience), optimizer.lr());
-        log::info(line);
-      }
-    }
-    const double elapsed = seconds_since(t_start);
-    const bool patience_over = epoch - std::max(h.best_epoch, warmed_up) >= o.patience;
-    // Ranks must agree: any rank over the limit stops all.
-    const bool out_of_time =
-        std::isfinite(o.max_seconds) && sync.allreduce_sum(elapsed >= o.max_seconds ? 1.0 : 0.0) > 0.0;
-    const bool last = patience_over || out_of_time || epoch + 1 == o.max_epochs;
-    if (o.progress && (elapsed - last_print >= 2.0 || last || epoch == start_epoch)) {
-      last_print = elapsed;
-      char line[200];
-      std::snprintf(line, sizeof line, "epoch %lld: train %.4f  val %.4f  (best %.4f at epoch %lld)  %.2f s/epoch",
-                    static_cast<long long>(epoch + 1), train_loss, val_loss, h.best_val_loss,
-                    static_cast<long long>(h.best_epoch + 1), h.epoch_seconds.back());
-      log::info(line);
-    }
-    if (patience_over) {
-      h.stop_reason = "early stopping: no improvement for " + std::to_string(o.patience) + " epochs";
-      break;
-    }
-    if (out_of_time) {
-      h.stop_reason = "time limit reached";
-      break;
-    }
-    if (!last && !plan.path.empty() && plan.every_epochs > 0 && (epoch + 1) % plan.every_epochs == 0)
-      write_checkpoint(epoch + 1, 0, 0.0, 0.0);
-  }
-  if (stopped) {
-    h.stop_reason = std::string("stopped by ") + signal_name(h.stop_signal);
-  } else {
-    if (h.stop_reason.empty()) h.stop_reason = "max epochs reached";
-    restore(model, best_state);
-  }
-  h.seconds = seconds_before + seconds_since(t_start);
-  h.allreduce_seconds = allreduce_before + sync.seconds_in_allreduce();
-  return h;
+  TrainingLoop loop(model, source, o, sync, plan, resume);
+  return loop.run();
 }
 
 }  // namespace simbi::train

@@ -11,6 +11,11 @@ namespace simbi {
 // format_number("%.4f", 0.5) == "0.5000"; the default "%g" gives the shortest usual form.
 std::string format_number(double value, const char* format = "%g");
 
+// The items separated by `separator`, e.g. join({"a", "b"}, ", ") == "a, b".
+std::string join(const std::vector<std::string>& items, const std::string& separator);
+// Whether `text` ends with `suffix`.
+bool ends_with(const std::string& text, const std::string& suffix);
+
 // "a, b,[c]" -> {"a", "b", "c"}: a comma-separated list (as config arrays arrive), items trimmed of
 // spaces, brackets and quotes; empty items dropped.
 std::vector<std::string> split_list(const std::string& text);
