@@ -10,8 +10,6 @@ namespace simbi::estimators {
 
 namespace {
 
-constexpr double kLog2Pi = 1.8378770664093454836;
-
 void check(bool cond, const std::string& message) {
   require(cond, ErrorKind::invalid_argument, "fmpe config: " + message);
 }
@@ -46,26 +44,19 @@ nlohmann::json FmpeConfig::to_json() const {
   return j;
 }
 
-Fmpe::Fmpe(const FmpeConfig& config) : config_(config) {
-  check(config_.theta_dim > 0 && config_.x_dim > 0, "'theta_dim' and 'x_dim' must be positive");
+Fmpe::Fmpe(const FmpeConfig& config)
+    : OdeFlowEstimator(config.theta_dim, config.x_dim, config.solver, "fmpe"), config_(config) {
   check(config_.sigma_min > 0 && config_.sigma_min < 1,
         "'sigma_min' must be in (0, 1), got " + format_number(config_.sigma_min));
   check(config_.time_prior_exponent >= 0, "'time_prior_exponent' must be >= 0");
-  config_.solver.validate();
-  theta_z_ = register_module("theta_zscore", nn::ZScore(config_.theta_dim));
-  x_z_ = register_module("x_zscore", nn::ZScore(config_.x_dim));
   field_ = register_module(
       "field", nn::VectorField(config_.theta_dim, config_.x_dim, config_.width, config_.blocks, config_.time_features));
 }
 
-void Fmpe::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) {
-  theta_z_->fit(theta);
-  x_z_->fit(x);
-}
-
-void Fmpe::set_solver(const nn::OdeSolverOptions& solver) {
-  solver.validate();
-  config_.solver = solver;
+nlohmann::json Fmpe::config() const {
+  FmpeConfig c = config_;
+  c.solver = solver();
+  return c.to_json();
 }
 
 torch::Tensor Fmpe::field(const torch::Tensor& theta_t, const torch::Tensor& t, const torch::Tensor& x_z) {
@@ -91,32 +82,8 @@ torch::Tensor Fmpe::loss_with_noise(const torch::Tensor& theta, const torch::Ten
   return (field(theta_t, t, x_z_->forward(x)) - target).pow(2).mean(1);
 }
 
-nn::OdeFunction Fmpe::sampling_ode(const torch::Tensor& x_z) {
+nn::OdeFunction Fmpe::ode(const torch::Tensor& x_z) {
   return [this, x_z](double t, const torch::Tensor& y) { return field(y, torch::full({1}, t, y.options()), x_z); };
-}
-
-torch::Tensor Fmpe::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) {
-  require(n >= 0, ErrorKind::invalid_argument, "fmpe: the number of draws must be >= 0");
-  torch::NoGradGuard no_grad;
-  const torch::Tensor mean = theta_z_->mean();
-  const torch::Tensor xz = x_z_->forward(x_o.reshape({1, -1}).to(mean.options()));
-  const torch::Tensor theta0 = torch::randn({n, config_.theta_dim}, gen, torch::kFloat).to(mean.options());
-  if (n == 0) return theta0;
-  return theta_z_->inverse(nn::integrate(sampling_ode(xz), theta0, 0.0, 1.0, config_.solver));
-}
-
-torch::Tensor Fmpe::log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) {
-  torch::NoGradGuard no_grad;
-  const int64_t d = config_.theta_dim;
-  require(theta.dim() == 2 && theta.size(1) == d, ErrorKind::invalid_argument,
-          "fmpe log_prob: theta must be [B, " + std::to_string(d) + "]");
-  const torch::Tensor mean = theta_z_->mean();
-  const torch::Tensor xz = x_z_->forward(x_o.reshape({1, -1}).to(mean.options()));
-  // From the data end t = 1 back to the base t = 0: log q₁(θ) = log N(θ₀; 0, I) + ∫₁⁰ div v dt.
-  const torch::Tensor theta_z = theta_z_->forward(theta.to(mean.options()));
-  const nn::FlowEnd end = nn::integrate_with_log_density(sampling_ode(xz), theta_z, 1.0, 0.0, config_.solver);
-  const torch::Tensor base = -0.5 * end.state.pow(2).sum(1) - 0.5 * static_cast<double>(d) * kLog2Pi;
-  return base + end.log_density - theta_z_->log_abs_det_inverse();
 }
 
 }  // namespace simbi::estimators

@@ -10,8 +10,6 @@ namespace simbi::estimators {
 
 namespace {
 
-constexpr double kLog2Pi = 1.8378770664093454836;
-
 void check(bool cond, const std::string& message) {
   require(cond, ErrorKind::invalid_argument, "npse config: " + message);
 }
@@ -22,9 +20,11 @@ void validate(const NpseConfig& c) {
   check(c.blocks >= 0, "'blocks' must be >= 0, got " + std::to_string(c.blocks));
   check(c.time_features >= 0, "'time_features' must be >= 0, got " + std::to_string(c.time_features));
   check(std::isfinite(c.beta_min) && c.beta_min > 0, "'beta_min' must be positive, got " + format_number(c.beta_min));
-  check(std::isfinite(c.beta_max) && c.beta_max > c.beta_min,
-        "'beta_max' must be larger than beta_min = " + format_number(c.beta_min) + ", got " + format_number(c.beta_max));
-  check(std::isfinite(c.t_min) && c.t_min > 0 && c.t_min < 1, "'t_min' must be in (0, 1), got " + format_number(c.t_min));
+  check(
+      std::isfinite(c.beta_max) && c.beta_max > c.beta_min,
+      "'beta_max' must be larger than beta_min = " + format_number(c.beta_min) + ", got " + format_number(c.beta_max));
+  check(std::isfinite(c.t_min) && c.t_min > 0 && c.t_min < 1,
+        "'t_min' must be in (0, 1), got " + format_number(c.t_min));
   c.solver.validate();
 }
 
@@ -52,22 +52,17 @@ nlohmann::json NpseConfig::to_json() const {
   return j;
 }
 
-Npse::Npse(const NpseConfig& config) : config_(config) {
+Npse::Npse(const NpseConfig& config)
+    : OdeFlowEstimator(config.theta_dim, config.x_dim, config.solver, "npse"), config_(config) {
   validate(config_);
-  theta_z_ = register_module("theta_zscore", nn::ZScore(config_.theta_dim));
-  x_z_ = register_module("x_zscore", nn::ZScore(config_.x_dim));
   net_ = register_module(
       "net", nn::VectorField(config_.theta_dim, config_.x_dim, config_.width, config_.blocks, config_.time_features));
 }
 
-void Npse::fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) {
-  theta_z_->fit(theta);
-  x_z_->fit(x);
-}
-
-void Npse::set_solver(const nn::OdeSolverOptions& solver) {
-  solver.validate();
-  config_.solver = solver;
+nlohmann::json Npse::config() const {
+  NpseConfig c = config_;
+  c.solver = solver();
+  return c.to_json();
 }
 
 torch::Tensor Npse::half_integral(const torch::Tensor& t) const {
@@ -97,37 +92,12 @@ torch::Tensor Npse::loss_with_noise(const torch::Tensor& theta, const torch::Ten
   return (net_->forward(theta_t, t, x_z_->forward(x)) - eps).pow(2).mean(1);
 }
 
-nn::OdeFunction Npse::probability_flow(const torch::Tensor& x_z) {
+nn::OdeFunction Npse::ode(const torch::Tensor& x_z) {
   return [this, x_z](double t, const torch::Tensor& y) {
     const torch::Tensor eps_hat = net_->forward(y, torch::full({1}, t, y.options()), x_z);
     // dθ/dt = −½β(t)·(θ + score), score = −ε̂/σ(t)
     return (-0.5 * beta(t)) * (y - eps_hat / sigma(t));
   };
-}
-
-torch::Tensor Npse::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) {
-  require(n >= 0, ErrorKind::invalid_argument, "npse: the number of draws must be >= 0");
-  torch::NoGradGuard no_grad;
-  const torch::Tensor mean = theta_z_->mean();
-  const torch::Tensor xz = x_z_->forward(x_o.reshape({1, -1}).to(mean.options()));
-  const torch::Tensor theta1 = torch::randn({n, config_.theta_dim}, gen, torch::kFloat).to(mean.options());
-  if (n == 0) return theta1;
-  return theta_z_->inverse(nn::integrate(probability_flow(xz), theta1, 1.0, config_.t_min, config_.solver));
-}
-
-torch::Tensor Npse::log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) {
-  torch::NoGradGuard no_grad;
-  const int64_t d = config_.theta_dim;
-  require(theta.dim() == 2 && theta.size(1) == d, ErrorKind::invalid_argument,
-          "npse log_prob: theta must be [B, " + std::to_string(d) + "]");
-  const torch::Tensor mean = theta_z_->mean();
-  const torch::Tensor xz = x_z_->forward(x_o.reshape({1, -1}).to(mean.options()));
-  // From t_min up to the base at t = 1: log p_tmin(θ) = log N(θ₁; 0, I) + ∫_tmin¹ div f dt.
-  const torch::Tensor theta_z = theta_z_->forward(theta.to(mean.options()));
-  const nn::FlowEnd end =
-      nn::integrate_with_log_density(probability_flow(xz), theta_z, config_.t_min, 1.0, config_.solver);
-  const torch::Tensor base = -0.5 * end.state.pow(2).sum(1) - 0.5 * static_cast<double>(d) * kLog2Pi;
-  return base + end.log_density - theta_z_->log_abs_det_inverse();
 }
 
 }  // namespace simbi::estimators

@@ -207,7 +207,8 @@ UserSimulatorConfig parse_user_simulator_config(std::istream& in, const std::str
   nlohmann::json spec = {{"type", prior_type}};
   for (const auto& [key, values] : prior_values) {
     if (std::find(known->second.begin(), known->second.end(), key) == known->second.end())
-      f.fail("prior." + key, "is not a field of a " + prior_type + " prior (expected " + join(known->second, ", ") + ")");
+      f.fail("prior." + key,
+             "is not a field of a " + prior_type + " prior (expected " + join(known->second, ", ") + ")");
     spec[key] = f.numbers("prior." + key, values);
   }
   const auto prior = prior_from_json(spec, where + " [prior]");

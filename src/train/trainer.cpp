@@ -286,8 +286,8 @@ class TrainingLoop {
   int64_t poll_every_ = 1;  // steps between agreements; the same on every rank (broadcast from rank 0)
 };
 
-TrainingLoop::TrainingLoop(estimators::Estimator& model, TrainingSource& source, const TrainOptions& o,
-                           GradSync& sync, const CheckpointPlan& plan, const TrainState* resume)
+TrainingLoop::TrainingLoop(estimators::Estimator& model, TrainingSource& source, const TrainOptions& o, GradSync& sync,
+                           const CheckpointPlan& plan, const TrainState* resume)
     : model_(model), source_(source), o_(o), sync_(sync), plan_(plan), resume_(resume) {
   {
     const auto [theta, x] = source.standardization_rows();
@@ -382,8 +382,8 @@ bool TrainingLoop::train_epoch(Epoch& e) {
     if (!agree_at_step(e, step)) return false;
   }
   if (!plan_.path.empty()) {  // agree about every poll_seconds
-    int64_t k = std::llround(plan_.poll_seconds * static_cast<double>(epoch_steps) /
-                             std::max(1e-9, seconds_since(t_steps)));
+    int64_t k =
+        std::llround(plan_.poll_seconds * static_cast<double>(epoch_steps) / std::max(1e-9, seconds_since(t_steps)));
     k = std::clamp<int64_t>(k, 1, 1000);
     dist::broadcast(k);
     poll_every_ = k;
@@ -478,8 +478,7 @@ bool TrainingLoop::end_epoch(const Epoch& e, double train_loss, double val_loss)
     if (o_.progress) {
       char line[120];
       std::snprintf(line, sizeof line, "epoch %lld: no improvement for %lld epochs, learning rate -> %.3g",
-                    static_cast<long long>(epoch + 1), static_cast<long long>(o_.lr_decay_patience),
-                    optimizer_->lr());
+                    static_cast<long long>(epoch + 1), static_cast<long long>(o_.lr_decay_patience), optimizer_->lr());
       log::info(line);
     }
   }

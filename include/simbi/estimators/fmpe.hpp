@@ -10,11 +10,9 @@
 #include <cstdint>
 #include <string>
 
-#include "simbi/estimators/estimator.hpp"
-#include "simbi/estimators/ode_sampled.hpp"
+#include "simbi/estimators/ode_flow.hpp"
 #include "simbi/nn/ode_solvers.hpp"
 #include "simbi/nn/vector_field.hpp"
-#include "simbi/nn/zscore.hpp"
 
 namespace simbi::estimators {
 
@@ -37,13 +35,12 @@ struct FmpeConfig {
   nlohmann::json to_json() const;
 };
 
-class Fmpe final : public Estimator, public PosteriorSampler, public PosteriorDensity, public OdeSampled {
+class Fmpe final : public OdeFlowEstimator {
  public:
   explicit Fmpe(const FmpeConfig& config);
   std::string method() const override { return "fmpe"; }
-  nlohmann::json config() const override { return config_.to_json(); }
+  nlohmann::json config() const override;
   const FmpeConfig& fmpe_config() const { return config_; }
-  void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
 
   // Per example, column 0 gives the time (through the normal CDF and the time prior), columns 1..dθ the
   // base draw θ_0.
@@ -55,25 +52,19 @@ class Fmpe final : public Estimator, public PosteriorSampler, public PosteriorDe
   torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x,
                                 const torch::Tensor& noise) override;
 
-  // θ_0 ~ N(0, I) from gen, integrated from t = 0 to 1 with the configured solver; original units.
-  torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
-  // log q(θ | x_o) [B] for θ [B, dθ] (original units, so minus Σ log std of the θ z-score): the ODE
-  // integrated from t = 1 to 0 together with the log-density change, with the exact divergence.
-  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) override;
-
-  // The solver is not part of the architecture: it can be changed after training (validated).
-  void set_solver(const nn::OdeSolverOptions& solver) override;
-  const nn::OdeSolverOptions& solver() const override { return config_.solver; }
   // The field in z-scored units: θ_t [B, dθ], t (one time or [B, 1]), z-scored x [B or 1, dx].
   torch::Tensor field(const torch::Tensor& theta_t, const torch::Tensor& t, const torch::Tensor& x_z);
   // t = Φ(z)^(1/(1+α)): a standard-normal draw z mapped to the time prior p(t) ∝ t^α by inversion.
   static torch::Tensor time_from_normal(const torch::Tensor& z, double exponent);
-  // Right-hand side of the sampling ODE at one observation (z-scored x [1, dx]), for tests and tools.
-  nn::OdeFunction sampling_ode(const torch::Tensor& x_z);
+  // Right-hand side of the sampling ODE at one observation (z-scored x [1, dx]): dθ/dt = v, from N(0, I)
+  // at t = 0 to the posterior at t = 1.
+  nn::OdeFunction ode(const torch::Tensor& x_z) override;
 
  private:
+  double base_time() const override { return 0.0; }
+  double data_time() const override { return 1.0; }
+
   FmpeConfig config_;
-  nn::ZScore theta_z_{nullptr}, x_z_{nullptr};
   nn::VectorField field_{nullptr};
 };
 

@@ -12,8 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "simbi/estimators/estimator.hpp"
-#include "simbi/estimators/ode_sampled.hpp"
+#include "simbi/estimators/ode_flow.hpp"
 #include "simbi/nn/ode_solvers.hpp"
 #include "simbi/nn/vector_field.hpp"
 #include "simbi/nn/zscore.hpp"
@@ -37,13 +36,12 @@ struct NpseConfig {
   nlohmann::json to_json() const;
 };
 
-class Npse final : public Estimator, public PosteriorSampler, public PosteriorDensity, public OdeSampled {
+class Npse final : public OdeFlowEstimator {
  public:
   explicit Npse(const NpseConfig& config);
   std::string method() const override { return "npse"; }
-  nlohmann::json config() const override { return config_.to_json(); }
+  nlohmann::json config() const override;
   const NpseConfig& npse_config() const { return config_; }
-  void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
 
   // Column 0: the time (through the normal CDF, uniform on [t_min, 1]); columns 1..dθ: ε.
   int64_t noise_dim() const override { return config_.theta_dim + 1; }
@@ -52,27 +50,24 @@ class Npse final : public Estimator, public PosteriorSampler, public PosteriorDe
   }
   torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x,
                                 const torch::Tensor& noise) override;
-
-  torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
-  // log q(θ | x_o) [B] in original units (the marginal at t_min, i.e. with σ(t_min)² ≈ 1e-4 of noise).
-  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) override;
-  void set_solver(const nn::OdeSolverOptions& solver) override;
-  const nn::OdeSolverOptions& solver() const override { return config_.solver; }
+  // log_prob (OdeFlowEstimator) is the density of the marginal at t_min, i.e. with σ(t_min)² ≈ 1e-4 of noise.
 
   // The VP schedule at time t: α(t) and σ(t).
   double alpha(double t) const;
   double sigma(double t) const;
-  // The probability-flow ODE's right-hand side at one observation (z-scored x [1, dx]).
-  nn::OdeFunction probability_flow(const torch::Tensor& x_z);
+  // The probability-flow ODE's right-hand side at one observation (z-scored x [1, dx]), from N(0, I) at
+  // t = 1 down to t_min.
+  nn::OdeFunction ode(const torch::Tensor& x_z) override;
 
  private:
+  double base_time() const override { return 1.0; }
+  double data_time() const override { return config_.t_min; }
   double beta(double t) const { return config_.beta_min + t * (config_.beta_max - config_.beta_min); }
   // ½∫₀ᵗβ per row (a tensor of times), so that α = exp(−it) and σ² = −expm1(−2·it).
   torch::Tensor half_integral(const torch::Tensor& t) const;
   double half_integral(double t) const;
 
   NpseConfig config_;
-  nn::ZScore theta_z_{nullptr}, x_z_{nullptr};
   nn::VectorField net_{nullptr};
 };
 

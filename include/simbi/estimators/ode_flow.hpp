@@ -1,0 +1,47 @@
+// Posterior estimators whose draws integrate an ODE from a standard-normal base to the data (FMPE, NPSE;
+// docs/flow_matching.md): the z-scoring of θ and x, sampling, log_prob by the instantaneous change of
+// variables with the exact divergence, and the replaceable solver live here once; a subclass gives its
+// loss, the ODE's right-hand side and the times of the ODE's two ends. Contract: torch modules, one
+// thread at a time; sampling uses the generator given.
+#pragma once
+#include <string>
+
+#include "simbi/estimators/estimator.hpp"
+#include "simbi/estimators/ode_sampled.hpp"
+#include "simbi/nn/ode_solvers.hpp"
+#include "simbi/nn/vector_field.hpp"
+#include "simbi/nn/zscore.hpp"
+
+namespace simbi::estimators {
+
+class OdeFlowEstimator : public Estimator, public PosteriorSampler, public PosteriorDensity, public OdeSampled {
+ public:
+  void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
+  // θ_base ~ N(0, I) from gen, integrated from base_time() to data_time(); original units.
+  torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
+  // log q(θ | x_o) [B] for θ [B, dθ] in original units: the ODE integrated from data_time() back to the
+  // base together with the log-density change, minus Σ log std of the θ z-score.
+  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) override;
+  // The solver is not part of the architecture: it can be changed after training (validated).
+  const nn::OdeSolverOptions& solver() const override { return solver_; }
+  void set_solver(const nn::OdeSolverOptions& solver) override;
+
+ protected:
+  // `name` prefixes error messages. A subclass's config() records solver(), the solver in use.
+  OdeFlowEstimator(int64_t theta_dim, int64_t x_dim, const nn::OdeSolverOptions& solver, std::string name);
+  // dθ/dt in z-scored units at one observation (z-scored x [1, dx]).
+  virtual nn::OdeFunction ode(const torch::Tensor& x_z) = 0;
+  virtual double base_time() const = 0;  // where θ ~ N(0, I)
+  virtual double data_time() const = 0;  // where θ follows the posterior
+
+  nn::ZScore theta_z_{nullptr}, x_z_{nullptr};
+
+ private:
+  torch::Tensor observation_z(const torch::Tensor& x_o) const;
+
+  int64_t theta_dim_;
+  nn::OdeSolverOptions solver_;
+  std::string name_;
+};
+
+}  // namespace simbi::estimators
