@@ -4,7 +4,7 @@
 # it continues from, the earlier epochs' history is kept), and it ends with the same epoch count, the
 # same number of optimizer steps, and the final validation loss of an uninterrupted run within 1% on
 # either rank count (the data order and the reparameterisation noise are keyed by global batch
-# position, not by rank, so only float summation order differs). For a CP-VAE and for NPE.
+# position, not by rank, so only float summation order differs). For a CP-VAE, NPE and FMPE.
 source "$(dirname "$0")/lib.sh"
 source "$SIMBI_SOURCE/tests/e2e/train_helpers.sh"
 EPOCHS=15
@@ -58,3 +58,7 @@ kill_and_resume cpvae
 TRAIN=(train --data sims.h5 --method npe --seed 2 --flow-transforms 2 --flow-hidden 16 --flow-blocks 1
        --batch-size 64 --lr 2e-3 --patience 1000 --threads 1)
 kill_and_resume npe
+# FMPE: its times and base draws are noise keyed by global batch position, as the VAEs'.
+TRAIN=(train --data sims.h5 --method fmpe --seed 2 --field-width 32 --field-blocks 1 --batch-size 64 --lr 2e-3
+       --patience 1000 --threads 1)
+kill_and_resume fmpe
