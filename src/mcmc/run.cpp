@@ -147,74 +147,59 @@ double McmcResult::ess_per_second() const {
   return wall_seconds > 0.0 && diagnostics.computed ? diagnostics.min_ess_bulk / wall_seconds : 0.0;
 }
 
-McmcResult run_mcmc(const sim::Prior& prior, Potential* potential, int64_t num_samples, const McmcOptions& o) {
-  const auto t_start = Clock::now();
-  const Comm comm(o.comm);
-  McmcResult res;
-  std::unique_ptr<UnconstrainedTarget> target;
-  comm.run_agreed([&] {
-    validate(prior, potential, num_samples, o);
-    target = std::make_unique<UnconstrainedTarget>(prior, potential);
-  });
-  const int64_t d = prior.dim(), nc = o.chains;
-  const int64_t per_chain = (num_samples + nc - 1) / nc;
-  const int64_t total_iters = o.warmup + per_chain * o.thin;
-  res.num_chains = nc;
-  res.draws_per_chain = per_chain;
-  res.iterations = total_iters;
+namespace {
 
-  // This rank's chains and their streams: chain c's streams depend on (seed, stream_index, c) only.
+// This rank's chains and their streams: chain c's streams depend on (seed, stream_index, c) only.
+struct LocalChains {
   ChainSet ch;
-  ch.first = nc * comm.rank() / comm.size();
-  ch.count = nc * (comm.rank() + 1) / comm.size() - ch.first;
-  ch.dim = d;
+  std::vector<RandomStream> candidate_rng, gumbel_rng;
+};
+
+LocalChains local_chains(const Comm& comm, int64_t dim, const McmcOptions& o) {
+  LocalChains lc;
+  const int64_t nc = o.chains;
+  lc.ch.first = nc * comm.rank() / comm.size();
+  lc.ch.count = nc * (comm.rank() + 1) / comm.size() - lc.ch.first;
+  lc.ch.dim = dim;
   const RandomStream base(o.seed, StreamPurpose::sampling, kStreamTag + o.stream_index);
-  std::vector<RandomStream> cand_rng, gumbel_rng;
-  for (int64_t c = 0; c < ch.count; ++c) {
-    const RandomStream chain = base.substream(static_cast<uint64_t>(ch.first + c));
-    cand_rng.push_back(chain.substream(0));
-    gumbel_rng.push_back(chain.substream(1));
-    ch.rng.push_back(chain.substream(2));
+  for (int64_t c = 0; c < lc.ch.count; ++c) {
+    const RandomStream chain = base.substream(static_cast<uint64_t>(lc.ch.first + c));
+    lc.candidate_rng.push_back(chain.substream(0));
+    lc.gumbel_rng.push_back(chain.substream(1));
+    lc.ch.rng.push_back(chain.substream(2));
   }
+  return lc;
+}
 
-  // Initialisation.
-  const auto t_init = Clock::now();
-  comm.run_agreed([&] { initialise(ch, *target, o, cand_rng, gumbel_rng); });
-  const EvalCounters init_counters = target->counters();
-  target->reset_counters();
-  res.init_seconds = comm.max(seconds_since(t_init));
-
-  // Warm-up and sampling: rank-local segments between the sampler's collective sync points; a failure
-  // inside a segment is agreed on at its end, so no rank is left waiting in a collective.
-  const auto t_sample = Clock::now();
-  std::unique_ptr<ChainSampler> sampler;
-  if (o.sampler == SamplerKind::slice)
-    sampler = detail::make_slice_sampler(ch, *target, o);
-  else
-    sampler = detail::make_rwm_sampler(ch, *target, o, comm);
+// Warm-up and sampling: rank-local segments between the sampler's collective sync points; a failure
+// inside a segment is agreed on at its end, so no rank is left waiting in a collective. Returns this
+// rank's kept draws, [local chain][draw][dim].
+std::vector<float> run_chains(ChainSet& ch, ChainSampler& sampler, UnconstrainedTarget& target, const Comm& comm,
+                              int64_t per_chain, int64_t total_iters, const McmcOptions& o) {
+  const int64_t d = ch.dim;
   std::vector<float> draws(static_cast<size_t>(ch.count * per_chain * d));
-  std::vector<float> theta(static_cast<size_t>(d));
-  std::vector<int64_t> stops = sampler->sync_points();
+  std::vector<int64_t> stops = sampler.sync_points();
   stops.push_back(total_iters);
   int64_t t = 0;
   for (const int64_t stop : stops) {
     if (stop <= t || stop > total_iters) continue;
     comm.run_agreed([&] {
-      sampler->run(t, stop, [&](int64_t c, int64_t it) {
+      sampler.run(t, stop, [&](int64_t c, int64_t it) {
         if (it >= o.warmup && (it - o.warmup + 1) % o.thin == 0) {
           const int64_t s = (it - o.warmup + 1) / o.thin - 1;
-          target->to_theta(ch.u.data() + c * d, 1, draws.data() + (c * per_chain + s) * d);
+          target.to_theta(ch.u.data() + c * d, 1, draws.data() + (c * per_chain + s) * d);
         }
       });
       t = stop;
     });
-    if (stop < total_iters) sampler->synchronise(comm, stop);
+    if (stop < total_iters) sampler.synchronise(comm, stop);
   }
-  res.sampling_seconds = comm.max(seconds_since(t_sample));
+  return draws;
+}
 
-  // Counters over all ranks.
-  const EvalCounters& sc = target->counters();
-  const detail::SamplerStats st = sampler->stats();
+// Evaluation and sampler counters summed over all ranks.
+void sum_counters(McmcResult& res, const EvalCounters& init_counters, const EvalCounters& sc,
+                  const detail::SamplerStats& st, const Comm& comm, SamplerKind kind) {
   res.init_evaluations = comm.sum(init_counters.rows);
   res.potential_evaluations = comm.sum(sc.rows);
   res.potential_calls = comm.sum(sc.calls);
@@ -222,20 +207,25 @@ McmcResult run_mcmc(const sim::Prior& prior, Potential* potential, int64_t num_s
   res.step_out_limited = comm.sum(st.step_out_limited);
   res.shrink_exhausted = comm.sum(st.shrink_exhausted);
   const int64_t updates = comm.sum(st.updates), accepted = comm.sum(st.accepted);
-  if (o.sampler == SamplerKind::rwm)
+  if (kind == SamplerKind::rwm)
     res.acceptance_rate = updates > 0 ? static_cast<double>(accepted) / static_cast<double>(updates) : 0.0;
   else
     res.acceptance_rate =
         updates > 0 ? 1.0 - static_cast<double>(res.shrink_exhausted) / static_cast<double>(updates) : 1.0;
+}
 
-  // Gather on rank 0 (ranks hold consecutive chains, so rank order is chain order) and diagnose.
+// Gathers the draws on rank 0 (ranks hold consecutive chains, so rank order is chain order) into
+// res.chains / res.samples, and the diagnostics computed there onto every rank.
+void gather_and_diagnose(McmcResult& res, const std::vector<float>& draws, const Comm& comm, int64_t num_samples,
+                         int64_t dim, bool diagnostics) {
+  const int64_t nc = res.num_chains, per_chain = res.draws_per_chain, d = dim;
   std::vector<float> all = comm.gather_to_root(draws);
   std::vector<double> packed(static_cast<size_t>(2 * d + 1), std::numeric_limits<double>::quiet_NaN());
   if (comm.rank() == 0) {
     res.chains = torch::from_blob(all.data(), {nc, per_chain, d}, torch::kFloat32).clone();
     // Draw-major order: row i is draw i / C of chain i % C; the first num_samples rows are kept.
     res.samples = res.chains.transpose(0, 1).reshape({nc * per_chain, d}).narrow(0, 0, num_samples).contiguous();
-    if (o.diagnostics) {
+    if (diagnostics) {
       const Diagnostics dg = diagnose(res.chains);
       packed[0] = dg.computed ? 1.0 : 0.0;
       for (int64_t j = 0; j < d; ++j) {
@@ -251,30 +241,71 @@ McmcResult run_mcmc(const sim::Prior& prior, Potential* potential, int64_t num_s
   res.diagnostics.rhat.assign(packed.begin() + 1, packed.begin() + 1 + d);
   res.diagnostics.ess_bulk.assign(packed.begin() + 1 + d, packed.end());
   set_max_min(res.diagnostics);
+}
 
-  // Warnings (the same lines on every rank; logged by rank 0).
+// The run's warnings (the same lines on every rank).
+std::vector<std::string> run_warnings(const McmcResult& res, const McmcOptions& o) {
+  std::vector<std::string> w;
   const int64_t evaluated = res.init_evaluations + res.potential_evaluations;
   if (res.nonfinite_evaluations > 0)
-    res.warnings.push_back("MCMC: the potential returned NaN or +inf at " + std::to_string(res.nonfinite_evaluations) +
-                           " of " + std::to_string(evaluated) +
-                           " evaluated points (treated as -inf: zero density there, those points were rejected)");
+    w.push_back("MCMC: the potential returned NaN or +inf at " + std::to_string(res.nonfinite_evaluations) + " of " +
+                std::to_string(evaluated) +
+                " evaluated points (treated as -inf: zero density there, those points were rejected)");
   if (res.shrink_exhausted > 0)
-    res.warnings.push_back("MCMC: the slice sampler kept the current point in " + std::to_string(res.shrink_exhausted) +
-                           " updates after " + std::to_string(o.slice_max_shrink) + " shrinkage steps");
+    w.push_back("MCMC: the slice sampler kept the current point in " + std::to_string(res.shrink_exhausted) +
+                " updates after " + std::to_string(o.slice_max_shrink) + " shrinkage steps");
   if (o.diagnostics && !res.diagnostics.computed)
-    res.warnings.push_back("MCMC: R-hat and ESS not computed: " + std::to_string(per_chain) +
-                           " draws per chain, they need at least 8 (ask for more samples or fewer chains)");
+    w.push_back("MCMC: R-hat and ESS not computed: " + std::to_string(res.draws_per_chain) +
+                " draws per chain, they need at least 8 (ask for more samples or fewer chains)");
   if (res.diagnostics.computed) {
-    for (int64_t j = 0; j < d; ++j)
+    for (size_t j = 0; j < res.diagnostics.rhat.size(); ++j)
       if (std::isnan(res.diagnostics.rhat[j]))
-        res.warnings.push_back("MCMC: R-hat undefined for parameter " + std::to_string(j + 1) +
-                               " (its draws are constant or not finite)");
+        w.push_back("MCMC: R-hat undefined for parameter " + std::to_string(j + 1) +
+                    " (its draws are constant or not finite)");
     if (res.diagnostics.max_rhat > o.rhat_warn)
-      res.warnings.push_back("MCMC: max R-hat " + format_number(res.diagnostics.max_rhat, "%.4f") + " > " +
-                             format_number(o.rhat_warn, "%.4g") + " (parameter " +
-                             std::to_string(res.diagnostics.max_rhat_dim + 1) +
-                             "): the chains have not mixed; use more warm-up, thinning or samples");
+      w.push_back("MCMC: max R-hat " + format_number(res.diagnostics.max_rhat, "%.4f") + " > " +
+                  format_number(o.rhat_warn, "%.4g") + " (parameter " +
+                  std::to_string(res.diagnostics.max_rhat_dim + 1) +
+                  "): the chains have not mixed; use more warm-up, thinning or samples");
   }
+  return w;
+}
+
+}  // namespace
+
+McmcResult run_mcmc(const sim::Prior& prior, Potential* potential, int64_t num_samples, const McmcOptions& o) {
+  const auto t_start = Clock::now();
+  const Comm comm(o.comm);
+  McmcResult res;
+  std::unique_ptr<UnconstrainedTarget> target;
+  comm.run_agreed([&] {
+    validate(prior, potential, num_samples, o);
+    target = std::make_unique<UnconstrainedTarget>(prior, potential);
+  });
+  const int64_t d = prior.dim(), nc = o.chains;
+  const int64_t per_chain = (num_samples + nc - 1) / nc;
+  const int64_t total_iters = o.warmup + per_chain * o.thin;
+  res.num_chains = nc;
+  res.draws_per_chain = per_chain;
+  res.iterations = total_iters;
+  LocalChains lc = local_chains(comm, d, o);
+
+  const auto t_init = Clock::now();
+  comm.run_agreed([&] { initialise(lc.ch, *target, o, lc.candidate_rng, lc.gumbel_rng); });
+  const EvalCounters init_counters = target->counters();
+  target->reset_counters();
+  res.init_seconds = comm.max(seconds_since(t_init));
+
+  const auto t_sample = Clock::now();
+  std::unique_ptr<ChainSampler> sampler = o.sampler == SamplerKind::slice
+                                              ? detail::make_slice_sampler(lc.ch, *target, o)
+                                              : detail::make_rwm_sampler(lc.ch, *target, o, comm);
+  const std::vector<float> draws = run_chains(lc.ch, *sampler, *target, comm, per_chain, total_iters, o);
+  res.sampling_seconds = comm.max(seconds_since(t_sample));
+
+  sum_counters(res, init_counters, target->counters(), sampler->stats(), comm, o.sampler);
+  gather_and_diagnose(res, draws, comm, num_samples, d, o.diagnostics);
+  res.warnings = run_warnings(res, o);
   if (comm.rank() == 0)
     for (const auto& w : res.warnings) log::warn(w);
   res.wall_seconds = comm.max(seconds_since(t_start));

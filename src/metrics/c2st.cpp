@@ -15,6 +15,7 @@
 #include <numeric>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "simbi/core/error.hpp"
 #include "simbi/core/random.hpp"
@@ -99,6 +100,53 @@ class BinaryMlp {
     at::addmm_out(z, p_.b3, a2, p_.W3);
   }
 
+  // sklearn's _backprop for a batch of b rows whose output deltas (p - y) are in d3 and sum to delta_sum:
+  // coef grad = (a^T delta + alpha W) / b, intercept grad = mean(delta). d1, d2 are scratch [b, h].
+  void backward(const torch::Tensor& x, const torch::Tensor& a1, const torch::Tensor& a2, torch::Tensor& d1,
+                torch::Tensor& d2, const torch::Tensor& d3, T delta_sum, double alpha) {
+    const int64_t b = x.size(0);
+    const double inv_b = 1.0 / static_cast<double>(b), alpha_b = alpha * inv_b;
+    at::addmm_out(g_.W3, p_.W3, a2.t(), d3, alpha_b, inv_b);
+    g_.b3.template data_ptr<T>()[0] = static_cast<T>(delta_sum * static_cast<T>(inv_b));
+    at::mm_out(d2, d3, p_.W3.t());
+    relu_backward_inplace(d2.data_ptr<T>(), a2.data_ptr<T>(), b * h_);
+    at::addmm_out(g_.W2, p_.W2, a1.t(), d2, alpha_b, inv_b);
+    at::mean_out(g_.b2, d2, {0});
+    at::mm_out(d1, d2, p_.W2.t());
+    relu_backward_inplace(d1.data_ptr<T>(), a1.data_ptr<T>(), b * h_);
+    at::addmm_out(g_.W1, p_.W1, x.t(), d1, alpha_b, inv_b);
+    at::mean_out(g_.b1, d1, {0});
+  }
+
+  // Sum of squared weights (the L2 term's prefix of the buffer), four accumulators as sklearn's BLAS dot.
+  double squared_weight_norm() const {
+    const T* P = params_.template data_ptr<T>();
+    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n_weights_; i += 4) {
+      s0 += P[i] * P[i];
+      s1 += P[i + 1] * P[i + 1];
+      s2 += P[i + 2] * P[i + 2];
+      s3 += P[i + 3] * P[i + 3];
+    }
+    for (; i < n_weights_; ++i) s0 += P[i] * P[i];
+    return static_cast<double>(s0) + s1 + s2 + s3;
+  }
+
+  // sklearn's AdamOptimizer update with the bias-corrected step lr_t: p -= lr_t·m / (sqrt(v) + eps).
+  void adam_step(T lr_t, T beta1, T beta2, T eps) {
+    T* P = params_.template data_ptr<T>();
+    const T* G = grads_.template data_ptr<T>();
+    T* M = m_.data();
+    T* V = v_.data();
+    for (int64_t i = 0; i < n_params_; ++i) {
+      const T g = G[i];
+      M[i] = beta1 * M[i] + (T(1) - beta1) * g;
+      V[i] = beta2 * V[i] + (T(1) - beta2) * (g * g);
+      P[i] -= lr_t * M[i] / (std::sqrt(V[i]) + eps);
+    }
+  }
+
   struct Layer {
     torch::Tensor W1, W2, W3, b1, b2, b3;
   };
@@ -114,9 +162,47 @@ struct FoldData {
   std::vector<uint8_t> y_train, y_test;
 };
 
+// Logistic output of the pre-activations z [b, 1], binary log-loss on p clipped to [eps, 1 - eps] against
+// the labels y; writes the output delta p - y into delta [b, 1]. Returns the mean log-loss and the sum of
+// the deltas.
+template <typename T>
+std::pair<double, T> log_loss_and_delta(const torch::Tensor& z, torch::Tensor& delta, const T* y) {
+  const int64_t b = z.size(0);
+  const T eps_clip = std::numeric_limits<T>::epsilon();
+  const T* zp = z.data_ptr<T>();
+  T* dp = delta.data_ptr<T>();
+  double log_loss = 0.0;
+  T delta_sum = 0;
+  for (int64_t i = 0; i < b; ++i) {
+    const T p = T(1) / (T(1) + std::exp(-zp[i]));
+    const T pc = std::min(std::max(p, eps_clip), T(1) - eps_clip);
+    log_loss -= y[i] > T(0) ? std::log(pc) : std::log(T(1) - pc);
+    dp[i] = p - y[i];
+    delta_sum += dp[i];
+  }
+  return {log_loss / static_cast<double>(b), delta_sum};
+}
+
+// Fraction of test rows classified correctly (class 1 when the logistic output exceeds 0.5).
+template <typename T>
+double test_accuracy(const BinaryMlp<T>& net, const FoldData& data) {
+  const int64_t nt = data.x_test.size(0), h = net.h_;
+  const auto opts = torch::TensorOptions().dtype(scalar_type_of<T>());
+  torch::Tensor t1 = torch::empty({nt, h}, opts), t2 = torch::empty({nt, h}, opts), tz = torch::empty({nt, 1}, opts);
+  net.forward(data.x_test, t1, t2, tz);
+  const T* zp = tz.data_ptr<T>();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < nt; ++i) {
+    const T p = T(1) / (T(1) + std::exp(-zp[i]));
+    const uint8_t pred = p > T(0.5) ? 1 : 0;
+    correct += pred == data.y_test[static_cast<size_t>(i)];
+  }
+  return nt > 0 ? static_cast<double>(correct) / static_cast<double>(nt) : std::nan("");
+}
+
 // Trains a fresh classifier as sklearn's MLPClassifier.fit (solver adam, shuffle every epoch, batches of
 // min(batch, n) with a smaller last batch, stopping rule on the epoch-average training loss) and scores it
-// on the test rows (class 1 when p > 0.5).
+// on the test rows.
 template <typename T>
 C2stFold fit_and_score(const FoldData& data, const C2stOptions& o) {
   const int64_t n = data.x_train.size(0), d = data.x_train.size(1), h = o.hidden_factor * d;
@@ -135,13 +221,6 @@ C2stFold fit_and_score(const FoldData& data, const C2stOptions& o) {
   std::vector<T> y_epoch(static_cast<size_t>(n));
   torch::Tensor a1 = torch::empty({B, h}, opts), a2 = torch::empty({B, h}, opts), z = torch::empty({B, 1}, opts);
   torch::Tensor d1 = torch::empty({B, h}, opts), d2 = torch::empty({B, h}, opts), d3 = torch::empty({B, 1}, opts);
-
-  T* P = net.params_.template data_ptr<T>();
-  const T* G = net.grads_.template data_ptr<T>();
-  T* M = net.m_.data();
-  T* V = net.v_.data();
-  const int64_t np = net.n_params_, nw = net.n_weights_;
-  const T eps_clip = std::numeric_limits<T>::epsilon();
   const T b1 = static_cast<T>(o.beta1), b2 = static_cast<T>(o.beta2), adam_eps = static_cast<T>(o.epsilon);
   double beta1_t = 1.0, beta2_t = 1.0;
 
@@ -162,61 +241,15 @@ C2stFold fit_and_score(const FoldData& data, const C2stOptions& o) {
       torch::Tensor a1b = a1.narrow(0, 0, b), a2b = a2.narrow(0, 0, b), zb = z.narrow(0, 0, b);
       torch::Tensor d1b = d1.narrow(0, 0, b), d2b = d2.narrow(0, 0, b), d3b = d3.narrow(0, 0, b);
       net.forward(xb, a1b, a2b, zb);
-
-      // Logistic output, binary log-loss on p clipped to [eps, 1 - eps], output delta p - y.
-      const T* zp = zb.data_ptr<T>();
-      T* dp = d3b.data_ptr<T>();
-      const T* yp = y_epoch.data() + start;
-      double log_loss = 0.0;
-      T delta_sum = 0;
-      for (int64_t i = 0; i < b; ++i) {
-        const T p = T(1) / (T(1) + std::exp(-zp[i]));
-        const T pc = std::min(std::max(p, eps_clip), T(1) - eps_clip);
-        log_loss -= yp[i] > T(0) ? std::log(pc) : std::log(T(1) - pc);
-        dp[i] = p - yp[i];
-        delta_sum += dp[i];
-      }
-      log_loss /= static_cast<double>(b);
-
-      // Backward (sklearn's _backprop): coef grad = (a^T delta + alpha W) / b, intercept grad = mean(delta).
-      const double inv_b = 1.0 / static_cast<double>(b), alpha_b = o.alpha * inv_b;
-      at::addmm_out(net.g_.W3, net.p_.W3, a2b.t(), d3b, alpha_b, inv_b);
-      net.g_.b3.template data_ptr<T>()[0] = static_cast<T>(delta_sum * static_cast<T>(inv_b));
-      at::mm_out(d2b, d3b, net.p_.W3.t());
-      relu_backward_inplace(d2b.data_ptr<T>(), a2b.data_ptr<T>(), b * h);
-      at::addmm_out(net.g_.W2, net.p_.W2, a1b.t(), d2b, alpha_b, inv_b);
-      at::mean_out(net.g_.b2, d2b, {0});
-      at::mm_out(d1b, d2b, net.p_.W2.t());
-      relu_backward_inplace(d1b.data_ptr<T>(), a1b.data_ptr<T>(), b * h);
-      at::addmm_out(net.g_.W1, net.p_.W1, xb.t(), d1b, alpha_b, inv_b);
-      at::mean_out(net.g_.b1, d1b, {0});
-
+      const auto [log_loss, delta_sum] = log_loss_and_delta<T>(zb, d3b, y_epoch.data() + start);
+      net.backward(xb, a1b, a2b, d1b, d2b, d3b, delta_sum, o.alpha);
       // The L2 term of this batch's loss uses the weights before the update.
-      double sq = 0.0;
-      {
-        T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int64_t i = 0;
-        for (; i + 4 <= nw; i += 4) {
-          s0 += P[i] * P[i];
-          s1 += P[i + 1] * P[i + 1];
-          s2 += P[i + 2] * P[i + 2];
-          s3 += P[i + 3] * P[i + 3];
-        }
-        for (; i < nw; ++i) s0 += P[i] * P[i];
-        sq = static_cast<double>(s0) + s1 + s2 + s3;
-      }
-      accumulated_loss += (log_loss + 0.5 * o.alpha * sq * inv_b) * static_cast<double>(b);
-
-      // sklearn's AdamOptimizer: lr_t = lr·sqrt(1-β2^t)/(1-β1^t); p -= lr_t·m / (sqrt(v) + eps).
+      const double l2 = 0.5 * o.alpha * net.squared_weight_norm() * (1.0 / static_cast<double>(b));
+      accumulated_loss += (log_loss + l2) * static_cast<double>(b);
+      // sklearn's AdamOptimizer: lr_t = lr·sqrt(1-β2^t)/(1-β1^t).
       beta1_t *= o.beta1;
       beta2_t *= o.beta2;
-      const T lr_t = static_cast<T>(o.lr * std::sqrt(1.0 - beta2_t) / (1.0 - beta1_t));
-      for (int64_t i = 0; i < np; ++i) {
-        const T g = G[i];
-        M[i] = b1 * M[i] + (T(1) - b1) * g;
-        V[i] = b2 * V[i] + (T(1) - b2) * (g * g);
-        P[i] -= lr_t * M[i] / (std::sqrt(V[i]) + adam_eps);
-      }
+      net.adam_step(static_cast<T>(o.lr * std::sqrt(1.0 - beta2_t) / (1.0 - beta1_t)), b1, b2, adam_eps);
     }
 
     const double loss = accumulated_loss / static_cast<double>(n);
@@ -233,20 +266,8 @@ C2stFold fit_and_score(const FoldData& data, const C2stOptions& o) {
       break;
     }
   }
-
-  // Score: predict class 1 when the logistic output exceeds 0.5.
-  const int64_t nt = data.x_test.size(0);
-  torch::Tensor t1 = torch::empty({nt, h}, opts), t2 = torch::empty({nt, h}, opts), tz = torch::empty({nt, 1}, opts);
-  net.forward(data.x_test, t1, t2, tz);
-  const T* zp = tz.data_ptr<T>();
-  int64_t correct = 0;
-  for (int64_t i = 0; i < nt; ++i) {
-    const T p = T(1) / (T(1) + std::exp(-zp[i]));
-    const uint8_t pred = p > T(0.5) ? 1 : 0;
-    correct += pred == data.y_test[static_cast<size_t>(i)];
-  }
-  out.test_size = nt;
-  out.accuracy = nt > 0 ? static_cast<double>(correct) / static_cast<double>(nt) : std::nan("");
+  out.test_size = data.x_test.size(0);
+  out.accuracy = test_accuracy(net, data);
   out.seconds = seconds_since(t0);
   return out;
 }
