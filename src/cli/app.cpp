@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "commands.hpp"
 #include "config_args.hpp"
 #include "simbi/core/log.hpp"
+#include "simbi/core/stop_signal.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/world.hpp"
 
@@ -62,18 +64,31 @@ int run_args(const std::vector<std::string>& raw_args) {
   return 2;
 }
 
+namespace {
+
+// The command word (the first argument that is not an option; the top-level options take no value),
+// "" when there is none: help, version or a parse error.
+std::string command_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (argv[i][0] != '-' && argv[i][0] != '\0') return argv[i];
+  return "";
+}
+
+}  // namespace
+
 // Commands that never need MPI when run by hand; under an MPI launcher every command starts MPI.
 bool needs_mpi(int argc, char** argv) {
   if (dist::launched_by_mpi()) return true;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "tasks" || a == "inspect" || a == "evaluate") return false;
-    if (!a.empty() && a[0] != '-') return true;  // another command
-  }
-  return false;  // no command: help, version or a parse error
+  const std::string command = command_word(argc, argv);
+  return !command.empty() && command != "tasks" && command != "inspect" && command != "evaluate";
 }
 
 int run_main(int argc, char** argv) {
+  // `simbi train` treats SIGTERM/SIGUSR1 as "checkpoint and stop" (core/stop_signal.hpp) from its first
+  // moment: starting MPI and reading the store take seconds, and a batch system's signal in that time
+  // must not kill the job. The trainer polls the flag at its first step.
+  std::optional<StopSignalScope> stop_signals;
+  if (command_word(argc, argv) == "train") stop_signals.emplace();
   try {
     dist::World world(&argc, &argv, needs_mpi(argc, argv));
     try {

@@ -1,6 +1,7 @@
 // `simbi train`: fit an estimator to a simulation store, data-parallel over the ranks, and write
 // model.pt (weights + metadata with the training history; train/training_run.hpp). Checkpoints go to
-// model.pt.ckpt; --resume continues from it; SIGTERM/SIGUSR1 checkpoint at the next step and exit 0.
+// model.pt.ckpt; --resume continues from it, or trains nothing when model.pt is already this training's
+// finished model; SIGTERM/SIGUSR1 checkpoint at the next step and exit 0.
 #include <cstdio>
 #include <fstream>
 
@@ -34,6 +35,14 @@ std::string resume_command_line() {
 
 void print_outcome(const train::TrainRequest& a, const train::TrainOutcome& o) {
   const train::TrainHistory& h = o.history;
+  if (!o.skipped.empty()) {
+    std::printf(
+        "training skipped: %s is already the finished model of this training (%s); delete it, or train "
+        "without --resume, to train again\n",
+        a.out.c_str(), o.skipped.c_str());
+    std::fflush(stdout);
+    return;
+  }
   if (o.stopped()) {
     std::printf("received %s: checkpoint written to %s after %zu epochs (%lld steps); continue with: %s\n",
                 signal_name(h.stop_signal), o.checkpoint.c_str(), h.val_loss.size(), static_cast<long long>(h.steps),

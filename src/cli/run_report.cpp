@@ -273,7 +273,9 @@ std::string write_run_report(const RunReportInput& in) {
     inspect["file"] = in.model;
     model_json = (fs::path(in.workdir) / "model.json").string();
     store::write_file_atomically(model_json, inspect.dump(2) + "\n");
-    return describe_model(model_meta);
+    // A re-run whose train stage found the model finished (train --resume) kept it as it was.
+    const bool earlier = fs::last_write_time(in.model) < in.started;
+    return describe_model(model_meta) + (earlier ? "; trained by an earlier run, kept" : "");
   });
   const std::vector<fs::path> samples = sample_files(in);
   for (const fs::path& s : samples)

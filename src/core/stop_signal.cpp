@@ -7,6 +7,7 @@ namespace simbi {
 namespace {
 volatile std::sig_atomic_t g_signal = 0;
 struct sigaction g_previous_term, g_previous_usr1;
+int g_depth = 0;  // scopes alive (main thread only): the outermost one installs and restores
 
 extern "C" void on_stop_signal(int signal) {
   if (g_signal == 0) g_signal = signal;  // keep the first one (Slurm may follow USR1 with TERM)
@@ -14,6 +15,7 @@ extern "C" void on_stop_signal(int signal) {
 }  // namespace
 
 StopSignalScope::StopSignalScope() {
+  if (g_depth++ > 0) return;
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
@@ -24,6 +26,7 @@ StopSignalScope::StopSignalScope() {
 }
 
 StopSignalScope::~StopSignalScope() {
+  if (--g_depth > 0) return;
   sigaction(SIGTERM, &g_previous_term, nullptr);
   sigaction(SIGUSR1, &g_previous_usr1, nullptr);
 }

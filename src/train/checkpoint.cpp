@@ -167,8 +167,7 @@ nlohmann::json training_fingerprint(const nlohmann::json& estimator_config, cons
   return {{"estimator", estimator_config}, {"training", training}, {"data", data}};
 }
 
-void check_fingerprint(const nlohmann::json& saved, const nlohmann::json& now, const std::string& path) {
-  const std::string advice = " (delete the checkpoint, or train without --resume to start over)";
+std::string fingerprint_difference(const nlohmann::json& saved, const nlohmann::json& now, const std::string& what) {
   for (const char* part : {"estimator", "training"}) {
     const nlohmann::json a = saved.value(part, nlohmann::json::object()), b = now.value(part, nlohmann::json::object());
     if (a == b) continue;
@@ -178,23 +177,26 @@ void check_fingerprint(const nlohmann::json& saved, const nlohmann::json& now, c
       const std::string diff = describe_differences(x, y);
       return method + (diff.empty() ? "" : " with " + diff);
     };
-    throw Error(ErrorKind::invalid_argument, "checkpoint " + path + " was written for " + side(method_a, a, b) +
-                                                 ", not " + side(method_b, b, a) + advice);
+    return what + " was written for " + side(method_a, a, b) + ", not " + side(method_b, b, a);
   }
   const nlohmann::json a = saved.value("data", nlohmann::json::object()),
                        b = now.value("data", nlohmann::json::object());
   // In memory and streaming see the rows in different orders: a run continues the way it started.
   const std::string loading_a = a.value("loading", "memory"), loading_b = b.value("loading", "memory");
-  if (loading_a != loading_b)
-    throw Error(ErrorKind::invalid_argument, "checkpoint " + path + " was written with --data-loading " + loading_a +
-                                                 ", not " + loading_b + advice);
+  if (loading_a != loading_b) return what + " was written with --data-loading " + loading_a + ", not " + loading_b;
   if (a.value("rows", -1) != b.value("rows", -2) || a.value("hash", "a") != b.value("hash", "b")) {
-    throw Error(ErrorKind::invalid_argument,
-                "store " + b.value("store", "?") + " changed since checkpoint " + path + " was written (" +
-                    std::to_string(a.value("rows", int64_t{-1})) + " usable rows then, " +
-                    std::to_string(b.value("rows", int64_t{-1})) + " now; " +
-                    (a.value("hash", "") == b.value("hash", "") ? "same" : "different") + " contents)" + advice);
+    return "store " + b.value("store", "?") + " changed since " + what + " was written (" +
+           std::to_string(a.value("rows", int64_t{-1})) + " usable rows then, " +
+           std::to_string(b.value("rows", int64_t{-1})) + " now; " +
+           (a.value("hash", "") == b.value("hash", "") ? "same" : "different") + " contents)";
   }
+  return "";
+}
+
+void check_fingerprint(const nlohmann::json& saved, const nlohmann::json& now, const std::string& path) {
+  const std::string difference = fingerprint_difference(saved, now, "checkpoint " + path);
+  require(difference.empty(), ErrorKind::invalid_argument,
+          difference + " (delete the checkpoint, or train without --resume to start over)");
 }
 
 }  // namespace simbi::train

@@ -180,25 +180,39 @@ TrainingData load_training_data(const std::string& store_path) {
   return d;
 }
 
-namespace {
-
 void check_options(const TrainOptions& o) {
-  require(o.batch_size > 0, ErrorKind::invalid_argument, "--batch-size must be positive");
-  require(o.lr > 0, ErrorKind::invalid_argument, "--lr must be positive");
-  require(o.max_epochs > 0, ErrorKind::invalid_argument, "--max-epochs must be positive");
-  require(o.patience > 0, ErrorKind::invalid_argument, "--patience must be positive");
-  require(o.kl_warmup_epochs >= 0, ErrorKind::invalid_argument, "--kl-warmup-epochs must be 0 (off) or positive");
-  require(o.lr_decay_patience >= 0, ErrorKind::invalid_argument, "--lr-decay-patience must be 0 (off) or positive");
+  // Every comparison is false for NaN, so NaN is refused with the range; infinities are refused by name.
+  require(o.batch_size > 0, ErrorKind::invalid_argument,
+          "--batch-size must be at least 1, got " + std::to_string(o.batch_size));
+  require(o.lr > 0 && std::isfinite(o.lr), ErrorKind::invalid_argument,
+          "--lr must be a finite number > 0, got " + format_number(o.lr, "%g"));
+  require(o.weight_decay >= 0 && std::isfinite(o.weight_decay), ErrorKind::invalid_argument,
+          "--weight-decay must be a finite number >= 0, got " + format_number(o.weight_decay, "%g"));
+  require(o.max_epochs > 0, ErrorKind::invalid_argument,
+          "--max-epochs must be at least 1, got " + std::to_string(o.max_epochs));
+  require(o.patience > 0, ErrorKind::invalid_argument,
+          "--patience must be at least 1 (epochs without improvement), got " + std::to_string(o.patience));
+  require(o.kl_warmup_epochs >= 0, ErrorKind::invalid_argument,
+          "--kl-warmup-epochs must be 0 (off) or positive, got " + std::to_string(o.kl_warmup_epochs));
+  require(o.lr_decay_patience >= 0, ErrorKind::invalid_argument,
+          "--lr-decay-patience must be 0 (off) or positive, got " + std::to_string(o.lr_decay_patience));
   require(o.lr_decay_factor > 0 && o.lr_decay_factor < 1, ErrorKind::invalid_argument,
-          "--lr-decay-factor must be in (0, 1)");
+          "--lr-decay-factor must be in (0, 1), got " + format_number(o.lr_decay_factor, "%g"));
   require(o.validation_fraction > 0 && o.validation_fraction < 1, ErrorKind::invalid_argument,
-          "--validation-fraction must be in (0, 1)");
+          "--validation-fraction must be in (0, 1), got " + format_number(o.validation_fraction, "%g"));
   require(o.lr_schedule == "constant" || o.lr_schedule == "cosine", ErrorKind::invalid_argument,
           "--lr-schedule must be constant or cosine, got '" + o.lr_schedule + "'");
-  require(o.lr_warmup_epochs >= 0, ErrorKind::invalid_argument, "--lr-warmup-epochs must be 0 (off) or positive");
+  require(o.lr_warmup_epochs >= 0, ErrorKind::invalid_argument,
+          "--lr-warmup-epochs must be 0 (off) or positive, got " + std::to_string(o.lr_warmup_epochs));
   require(o.lr_schedule != "cosine" || o.lr_decay_patience == 0, ErrorKind::invalid_argument,
           "--lr-schedule cosine and --lr-decay-patience exclude each other (pick one way to lower the rate)");
+  require(o.clip_norm >= 0 && std::isfinite(o.clip_norm), ErrorKind::invalid_argument,
+          "--clip-norm must be 0 (off) or a finite number > 0, got " + format_number(o.clip_norm, "%g"));
+  require(o.max_seconds > 0, ErrorKind::invalid_argument,
+          "the time limit must be positive, got " + format_number(o.max_seconds, "%g") + " s");
 }
+
+namespace {
 
 // The scheduled learning rate of `epoch` (0-based); NaN when the schedule leaves the rate alone (constant
 // after the warm-up, where the plateau decay may have lowered it).

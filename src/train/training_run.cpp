@@ -3,11 +3,13 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <optional>
 
 #include "simbi/core/log.hpp"
 #include "simbi/core/random.hpp"
+#include "simbi/core/text.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/estimators/ace.hpp"
@@ -24,8 +26,6 @@ namespace {
 // --data-loading auto: rows in memory when the store's θ and x take at most 1/8 of this machine's
 // memory per rank (every rank holds all rows, plus copies while splitting), else streamed.
 std::string choose_data_loading(const std::string& requested, const store::SimStoreMeta& m) {
-  require(requested == "auto" || requested == "memory" || requested == "stream", ErrorKind::invalid_argument,
-          "--data-loading must be auto, memory or stream, got '" + requested + "'");
   if (requested != "auto") return requested;
   const double data_bytes = 4.0 * static_cast<double>(m.budget) * static_cast<double>(m.theta_dim + m.x_dim);
   const double machine_bytes =
@@ -59,7 +59,8 @@ void check_device_and_backend(const TrainRequest& a) {
 
 // Rank 0 reads the checkpoint (if there is one) and broadcasts it; every rank decodes it and checks
 // that it was written for this model, these options and this data.
-std::optional<TrainState> read_checkpoint_for_resume(const std::string& path, const nlohmann::json& fingerprint) {
+std::optional<TrainState> read_checkpoint_for_resume(const std::string& path, const nlohmann::json& fingerprint,
+                                                     int64_t max_epochs) {
   std::string bytes;
   dist::run_agreed([&] {
     if (!dist::is_root() || !std::filesystem::exists(path)) return;
@@ -75,6 +76,13 @@ std::optional<TrainState> read_checkpoint_for_resume(const std::string& path, co
   dist::run_agreed([&] {
     s = decode_checkpoint(bytes, path);
     check_fingerprint(s.fingerprint, fingerprint, path);
+    // Finishing below the epochs done would write a model from fewer epochs than were trained and
+    // remove the checkpoint with the rest: refused, the checkpoint stays.
+    const int64_t done = static_cast<int64_t>(s.history.val_loss.size());
+    require(max_epochs >= done, ErrorKind::invalid_argument,
+            "--max-epochs " + std::to_string(max_epochs) + " is below the " + std::to_string(done) +
+                " epochs checkpoint " + path + " has already trained (give at least " + std::to_string(done) +
+                "; the checkpoint is kept)");
   });
   const int64_t epochs_done = static_cast<int64_t>(s.history.val_loss.size());
   const int64_t ranks_then = static_cast<int64_t>(s.rng.size());
@@ -89,6 +97,49 @@ std::optional<TrainState> read_checkpoint_for_resume(const std::string& path, co
   return s;
 }
 
+// With --resume, what the model file `out` says about this request, decided on rank 0 and broadcast:
+// `finished` when it is a readable simbi model whose recorded training is this request's (same
+// estimator config, training options, data rows and hash, and the same --max-epochs, or a run that
+// stopped early before this one's limit), else `other` says why not ("" when there is no model file).
+struct FinishedModel {
+  bool finished = false;
+  std::string summary;  // finished: what it is ("cpvae, 3 epochs (max epochs reached)")
+  std::string other;    // not finished: why it is not this request's model
+};
+
+FinishedModel check_finished_model(const std::string& out, const nlohmann::json& fingerprint, int64_t max_epochs) {
+  std::string verdict;  // "F<summary>" | "O<why>" | "" (no model file)
+  if (dist::is_root() && std::filesystem::exists(out)) {
+    try {
+      const store::ModelMeta m = store::read_model_meta(out);
+      const std::string what = "model file " + out;
+      nlohmann::json training = m.training;
+      const int64_t max_then = training.value("max_epochs", int64_t{-1});
+      training.erase("max_epochs");
+      const nlohmann::json saved = {{"estimator", m.estimator}, {"training", training}, {"data", m.data}};
+      const std::string reason = m.history.value("stop_reason", std::string());
+      const bool early = reason.rfind("early stopping", 0) == 0;
+      std::string why;
+      if (!m.data.contains("hash"))
+        why = what + " does not record which rows it was trained on (written by an older simbi)";
+      else
+        why = fingerprint_difference(saved, fingerprint, what);
+      if (why.empty() && max_then != max_epochs && !(early && m.epochs <= max_epochs))
+        why = what + " finished " + std::to_string(m.epochs) + " epochs with --max-epochs " + std::to_string(max_then) +
+              " (" + reason + "), not --max-epochs " + std::to_string(max_epochs);
+      verdict = why.empty() ? "F" + m.method + ", " + std::to_string(m.epochs) + " epochs (" + reason + ")" : "O" + why;
+    } catch (const std::exception& e) {
+      log::warn(out + " is not a readable model file (" + e.what() + "); it will be replaced");
+    }
+  }
+  dist::broadcast(verdict);
+  FinishedModel f;
+  if (verdict.empty()) return f;
+  f.finished = verdict[0] == 'F';
+  (f.finished ? f.summary : f.other) = verdict.substr(1);
+  return f;
+}
+
 }  // namespace
 
 TrainOutcome run_training(TrainRequest a) {
@@ -97,18 +148,29 @@ TrainOutcome run_training(TrainRequest a) {
   store::SimStoreMeta store_meta;
   std::unique_ptr<TrainingSource> source;
   std::shared_ptr<estimators::Estimator> model;
+  // Every option is checked before the store is opened (on every rank alike: one error line, at once).
   dist::run_agreed([&] {
-    check_device_and_backend(a);
-    require(a.checkpoint_every_epochs >= 0, ErrorKind::invalid_argument,
-            "--checkpoint-every-epochs must be 0 (off) or positive");
-    require(a.checkpoint_seconds >= 0, ErrorKind::invalid_argument, "--checkpoint-seconds must be 0 (off) or positive");
     require(!a.estimator.method.empty(), ErrorKind::invalid_argument,
             "--method is required (cpvae, upvae, ace, ene, npe, fmpe or npse), on the command line or as `method` in "
             "the --config file");
+    require(a.checkpoint_every_epochs >= 0, ErrorKind::invalid_argument,
+            "--checkpoint-every-epochs must be 0 (off) or positive, got " + std::to_string(a.checkpoint_every_epochs));
+    require(a.checkpoint_seconds >= 0 && std::isfinite(a.checkpoint_seconds), ErrorKind::invalid_argument,
+            "--checkpoint-seconds must be 0 (off) or a finite number > 0, got " +
+                format_number(a.checkpoint_seconds, "%g"));
+    require(a.max_minutes >= 0 && std::isfinite(a.max_minutes), ErrorKind::invalid_argument,
+            "--max-minutes must be 0 (no limit) or a finite number > 0, got " + format_number(a.max_minutes, "%g"));
+    require(a.stream_buffer_mb > 0 && std::isfinite(a.stream_buffer_mb), ErrorKind::invalid_argument,
+            "--stream-buffer-mb must be a finite number > 0, got " + format_number(a.stream_buffer_mb, "%g"));
+    require(a.data_loading == "auto" || a.data_loading == "memory" || a.data_loading == "stream",
+            ErrorKind::invalid_argument, "--data-loading must be auto, memory or stream, got '" + a.data_loading + "'");
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
-    require(a.stream_buffer_mb > 0, ErrorKind::invalid_argument, "--stream-buffer-mb must be positive");
-    store_meta = store::SimStore::open_read(a.data).meta();
     a.options.seed = a.seed;
+    check_options(a.options);
+    check_device_and_backend(a);
+  });
+  dist::run_agreed([&] {
+    store_meta = store::SimStore::open_read(a.data).meta();
     a.data_loading = choose_data_loading(a.data_loading, store_meta);
     source = a.data_loading == "memory"
                  ? make_in_memory_source(load_training_data(a.data), a.data, a.seed, a.options.validation_fraction)
@@ -124,9 +186,28 @@ TrainOutcome run_training(TrainRequest a) {
     }
     fingerprint = training_fingerprint(model->config(), a.options, source->fingerprint());
   });
+  TrainOutcome outcome;
+  outcome.store = store_meta;
+  outcome.checkpoint = ckpt_path;
+  outcome.rows = source->train_rows() + source->val_rows();
   std::optional<TrainState> resume;
   if (a.resume) {
-    resume = read_checkpoint_for_resume(ckpt_path, fingerprint);
+    // A finished model of this very request is the result already (a re-run after an interruption in a
+    // later stage, a requeued job): nothing to train. One of another request is not silently reused or
+    // replaced. See docs/architecture.md §6.
+    const FinishedModel finished = check_finished_model(a.out, fingerprint, a.options.max_epochs);
+    if (finished.finished) {
+      outcome.skipped = finished.summary;
+      dist::barrier();
+      return outcome;
+    }
+    resume = read_checkpoint_for_resume(ckpt_path, fingerprint, a.options.max_epochs);
+    dist::run_agreed([&] {
+      require(resume || finished.other.empty(), ErrorKind::invalid_argument,
+              finished.other +
+                  "; --resume does not replace a finished model (delete it, or train without --resume to train "
+                  "anew)");
+    });
   } else if (dist::is_root() && std::filesystem::exists(ckpt_path)) {
     log::warn(ckpt_path + " (from an earlier run) will be replaced; pass --resume to continue from it instead");
   }
@@ -152,11 +233,7 @@ TrainOutcome run_training(TrainRequest a) {
   plan.every_seconds = a.checkpoint_seconds;
   plan.fingerprint = fingerprint;
   const TrainHistory h = fit(*model, *source, a.options, *sync, plan, resume ? &*resume : nullptr);
-  TrainOutcome outcome;
   outcome.history = h;
-  outcome.store = store_meta;
-  outcome.checkpoint = ckpt_path;
-  outcome.rows = rows;
   if (h.stop_signal != 0) {
     dist::barrier();
     return outcome;
@@ -174,11 +251,10 @@ TrainOutcome run_training(TrainRequest a) {
     meta.estimator = model->config();
     meta.training = a.options.to_json();
     meta.history = h.to_json();
-    meta.data = {{"store", a.data},
-                 {"rows", rows},
-                 {"dropped_rows", source->dropped_rows()},
-                 {"seed", store_meta.seed},
-                 {"loading", source->mode()}};
+    // The data part of the fingerprint (store, rows, dropped_rows, hash, loading), which --resume
+    // compares to tell this request's finished model, and the store's simulation seed.
+    meta.data = source->fingerprint();
+    meta.data["seed"] = store_meta.seed;
     meta.ranks = dist::size();
     meta.threads_per_rank = a.threads;
     meta.device = a.device;

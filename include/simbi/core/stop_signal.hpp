@@ -7,7 +7,9 @@
 namespace simbi {
 
 // Installs the SIGTERM/SIGUSR1 handlers while alive and puts the previous ones back when destroyed.
-// A signal received while no scope is alive keeps its previous (default: terminate) meaning.
+// A signal received while no scope is alive keeps its previous (default: terminate) meaning. Scopes
+// nest: the outermost installs and restores (`simbi train` opens one before MPI and LibTorch start, so
+// an early signal is not fatal, and its command body opens another; `simbi run` reaches the latter).
 class StopSignalScope {
  public:
   StopSignalScope();

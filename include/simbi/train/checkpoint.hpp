@@ -54,5 +54,8 @@ std::string hash_rows(const torch::Tensor& theta, const torch::Tensor& x);
 // Error(invalid_argument) with one line naming the checkpoint and what differs, when `now` is not
 // what the checkpoint was written for (another method/architecture/options, or a changed store).
 void check_fingerprint(const nlohmann::json& saved, const nlohmann::json& now, const std::string& path);
+// The same test as a sentence about `what` ("checkpoint model.pt.ckpt", "model file model.pt"), "" when
+// `saved` and `now` describe the same training.
+std::string fingerprint_difference(const nlohmann::json& saved, const nlohmann::json& now, const std::string& what);
 
 }  // namespace simbi::train

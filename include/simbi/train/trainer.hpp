@@ -36,7 +36,7 @@ struct TrainOptions {
   // plateau decay). Either starts with lr_warmup_epochs of linear warm-up: lr·(e+1)/lr_warmup_epochs.
   std::string lr_schedule = "constant";
   int64_t lr_warmup_epochs = 0;
-  double clip_norm = 3.0;  // <= 0: no clipping
+  double clip_norm = 3.0;  // 0: no clipping
   double validation_fraction = 0.1;
   uint64_t seed = 0;
   double max_seconds = std::numeric_limits<double>::infinity();
@@ -47,6 +47,11 @@ struct TrainOptions {
 
   nlohmann::json to_json() const;
 };
+
+// Error(invalid_argument) naming the first option outside its range (batch >= 1, lr > 0 finite, weight
+// decay >= 0 finite, epochs >= 1, patience >= 1, decay factor and validation fraction in (0, 1), clip
+// norm 0 = off or > 0 finite, ...). Pure; fit() calls it, and `simbi train` before any other work.
+void check_options(const TrainOptions& options);
 
 struct TrainHistory {
   std::vector<double> train_loss, val_loss, epoch_seconds, lr;  // per epoch

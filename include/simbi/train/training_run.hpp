@@ -1,7 +1,10 @@
 // `simbi train` as a library call: fit the requested estimator to a simulation store, data-parallel over
 // the ranks, with checkpoints, resume and stop signals, and write the model file (weights + typed
 // metadata with the training history). Contract: COLLECTIVE over simbi's world; every validation error
-// is a simbi::Error agreed across the ranks before any work; rank 0 writes the model and checkpoints.
+// is a simbi::Error agreed across the ranks before any work (the options before the store is opened);
+// rank 0 writes the model and checkpoints. With --resume, a model file that is already the finished
+// result of this request is kept and nothing is trained; one of another request is an error unless a
+// checkpoint of this request continues (and then replaces it).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -21,7 +24,9 @@ struct TrainRequest {
   std::string device = "cpu", backend = "mpi";  // cpu | cuda; mpi | nccl
   std::string data_loading = "auto";            // auto | memory | stream
   double stream_buffer_mb = 16;
-  bool resume = false;     // continue from the checkpoint if there is one
+  // Continue from the checkpoint if there is one; when `out` is already the finished model of this
+  // request (same estimator, options, data and max_epochs), train nothing (TrainOutcome::skipped).
+  bool resume = false;
   double max_minutes = 0;  // 0 = no limit
   int64_t checkpoint_every_epochs = 1;
   double checkpoint_seconds = 0;
@@ -36,6 +41,9 @@ struct TrainOutcome {
   // The run stopped on SIGTERM/SIGUSR1: the checkpoint holds it and no model file was written.
   bool stopped() const { return history.stop_signal != 0; }
   int64_t checkpoint_bytes = 0;  // size of the removed checkpoint (rank 0), for the report
+  // --resume found `out` finished for this request and trained nothing: what the model is. The history
+  // is then empty and the model file untouched.
+  std::string skipped;
 };
 
 TrainOutcome run_training(TrainRequest request);
