@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "simbi/core/log.hpp"
+#include "simbi/core/stop_signal.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/store/simulation_run.hpp"
 
@@ -22,6 +23,7 @@ int run_simulate(const SimulateArgs& a) {
   o.existing = a.resume ? store::ExistingOutput::resume
                         : (a.force ? store::ExistingOutput::overwrite : store::ExistingOutput::refuse);
   o.simulator_description = a.source.description();
+  const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1: stop cleanly, killing external simulators
   sim::Task task;
   dist::run_agreed([&] { task = a.source.make(); });
   const store::SimulationSummary s = store::run_simulation(o, task);

@@ -1,36 +1,28 @@
 // run_report.md of `simbi run`: the stages' outputs and times, metrics, and plots (run_report.hpp).
 #include "run_report.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "commands.hpp"
 #include "config_args.hpp"
 #include "simbi/core/log.hpp"
+#include "simbi/core/process.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/estimators/estimator.hpp"
 #include "simbi/posterior/posterior.hpp"
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/model_file.hpp"
 #include "simbi/store/sim_store.hpp"
-
-extern char** environ;
 
 namespace simbi::cli {
 
@@ -43,51 +35,25 @@ namespace fs = std::filesystem;
 // Runs argv (PATH lookup) with stdin from /dev/null and stdout + stderr appended to `log`; kills it after
 // timeout_s. Returns "" on exit status 0, else why it failed.
 std::string run_program(const std::vector<std::string>& args, const std::string& log, double timeout_s) {
-  std::vector<char*> argv;
-  std::vector<std::string> copy = args;
-  for (std::string& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  sigset_t empty_mask, default_sigs;  // the child gets default signal handling, not simbi's stop handlers
-  sigemptyset(&empty_mask);
-  sigemptyset(&default_sigs);
-  for (int s : {SIGPIPE, SIGTERM, SIGUSR1, SIGINT}) sigaddset(&default_sigs, s);
-  posix_spawnattr_setsigmask(&attr, &empty_mask);
-  posix_spawnattr_setsigdefault(&attr, &default_sigs);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return "cannot start " + args[0] + ": " + std::strerror(rc);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  int status = 0;
-  while (true) {
-    const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) return "waitpid failed: " + std::string(std::strerror(errno));
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return "killed after " + format_number(timeout_s, "%.0f s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ProcessOptions po;
+  po.argv = args;
+  po.log_file = log;
+  po.timeout_s = timeout_s;
+  po.what = "plots";
+  ProcessResult res;
+  try {
+    res = run_process(po);
+  } catch (const Error& e) {
+    return e.what();
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
-  std::string why = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                      : "signal " + std::to_string(WTERMSIG(status));
+  if (res.exited_ok()) return "";
+  if (res.timed_out) return "killed after " + format_number(timeout_s, "%.0f s");
   // the script's own one-line "error: ..." is the best explanation
   std::ifstream in(log);
   std::string line, last_error;
   while (std::getline(in, line))
     if (line.rfind("error: ", 0) == 0) last_error = line.substr(7);
-  return why + (last_error.empty() ? "" : ": " + last_error);
+  return res.describe() + (last_error.empty() ? "" : ": " + last_error);
 }
 
 // The folder of scripts/plot_posterior.py: $SIMBI_SCRIPTS_DIR, else next to the build folder of this

@@ -2,6 +2,8 @@
 
 #include <csignal>
 
+#include "simbi/core/process.hpp"
+
 namespace simbi {
 
 namespace {
@@ -11,6 +13,9 @@ int g_depth = 0;  // scopes alive (main thread only): the outermost one installs
 
 extern "C" void on_stop_signal(int signal) {
   if (g_signal == 0) g_signal = signal;  // keep the first one (Slurm may follow USR1 with TERM)
+  // mpiexec follows its SIGTERM with SIGKILL within a second: pass SIGTERM on to the children now, so
+  // that none outlives simbi (their owners kill what is left after a grace; docs/architecture.md §6).
+  if (signal == SIGTERM) signal_live_process_groups(SIGTERM);
 }
 }  // namespace
 

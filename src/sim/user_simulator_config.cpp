@@ -175,10 +175,14 @@ UserSimulatorConfig parse_user_simulator_config(std::istream& in, const std::str
         if (item.inputs.size() != 1) f.fail(k, "must be a number of seconds >= 0, got " + shown(item.inputs));
         cfg.timeout_s = f.number(k, item.inputs[0]);
         if (!(cfg.timeout_s >= 0.0)) f.fail(k, "must be a number of seconds >= 0, got '" + item.inputs[0] + "'");
+      } else if (k == "on_timeout") {
+        const std::string v = f.string_value(k, item.inputs);
+        if (v != "stop" && v != "fail_row") f.fail(k, "must be \"stop\" or \"fail_row\", got '" + v + "'");
+        cfg.on_timeout = v == "stop" ? OnTimeout::stop : OnTimeout::fail_row;
       } else {
         f.fail(k,
                "is not a known field (expected name, description, theta_dim, x_dim, theta_labels, library, "
-               "command, timeout_s, and the tables [prior] and [simulator])");
+               "command, timeout_s, on_timeout, and the tables [prior] and [simulator])");
       }
     } else if (item.parents.size() == 1 && item.parents[0] == "prior") {
       if (item.name == "type") {
@@ -278,6 +282,7 @@ Task make_user_task(const UserSimulatorOptions& options) {
     co.working_dir = working_dir;
     co.config_path = config_abs;
     co.timeout_s = options.timeout_s >= 0.0 ? options.timeout_s : cfg.timeout_s;
+    co.on_timeout = cfg.on_timeout;
     task.simulator = make_command_simulator(co);
     task.description = cfg.description.empty() ? "user command '" + command + "'" : cfg.description;
   }

@@ -3,12 +3,14 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "simbi/core/log.hpp"
+#include "simbi/core/stop_signal.hpp"
 #include "simbi/core/version.hpp"
+#include "simbi/dist/stop_flag.hpp"
 #include "simbi/dist/work_counter.hpp"
 #include "simbi/dist/world.hpp"
 
@@ -56,6 +58,173 @@ SimStoreMeta requested_meta(const SimulationOptions& o, const sim::Task& task, i
   return m;
 }
 
+// Reasons for raising the stop flag (dist/stop_flag.hpp).
+constexpr int kStopFailure = 1;  // a rank's simulation failed: every rank stops, the error is agreed
+constexpr int kStopSignal = 2;   // SIGTERM/SIGUSR1 on a rank: every rank stops cleanly, exit 0
+
+// Rank 0: the chunks of the budget with a row not yet simulated (all of them for a new store).
+std::vector<int64_t> chunks_to_simulate(const SimulationOptions& o, SimStore& store, int64_t chunk_rows, bool resumed) {
+  const int64_t n_chunks = (o.budget + chunk_rows - 1) / chunk_rows;
+  std::vector<int64_t> todo;
+  if (!resumed) {
+    todo.resize(static_cast<size_t>(n_chunks));
+    for (int64_t c = 0; c < n_chunks; ++c) todo[static_cast<size_t>(c)] = c;
+    return todo;
+  }
+  const std::vector<uint8_t> status = store.read_status();
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    const int64_t end = std::min(o.budget, (c + 1) * chunk_rows);
+    for (int64_t r = c * chunk_rows; r < end; ++r)
+      if (status[static_cast<size_t>(r)] == kNotSimulated) {
+        todo.push_back(c);
+        break;
+      }
+  }
+  log::info("resuming " + o.out + ": " + std::to_string(todo.size()) + " of " + std::to_string(n_chunks) +
+            " chunks still to simulate");
+  return todo;
+}
+
+// The progress line rank 0 prints every progress_seconds.
+std::function<void(const dist::WorkProgress&)> progress_reporter(int64_t rows_todo,
+                                                                 std::chrono::steady_clock::time_point t0) {
+  return [rows_todo, t0](const dist::WorkProgress& p) {
+    const double secs = seconds_since(t0);
+    const double rate = p.units_done / std::max(secs, 1e-9);
+    const double eta = rate > 0 ? (rows_todo - p.units_done) / rate : NAN;
+    char pct[16];
+    std::snprintf(pct, sizeof pct, "%.1f%%", 100.0 * p.units_done / std::max<int64_t>(rows_todo, 1));
+    log::info("simulate: " + log::human_count(p.units_done) + "/" + log::human_count(rows_todo) + " rows (" + pct +
+              "), " + log::human_count(rate) + " rows/s, ETA " + log::human_duration(eta) + ", " +
+              std::to_string(p.units_failed) + " failed");
+  };
+}
+
+// What this rank did in the chunk loop.
+struct LocalWork {
+  int64_t rows = 0, failed = 0;
+  double busy_seconds = 0.0;
+  std::string error;  // empty: no failure on this rank
+  ErrorKind kind = ErrorKind::runtime;
+};
+
+// Simulates one chunk into the store and returns its failed rows. Row r uses the streams (seed,
+// purpose, r) only. Throws sim::Interrupted when the stop flag goes up between slices.
+class ChunkSimulator {
+ public:
+  ChunkSimulator(const SimulationOptions& o, sim::Task& task, SimStore& store, int64_t chunk_rows)
+      : o_(o),
+        task_(task),
+        store_(store),
+        chunk_rows_(chunk_rows),
+        slice_rows_(std::min(chunk_rows, automatic_chunk_rows(task.x_dim()))),
+        theta_base_(o.seed, StreamPurpose::prior_draw, 0),
+        sim_base_(o.seed, StreamPurpose::simulation, 0) {}
+
+  int64_t run(int64_t c, const std::function<bool()>& stop_requested) {
+    const int64_t chunk_first = c * chunk_rows_;
+    const int64_t chunk_end = std::min(o_.budget, chunk_first + chunk_rows_);
+    int64_t failed = 0;
+    // The chunk in slices of at most slice_rows, each simulated and then written (data, then status):
+    // memory per rank stays bounded whatever --chunk-rows is. A crash between slices leaves the
+    // chunk's later rows "not simulated", so resume redoes the whole chunk, with identical rows.
+    for (int64_t first = chunk_first; first < chunk_end; first += slice_rows_) {
+      if (stop_requested()) throw sim::Interrupted("simulate: stopped between slices");
+      const int64_t rows = std::min(slice_rows_, chunk_end - first);
+      if (theta_.rows() != rows) {
+        theta_ = Matrix(rows, task_.theta_dim());
+        x_ = Matrix(rows, task_.x_dim());
+      }
+      task_.prior->sample(theta_.view(), RowStreams{theta_base_, first});
+      task_.simulator->simulate(theta_.view(), x_.view(), RowStreams{sim_base_, first});
+      status_.assign(static_cast<size_t>(rows), kOk);
+      for (int64_t i = 0; i < rows; ++i)
+        if (!row_is_finite(x_.row(i), x_.cols())) {
+          status_[static_cast<size_t>(i)] = kFailed;
+          ++failed;
+        }
+      store_.write_rows(first, theta_.view(), x_.view(), status_);
+    }
+    return failed;
+  }
+  int64_t rows_of(int64_t c) const { return std::min(o_.budget, (c + 1) * chunk_rows_) - c * chunk_rows_; }
+
+ private:
+  const SimulationOptions& o_;
+  sim::Task& task_;
+  SimStore& store_;
+  const int64_t chunk_rows_, slice_rows_;
+  const RandomStream theta_base_, sim_base_;
+  Matrix theta_, x_;
+  std::vector<uint8_t> status_;
+};
+
+// Claims chunks until none is left, a simulation fails, or a stop signal arrives, on this rank or any
+// other: the stop flag is polled before each chunk, between slices and (through the simulator's
+// interrupt check) every 50 ms of an external command's call, so every rank stops within a poll period
+// of the first failure instead of after its own batch.
+LocalWork simulate_chunks(const SimulationOptions& o, sim::Task& task, SimStore& store,
+                          const std::vector<int64_t>& todo, int64_t chunk_rows, dist::WorkCounter& counter,
+                          dist::StopFlag& flag) {
+  LocalWork w;
+  ChunkSimulator chunks(o, task, store, chunk_rows);
+  const std::function<bool()> stop_requested = [&flag] {
+    if (stop_signal() != 0) flag.raise(kStopSignal);
+    return flag.raised() != 0;
+  };
+  task.simulator->set_interrupt_check(stop_requested);
+  int64_t pending_done = 0, pending_failed = 0;
+  for (;;) {
+    if (stop_requested()) break;
+    const int64_t item = counter.next(pending_done, pending_failed);
+    pending_done = pending_failed = 0;
+    if (item < 0) break;
+    const auto chunk_start = std::chrono::steady_clock::now();
+    const int64_t c = todo[static_cast<size_t>(item)];
+    try {
+      pending_failed = chunks.run(c, stop_requested);
+    } catch (const sim::Interrupted&) {
+      break;  // the flag is up; its reason is agreed after the loop
+    } catch (const std::exception& e) {
+      w.error = e.what();
+      if (const auto* se = dynamic_cast<const Error*>(&e)) w.kind = se->kind();
+      flag.raise(kStopFailure);
+      break;
+    }
+    pending_done = chunks.rows_of(c);
+    w.rows += pending_done;
+    w.failed += pending_failed;
+    w.busy_seconds += seconds_since(chunk_start);
+  }
+  task.simulator->set_interrupt_check({});
+  counter.abort();  // no-op when the counter ran out; else stop handing out chunks
+  return w;
+}
+
+// Rank 0's line when the run stopped on a signal (the store keeps every finished chunk).
+void log_stopped() {
+  const int sig = stop_signal();
+  log::warn(std::string("simulate: stopped by ") + (sig != 0 ? signal_name(sig) : "a stop signal on another rank") +
+            "; every finished chunk is in the store: continue with --resume");
+}
+
+// Collective: this run's rows from every rank and the state of the whole store, into the summary.
+void add_totals(SimulationSummary& summary, const LocalWork& w, const std::string& out) {
+  summary.rows_this_run = dist::allreduce_sum(w.rows);
+  summary.failed_this_run = dist::allreduce_sum(w.failed);
+  summary.rows_per_rank.assign(static_cast<size_t>(dist::size()), 0);
+  summary.busy_seconds_per_rank.assign(static_cast<size_t>(dist::size()), 0.0);
+  MPI_Gather(&w.rows, 1, MPI_INT64_T, summary.rows_per_rank.data(), 1, MPI_INT64_T, 0, dist::comm());
+  MPI_Gather(&w.busy_seconds, 1, MPI_DOUBLE, summary.busy_seconds_per_rank.data(), 1, MPI_DOUBLE, 0, dist::comm());
+  std::vector<int64_t> counts(3, 0);
+  if (dist::is_root()) {
+    const StatusCounts c = count_status(SimStore::open_read(out).read_status());
+    counts = {c.not_simulated, c.ok, c.failed};
+  }
+  dist::broadcast(counts);
+  summary.store = StatusCounts{counts[0], counts[1], counts[2]};
+}
+
 }  // namespace
 
 int64_t automatic_chunk_rows(int64_t x_dim) {
@@ -101,25 +270,7 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
       store = SimStore::create(o.out, meta, dist::comm());
     }
   });
-  const int64_t n_chunks = (o.budget + chunk_rows - 1) / chunk_rows;
-  if (dist::is_root()) {
-    if (summary.resumed) {
-      const std::vector<uint8_t> status = store.read_status();
-      for (int64_t c = 0; c < n_chunks; ++c) {
-        const int64_t end = std::min(o.budget, (c + 1) * chunk_rows);
-        for (int64_t r = c * chunk_rows; r < end; ++r)
-          if (status[static_cast<size_t>(r)] == kNotSimulated) {
-            todo.push_back(c);
-            break;
-          }
-      }
-      log::info("resuming " + o.out + ": " + std::to_string(todo.size()) + " of " + std::to_string(n_chunks) +
-                " chunks still to simulate");
-    } else {
-      todo.resize(static_cast<size_t>(n_chunks));
-      for (int64_t c = 0; c < n_chunks; ++c) todo[static_cast<size_t>(c)] = c;
-    }
-  }
+  if (dist::is_root()) todo = chunks_to_simulate(o, store, chunk_rows, summary.resumed);
   dist::broadcast(todo);
   int64_t rows_todo = 0;
   for (int64_t c : todo) rows_todo += std::min(o.budget, (c + 1) * chunk_rows) - c * chunk_rows;
@@ -127,88 +278,20 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
             " chunks of " + std::to_string(chunk_rows) + " on " + std::to_string(dist::size()) + " rank(s) -> " +
             o.out);
 
-  // 3. Claim chunks until none is left. Row r uses the streams (seed, purpose, r) only.
-  const RandomStream theta_base(o.seed, StreamPurpose::prior_draw, 0);
-  const RandomStream sim_base(o.seed, StreamPurpose::simulation, 0);
-  auto report = [rows_todo, t0](const dist::WorkProgress& p) {
-    const double secs = seconds_since(t0);
-    const double rate = p.units_done / std::max(secs, 1e-9);
-    const double eta = rate > 0 ? (rows_todo - p.units_done) / rate : NAN;
-    char pct[16];
-    std::snprintf(pct, sizeof pct, "%.1f%%", 100.0 * p.units_done / std::max<int64_t>(rows_todo, 1));
-    log::info("simulate: " + log::human_count(p.units_done) + "/" + log::human_count(rows_todo) + " rows (" + pct +
-              "), " + log::human_count(rate) + " rows/s, ETA " + log::human_duration(eta) + ", " +
-              std::to_string(p.units_failed) + " failed");
-  };
-  dist::WorkCounter counter(static_cast<int64_t>(todo.size()), report, o.progress_seconds);
-  std::string local_error;
-  ErrorKind local_kind = ErrorKind::runtime;
-  int64_t my_rows = 0, my_failed = 0, pending_done = 0, pending_failed = 0;
-  double my_busy = 0.0;
-  Matrix theta, x;
-  std::vector<uint8_t> status;
-  const int64_t slice_rows = std::min(chunk_rows, automatic_chunk_rows(task.x_dim()));
-  for (;;) {
-    const int64_t item = counter.next(pending_done, pending_failed);
-    pending_done = pending_failed = 0;
-    if (item < 0) break;
-    const auto chunk_start = std::chrono::steady_clock::now();
-    try {
-      const int64_t c = todo[static_cast<size_t>(item)];
-      const int64_t chunk_first = c * chunk_rows;
-      const int64_t chunk_end = std::min(o.budget, chunk_first + chunk_rows);
-      int64_t failed = 0;
-      // The chunk in slices of at most slice_rows, each simulated and then written (data, then status):
-      // memory per rank stays bounded whatever --chunk-rows is. A crash between slices leaves the
-      // chunk's later rows "not simulated", so resume redoes the whole chunk, with identical rows.
-      for (int64_t first = chunk_first; first < chunk_end; first += slice_rows) {
-        const int64_t rows = std::min(slice_rows, chunk_end - first);
-        if (theta.rows() != rows) {
-          theta = Matrix(rows, task.theta_dim());
-          x = Matrix(rows, task.x_dim());
-        }
-        task.prior->sample(theta.view(), RowStreams{theta_base, first});
-        task.simulator->simulate(theta.view(), x.view(), RowStreams{sim_base, first});
-        status.assign(static_cast<size_t>(rows), kOk);
-        for (int64_t i = 0; i < rows; ++i)
-          if (!row_is_finite(x.row(i), x.cols())) {
-            status[static_cast<size_t>(i)] = kFailed;
-            ++failed;
-          }
-        store.write_rows(first, theta.view(), x.view(), status);
-      }
-      const int64_t rows = chunk_end - chunk_first;
-      my_rows += rows;
-      my_failed += failed;
-      pending_done = rows;
-      pending_failed = failed;
-      my_busy += seconds_since(chunk_start);
-    } catch (const std::exception& e) {
-      local_error = e.what();
-      if (const auto* se = dynamic_cast<const Error*>(&e)) local_kind = se->kind();
-      counter.abort();
-      break;
-    }
-  }
+  // 3. Claim chunks until none is left, a rank fails or a stop signal arrives.
+  dist::WorkCounter counter(static_cast<int64_t>(todo.size()), progress_reporter(rows_todo, t0), o.progress_seconds);
+  dist::StopFlag flag;
+  const LocalWork w = simulate_chunks(o, task, store, todo, chunk_rows, counter, flag);
   counter.finish();
   store.close();  // collective
-  dist::agree_on_failure(local_error, local_kind);
+  flag.finish();
+  dist::agree_on_failure(w.error, w.kind);
+  summary.stopped = dist::allreduce_sum(flag.own_code() == kStopSignal ? 1 : 0) > 0;
+  if (summary.stopped) log_stopped();
 
   // 4. Summary: rows of this run from every rank, and the state of the whole store.
   summary.seconds = seconds_since(t0);
-  summary.rows_this_run = dist::allreduce_sum(my_rows);
-  summary.failed_this_run = dist::allreduce_sum(my_failed);
-  summary.rows_per_rank.assign(static_cast<size_t>(dist::size()), 0);
-  summary.busy_seconds_per_rank.assign(static_cast<size_t>(dist::size()), 0.0);
-  MPI_Gather(&my_rows, 1, MPI_INT64_T, summary.rows_per_rank.data(), 1, MPI_INT64_T, 0, dist::comm());
-  MPI_Gather(&my_busy, 1, MPI_DOUBLE, summary.busy_seconds_per_rank.data(), 1, MPI_DOUBLE, 0, dist::comm());
-  std::vector<int64_t> counts(3, 0);
-  if (dist::is_root()) {
-    const StatusCounts c = count_status(SimStore::open_read(o.out).read_status());
-    counts = {c.not_simulated, c.ok, c.failed};
-  }
-  dist::broadcast(counts);
-  summary.store = StatusCounts{counts[0], counts[1], counts[2]};
+  add_totals(summary, w, o.out);
   return summary;
 }
 

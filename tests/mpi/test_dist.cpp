@@ -5,6 +5,7 @@
 #include <numeric>
 #include <thread>
 
+#include "simbi/dist/stop_flag.hpp"
 #include "simbi/dist/work_counter.hpp"
 #include "simbi/dist/world.hpp"
 
@@ -65,6 +66,35 @@ TEST(WorkCounter, AbortOnOneRankStopsAll) {
   counter.finish();
   const int64_t all = allreduce_sum(handed);
   EXPECT_LT(all, total);  // the work stopped early on every rank
+}
+
+TEST(StopFlag, RaisedOnOneRankIsSeenByTheOthersWithoutACollective) {
+  ASSERT_GE(size(), 2) << "run under mpiexec -n 2";
+  StopFlag flag;
+  EXPECT_EQ(flag.raised(), 0);
+  barrier();
+  if (rank() == size() - 1) flag.raise(7);
+  // Every other rank polls (as between simulator calls) and sees the code within seconds.
+  const auto t0 = std::chrono::steady_clock::now();
+  while (flag.raised() == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(flag.raised(), 7);
+  EXPECT_EQ(flag.own_code(), rank() == size() - 1 ? 7 : 0);
+  flag.finish();
+  EXPECT_EQ(flag.raised(), 7);
+}
+
+TEST(StopFlag, EveryRankRaisingLeavesTheCommunicatorClean) {
+  for (int round = 0; round < 3; ++round) {
+    StopFlag flag;
+    flag.raise(1 + rank());
+    flag.raise(99);  // only the first raise counts
+    EXPECT_EQ(flag.own_code(), 1 + rank());
+    flag.finish();
+  }
+  StopFlag quiet;  // nobody raises: finish() must not wait for a message
+  quiet.finish();
+  EXPECT_EQ(quiet.raised(), 0);
 }
 
 TEST(RunAgreed, FailureOnOneRankIsThrownOnAll) {

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "simbi/dist/world.hpp"
 #include "simbi/sim/prior.hpp"
@@ -66,6 +68,41 @@ TEST(SimulationRun, BadBudgetIsAnAgreedError) {
   o.budget = 0;
   EXPECT_THROW(run_simulation(o, task), dist::AgreedError);
   EXPECT_FALSE(std::filesystem::exists(o.out));
+}
+
+// Rank 1 fails at once; rank 0's calls take 3 s each unless the interrupt check stops them.
+class FailsOnRankOne final : public sim::Simulator {
+ public:
+  int64_t theta_dim() const override { return 2; }
+  int64_t x_dim() const override { return 2; }
+  void simulate(ConstMatrixView, MatrixView x, const RowStreams&) override {
+    if (dist::rank() == 1) throw Error(ErrorKind::runtime, "rank 1's simulator failed");
+    for (int k = 0; k < 300; ++k) {
+      if (interrupt_check() && interrupt_check()()) throw sim::Interrupted("interrupted");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    for (int64_t i = 0; i < x.rows; ++i) x(i, 0) = x(i, 1) = 0.0f;
+  }
+};
+
+TEST(SimulationRun, AFailureOnOneRankStopsTheOthersMidBatch) {
+  ASSERT_GE(dist::size(), 2) << "run under mpiexec -n 2";
+  sim::Task task = sim::make_task("two_moons");
+  task.simulator = std::make_unique<FailsOnRankOne>();
+  SimulationOptions o;
+  o.out = temp_path("fails.h5");
+  o.budget = 40;
+  o.chunk_rows = 10;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    run_simulation(o, task);
+    ADD_FAILURE() << "expected an AgreedError";
+  } catch (const dist::AgreedError& e) {
+    EXPECT_EQ(std::string(e.what()), "rank 1's simulator failed");
+    EXPECT_EQ(e.failing_rank(), 1);
+  }
+  // Without the stop flag rank 0 would finish its 3 s call (and its next ones) first.
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.5);
 }
 
 TEST(SimulationRun, ExistingOutputNeedsResumeOrForce) {

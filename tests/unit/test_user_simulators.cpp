@@ -3,8 +3,7 @@
 // (SIMBI_TEST_PLUGIN_DIR, from tests/plugins/*.c), python3 and a POSIX shell with awk.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
-
-#include <filesystem>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -439,6 +439,33 @@ TEST(UserSimulatorCommand, TimeoutKillsTheProcessGroup) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
 }
 
+TEST(UserSimulatorCommand, TimeoutWithFailRowRecordsTheRowsAsFailed) {
+  sim::CommandOptions o = command("sleep 30; echo 1 2 3 4");
+  o.timeout_s = 0.3;
+  o.on_timeout = sim::OnTimeout::fail_row;
+  sim::CommandSimulator s(o);
+  Matrix theta(3, 2);
+  const auto start = std::chrono::steady_clock::now();
+  const Matrix x = simulate_all(s, theta);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+  for (int64_t i = 0; i < 3; ++i) EXPECT_TRUE(row_is_nan(x, i)) << i;
+}
+
+TEST(UserSimulatorCommand, InterruptCheckAbandonsACallAndKillsItsGroup) {
+  TempDir dir;
+  const std::string pid_file = dir.path() + "/grandchild.pid";
+  sim::CommandSimulator s(command("sleep 30 & echo $! > '" + pid_file + "'; wait"));
+  const auto start = std::chrono::steady_clock::now();
+  s.set_interrupt_check([&] { return std::chrono::steady_clock::now() - start > std::chrono::milliseconds(300); });
+  Matrix theta(1, 2);
+  EXPECT_THROW(simulate_all(s, theta), sim::Interrupted);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+  long pid = 0;
+  std::ifstream(pid_file) >> pid;
+  ASSERT_GT(pid, 0);
+  EXPECT_NE(::kill(static_cast<pid_t>(pid), 0), 0) << "the backgrounded grandchild survived the call";
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Config file and make_user_task
 // ---------------------------------------------------------------------------------------------------
@@ -468,6 +495,7 @@ TEST(UserSimulatorConfig, OptionalFieldsAndMatrices) {
 theta_dim = 2
 x_dim = 1
 library = "libfoo.so"   # a comment
+on_timeout = "fail_row"
 [prior]
 type = "gaussian"
 mean = [1, -1]
@@ -481,6 +509,8 @@ deep = 3
   EXPECT_EQ(c.name, "user_simulator");  // default when parsed from a stream
   EXPECT_TRUE(c.theta_labels.empty());
   EXPECT_EQ(c.library, "libfoo.so");
+  EXPECT_EQ(c.on_timeout, sim::OnTimeout::fail_row);
+  EXPECT_EQ(parse(kGoodConfig).on_timeout, sim::OnTimeout::stop);  // the default
   EXPECT_EQ(c.prior["cov"], (std::vector<double>{2.0, 0.5, 0.5, 1.0}));
   const auto prior = sim::prior_from_json(c.prior, "test");
   EXPECT_NEAR(prior->stddev()[0], std::sqrt(2.0), 1e-12);
@@ -516,6 +546,8 @@ TEST(UserSimulatorConfig, EachBadFieldIsNamed) {
   bad("name = \"two_moons\"\ntheta_dim = 2\nx_dim = 2\n" + prior, {"'name'", "built-in task"});
   bad("name = \"my task\"\ntheta_dim = 2\nx_dim = 2\n" + prior, {"'name' must be a non-empty name"});
   bad("theta_dim = 2\nx_dim = 2\ntimeout_s = -1\n" + prior, {"'timeout_s' must be a number of seconds >= 0"});
+  bad("theta_dim = 2\nx_dim = 2\non_timeout = \"skip\"\n" + prior,
+      {"'on_timeout' must be \"stop\" or \"fail_row\", got 'skip'"});
 }
 
 TEST(UserSimulatorConfig, MissingConfigFileIsAnIoError) {

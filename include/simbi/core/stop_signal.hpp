@@ -1,7 +1,9 @@
 // Polite stop requests from the batch system: SIGTERM (scancel, Slurm's time limit) and SIGUSR1 (Slurm's
 // `--signal=USR1@T`) only set a flag, which long-running loops poll at safe points (the trainer: every
-// step boundary, agreed across ranks) to checkpoint and exit 0. Contract: the handler is async-signal-safe
-// (it stores one sig_atomic_t); install/restore from the main thread; polling from any thread.
+// step boundary, agreed across ranks; simulate: between calls, agreed within a poll period) to stop cleanly.
+// SIGTERM is also passed on at once to the process groups of running children (core/process.hpp).
+// Contract: the handler is async-signal-safe (it stores one sig_atomic_t and calls kill()); install/restore
+// from the main thread; polling from any thread.
 #pragma once
 
 namespace simbi {

@@ -4,8 +4,10 @@
 // throws simbi::Error.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "simbi/core/error.hpp"
 #include "simbi/core/matrix.hpp"
 #include "simbi/core/random.hpp"
 
@@ -19,6 +21,23 @@ class Simulator {
   // Row i of x is one draw at θ row i using the random numbers of streams.row(i) only, so that the
   // output of a row does not depend on the batch it was simulated in.
   virtual void simulate(ConstMatrixView theta, MatrixView x, const RowStreams& streams) = 0;
+
+  // A check that simulators able to abandon a call part-way (an external command) poll during it, about
+  // every 50 ms; when it returns true the call ends by throwing Interrupted. store::run_simulation sets
+  // it so that a failure on another rank, or a stop signal, ends a long call within seconds.
+  void set_interrupt_check(std::function<bool()> check) { interrupt_check_ = std::move(check); }
+
+ protected:
+  const std::function<bool()>& interrupt_check() const { return interrupt_check_; }
+
+ private:
+  std::function<bool()> interrupt_check_;
+};
+
+// A call abandoned because the interrupt check said so (not a failure of the simulator itself).
+class Interrupted : public Error {
+ public:
+  explicit Interrupted(const std::string& message) : Error(ErrorKind::runtime, message) {}
 };
 
 // Base for simulators written one row at a time in plain C++ (all built-in tasks).

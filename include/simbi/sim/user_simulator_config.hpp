@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "simbi/sim/command_simulator.hpp"
 #include "simbi/sim/task.hpp"
 
 namespace simbi::sim {
@@ -20,7 +21,8 @@ namespace simbi::sim {
 //   theta_labels = ["omega", "zeta"]   # optional, theta_dim strings
 //   library = "libfoo.so"              # optional: the plugin (relative to the config file's folder)
 //   command = "python3 sim.py"         # optional: the external command (run in the config's folder)
-//   timeout_s = 600                    # optional: per-batch limit for a command (0: none)
+//   timeout_s = 600                    # optional: per-call (batch) limit for a command (0: none)
+//   on_timeout = "stop" | "fail_row"   # optional, default "stop": what a call past timeout_s does
 //   [prior]  type = "uniform" | "gaussian" | "lognormal" and its arrays (see prior_from_json)
 //   [simulator]  free-form settings for the user's own code; simbi ignores this table
 struct UserSimulatorConfig {
@@ -34,6 +36,7 @@ struct UserSimulatorConfig {
   std::string library;                    // resolved against the config's folder; "" when not given
   std::string command;                    // as written; "" when not given
   double timeout_s = 0.0;
+  OnTimeout on_timeout = OnTimeout::stop;
 };
 
 // Parses a config; `where` names the source in errors (normally the path), `default_name` is used when

@@ -1,7 +1,10 @@
 // `simbi simulate` as a library call: ranks claim chunks of the budget dynamically, simulate them and
 // write their rows into one shared store; a resumed run simulates only the chunks not yet written.
 // Contract: collective over the world communicator; every rank passes the same options and a Task of
-// its own (simulators are per-process). Errors are agreed: every rank throws the same AgreedError.
+// its own (simulators are per-process). Errors are agreed: every rank throws the same AgreedError, and a
+// failure on one rank stops the others within a poll period (dist/stop_flag.hpp), interrupting an
+// external command part-way. A stop signal (core/stop_signal.hpp, installed by the caller) on any rank
+// stops every rank cleanly: finished chunks stay in the store, `stopped` is set, no error.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -25,13 +28,14 @@ struct SimulationOptions {
 
 struct SimulationSummary {
   int64_t budget = 0;
-  int64_t rows_this_run = 0;     // rows simulated by this run (all ranks)
+  int64_t rows_this_run = 0;  // rows simulated by this run (all ranks)
   int64_t failed_this_run = 0;
-  StatusCounts store;            // whole store after the run
+  StatusCounts store;  // whole store after the run
   double seconds = 0.0;
-  std::vector<int64_t> rows_per_rank;          // on rank 0
-  std::vector<double> busy_seconds_per_rank;   // time spent simulating and writing, on rank 0
+  std::vector<int64_t> rows_per_rank;         // on rank 0
+  std::vector<double> busy_seconds_per_rank;  // time spent simulating and writing, on rank 0
   bool resumed = false;
+  bool stopped = false;  // a stop signal (SIGTERM/SIGUSR1) on some rank ended the run early
 };
 
 // The rows per chunk used when the user gives none.
