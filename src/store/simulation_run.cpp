@@ -1,16 +1,20 @@
 #include "simbi/store/simulation_run.hpp"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "simbi/core/log.hpp"
+#include "simbi/core/stop_signal.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/work_counter.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/store/disk_space.hpp"
+#include "simbi/store/store_lock.hpp"
 
 namespace simbi::store {
 
@@ -28,16 +32,33 @@ bool row_is_finite(const float* x, int64_t n) {
   return true;
 }
 
-// Rank 0 decides whether to create or resume, from the options and the file system.
-bool decide_resume(const SimulationOptions& o) {
+// Disk blocks of an existing file (what replacing it gives back), 0 when unknown.
+int64_t allocated_bytes(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_blocks) * 512 : 0;
+}
+
+std::string rows_bytes_text(int64_t rows, const sim::Task& task) {
+  return std::to_string(rows) + " rows x (" + std::to_string(task.theta_dim()) + " + " + std::to_string(task.x_dim()) +
+         ") float32 values + 1 status byte per row";
+}
+
+// Rank 0 takes the store's lock, then decides whether to create or resume, from the options and the
+// file system, and refuses a new store whose rows cannot fit the free space.
+bool decide_resume(const SimulationOptions& o, const sim::Task& task, StoreLock& lock) {
+  const fs::path parent = fs::absolute(o.out).parent_path();
+  require(fs::is_directory(parent), ErrorKind::io, o.out + ": directory " + parent.string() + " does not exist");
+  lock = StoreLock::acquire(o.out, o.break_lock);
   const bool exists = fs::exists(o.out);
   if (exists && o.existing == ExistingOutput::refuse)
     throw Error(ErrorKind::invalid_argument,
                 o.out + ": output exists; pass --resume to finish it or --force to overwrite it");
-  const fs::path parent = fs::absolute(o.out).parent_path();
-  require(fs::is_directory(parent), ErrorKind::io, o.out + ": directory " + parent.string() + " does not exist");
   if (exists) require(!fs::is_directory(o.out), ErrorKind::io, o.out + ": is a directory, expected a file path");
-  return exists && o.existing == ExistingOutput::resume;
+  const bool resume = exists && o.existing == ExistingOutput::resume;
+  if (!resume)
+    require_free_space(o.out, store_row_bytes(o.budget, task.theta_dim(), task.x_dim()),
+                       rows_bytes_text(o.budget, task), exists ? allocated_bytes(o.out) : 0);
+  return resume;
 }
 
 SimStoreMeta requested_meta(const SimulationOptions& o, const sim::Task& task, int64_t chunk_rows) {
@@ -69,18 +90,20 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
   SimulationSummary summary;
   summary.budget = o.budget;
 
-  // 1. Checks every rank makes identically, then the file-system checks of rank 0.
+  // 1. Checks every rank makes identically, then the lock and the file-system checks of rank 0.
+  StoreLock lock;  // rank 0; declared before the store, so released only after the store is closed
   int64_t resume_flag = 0;
   dist::run_agreed([&] {
-    require(o.budget > 0, ErrorKind::invalid_argument,
-            "--budget must be a positive number of simulations, got " + std::to_string(o.budget));
+    require(o.budget >= 1 && o.budget <= kMaxBudget, ErrorKind::invalid_argument,
+            "--budget must be a positive number of simulations, from 1 to " + std::to_string(kMaxBudget) + ", got " +
+                std::to_string(o.budget));
     require(o.chunk_rows >= 0, ErrorKind::invalid_argument,
             "--chunk-rows must be positive, got " + std::to_string(o.chunk_rows));
     require(!o.out.empty(), ErrorKind::invalid_argument, "--out is required");
     require(task.theta_dim() == task.simulator->theta_dim(), ErrorKind::invalid_argument,
             "task '" + task.name + "': prior dimension " + std::to_string(task.theta_dim()) +
                 " differs from the simulator's theta dimension " + std::to_string(task.simulator->theta_dim()));
-    if (dist::is_root()) resume_flag = decide_resume(o) ? 1 : 0;
+    if (dist::is_root()) resume_flag = decide_resume(o, task, lock) ? 1 : 0;
   });
   dist::broadcast(resume_flag);
   summary.resumed = resume_flag != 0;
@@ -102,7 +125,8 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
     }
   });
   const int64_t n_chunks = (o.budget + chunk_rows - 1) / chunk_rows;
-  if (dist::is_root()) {
+  dist::run_agreed([&] {
+    if (!dist::is_root()) return;
     if (summary.resumed) {
       const std::vector<uint8_t> status = store.read_status();
       for (int64_t c = 0; c < n_chunks; ++c) {
@@ -113,13 +137,16 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
             break;
           }
       }
+      const int64_t missing = count_status(status).not_simulated;
+      require_free_space(o.out, store_row_bytes(missing, task.theta_dim(), task.x_dim()),
+                         rows_bytes_text(missing, task) + " still to write");
       log::info("resuming " + o.out + ": " + std::to_string(todo.size()) + " of " + std::to_string(n_chunks) +
                 " chunks still to simulate");
     } else {
       todo.resize(static_cast<size_t>(n_chunks));
       for (int64_t c = 0; c < n_chunks; ++c) todo[static_cast<size_t>(c)] = c;
     }
-  }
+  });
   dist::broadcast(todo);
   int64_t rows_todo = 0;
   for (int64_t c : todo) rows_todo += std::min(o.budget, (c + 1) * chunk_rows) - c * chunk_rows;
@@ -149,6 +176,8 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
   std::vector<uint8_t> status;
   const int64_t slice_rows = std::min(chunk_rows, automatic_chunk_rows(task.x_dim()));
   for (;;) {
+    // A stop signal on any rank: no new chunks for anyone; the chunks in progress are finished.
+    if (stop_signal() != 0) counter.abort();
     const int64_t item = counter.next(pending_done, pending_failed);
     pending_done = pending_failed = 0;
     if (item < 0) break;
@@ -191,8 +220,16 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
     }
   }
   counter.finish();
-  store.close();  // collective
+  try {
+    store.close();  // collective
+  } catch (const Error& e) {
+    if (local_error.empty()) {
+      local_error = e.what();
+      local_kind = e.kind();
+    }
+  }
   dist::agree_on_failure(local_error, local_kind);
+  lock.release();
 
   // 4. Summary: rows of this run from every rank, and the state of the whole store.
   summary.seconds = seconds_since(t0);
@@ -209,6 +246,8 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
   }
   dist::broadcast(counts);
   summary.store = StatusCounts{counts[0], counts[1], counts[2]};
+  const int64_t signal = static_cast<int64_t>(dist::allreduce_max(static_cast<double>(stop_signal())));
+  if (summary.store.completed() < o.budget) summary.stopped_by = static_cast<int>(signal);
   return summary;
 }
 

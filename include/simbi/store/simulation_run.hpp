@@ -2,6 +2,10 @@
 // write their rows into one shared store; a resumed run simulates only the chunks not yet written.
 // Contract: collective over the world communicator; every rank passes the same options and a Task of
 // its own (simulators are per-process). Errors are agreed: every rank throws the same AgreedError.
+// Rank 0 holds the store's lock (store_lock.hpp) from before the output is looked at until the store is
+// closed, on success, error and stop signal alike. A budget whose rows cannot fit the free space is
+// refused before anything is written. A stop signal (stop_signal.hpp, with a StopSignalScope alive)
+// ends the run after the chunks in progress; --resume finishes the store.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -13,6 +17,9 @@ namespace simbi::store {
 
 enum class ExistingOutput { refuse, resume, overwrite };
 
+// The largest --budget accepted (rank 0 reads one status byte per row into memory).
+inline constexpr int64_t kMaxBudget = 10'000'000'000;
+
 struct SimulationOptions {
   std::string out;
   int64_t budget = 0;
@@ -21,17 +28,19 @@ struct SimulationOptions {
   ExistingOutput existing = ExistingOutput::refuse;
   std::string simulator_description = "builtin";
   double progress_seconds = 5.0;
+  bool break_lock = false;  // take the store's lock even when another process holds it
 };
 
 struct SimulationSummary {
   int64_t budget = 0;
-  int64_t rows_this_run = 0;     // rows simulated by this run (all ranks)
+  int64_t rows_this_run = 0;  // rows simulated by this run (all ranks)
   int64_t failed_this_run = 0;
-  StatusCounts store;            // whole store after the run
+  StatusCounts store;  // whole store after the run
   double seconds = 0.0;
-  std::vector<int64_t> rows_per_rank;          // on rank 0
-  std::vector<double> busy_seconds_per_rank;   // time spent simulating and writing, on rank 0
+  std::vector<int64_t> rows_per_rank;         // on rank 0
+  std::vector<double> busy_seconds_per_rank;  // time spent simulating and writing, on rank 0
   bool resumed = false;
+  int stopped_by = 0;  // the stop signal that ended the run before the store was complete (0: none)
 };
 
 // The rows per chunk used when the user gives none.
