@@ -8,8 +8,10 @@
 #include "simbi/core/log.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/store/disk_space.hpp"
 #include "simbi/store/hdf5_util.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/store/store_lock.hpp"
 #include "simbi/store/table.hpp"
 
 namespace simbi::cli {
@@ -24,11 +26,13 @@ struct ImportArgs {
   std::string status;
   std::string out;
   bool force = false;
+  bool break_lock = false;
 };
 
 int run_import(const ImportArgs& a) {
   dist::run_agreed([&] {
     if (!dist::is_root()) return;
+    const store::StoreLock lock = store::StoreLock::acquire(a.out, a.break_lock);
     require(!std::filesystem::exists(a.out) || a.force, ErrorKind::invalid_argument,
             a.out + ": output exists; pass --force to overwrite it");
     std::vector<std::string> theta_header;
@@ -84,6 +88,8 @@ int run_import(const ImportArgs& a) {
       if (!finite && status[static_cast<size_t>(i)] == store::kOk) status[static_cast<size_t>(i)] = store::kFailed;
       if (status[static_cast<size_t>(i)] == store::kFailed) ++failed;
     }
+    store::require_free_space(a.out, store::store_row_bytes(meta.budget, meta.theta_dim, meta.x_dim),
+                              std::to_string(meta.budget) + " rows of float32 theta and x + 1 status byte per row");
     store::SimStore s = store::SimStore::create(a.out, meta, MPI_COMM_SELF);
     s.write_rows(0, theta.view(), x.view(), status);
     s.close();
@@ -106,6 +112,8 @@ void add_import_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--name", args->name, "Task name to record when no --task/--simulator-config is given");
   args->source.add_options(*sub, false);
   sub->add_flag("--force", args->force, "Overwrite an existing output");
+  sub->add_flag("--break-lock", args->break_lock,
+                "Take the store's lock even if another job holds it (only when that job is gone)");
   commands.push_back({sub, [args] { return run_import(*args); }});
 }
 

@@ -26,8 +26,14 @@ int run_simulate(const SimulateArgs& a) {
   const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1: stop cleanly, killing external simulators
   sim::Task task;
   dist::run_agreed([&] { task = a.source.make(); });
+  const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1 end the run after the chunks in progress
   const store::SimulationSummary s = store::run_simulation(o, task);
-  if (dist::is_root()) {
+  if (dist::is_root() && s.stopped_by != 0) {
+    std::printf("received %s: stopped with %lld/%lld rows of %s complete; finish it with --resume\n",
+                signal_name(s.stopped_by), static_cast<long long>(s.store.completed()),
+                static_cast<long long>(s.budget), o.out.c_str());
+    std::fflush(stdout);
+  } else if (dist::is_root()) {
     std::string per_rank;
     for (size_t r = 0; r < s.rows_per_rank.size(); ++r) {
       char busy[32];
@@ -63,6 +69,8 @@ void add_simulate_command(CLI::App& app, std::vector<Command>& commands) {
                                "Finish an interrupted store, simulating only the chunks not yet written");
   auto* force = sub->add_flag("--force", args->force, "Overwrite an existing output");
   resume->excludes(force);
+  sub->add_flag("--break-lock", args->options.break_lock,
+                "Take the store's lock even if another job holds it (only when that job is gone)");
   sub->add_option("--progress-seconds", args->options.progress_seconds, "Seconds between progress lines")
       ->capture_default_str();
   commands.push_back({sub, [args] { return run_simulate(*args); }});

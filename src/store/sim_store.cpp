@@ -1,12 +1,19 @@
 #include "simbi/store/sim_store.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <limits>
 
 #include "simbi/core/error.hpp"
+#include "simbi/dist/world.hpp"
+#include "simbi/store/disk_space.hpp"
 #include "simbi/store/hdf5_util.hpp"
 
 namespace simbi::store {
@@ -24,7 +31,14 @@ hsize_t hdf5_chunk_rows(int64_t chunk_rows, int64_t cols) {
   return static_cast<hsize_t>(rows);
 }
 
-h5::Handle create_matrix_dataset(hid_t file, const char* name, int64_t rows, int64_t cols, hsize_t chunk) {
+// ": <reason>" for a failed HDF5 write to `path`, when the file system says why (a full disk).
+std::string failure_suffix(const std::string& path, int saved_errno, int64_t bytes_needed) {
+  const std::string reason = disk_full_reason(path, saved_errno, bytes_needed);
+  return reason.empty() ? "" : ": " + reason;
+}
+
+h5::Handle create_matrix_dataset(const std::string& path, hid_t file, const char* name, int64_t rows, int64_t cols,
+                                 hsize_t chunk) {
   const hsize_t dims[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
   const hsize_t chunk_dims[2] = {std::min<hsize_t>(chunk, dims[0]), dims[1]};
   h5::Handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
@@ -34,12 +48,14 @@ h5::Handle create_matrix_dataset(hid_t file, const char* name, int64_t rows, int
   // written); rows are not pre-filled — /status says which rows hold data.
   H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
   H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+  errno = 0;
   h5::Handle d(H5Dcreate2(file, name, H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
-  require(d.valid(), ErrorKind::io, std::string("cannot create dataset ") + name);
+  if (!d.valid())
+    throw Error(ErrorKind::io, path + ": cannot create dataset " + name + failure_suffix(path, errno, 4 * rows * cols));
   return d;
 }
 
-h5::Handle create_status_dataset(hid_t file, int64_t rows, hsize_t chunk) {
+h5::Handle create_status_dataset(const std::string& path, hid_t file, int64_t rows, hsize_t chunk) {
   const hsize_t dims[1] = {static_cast<hsize_t>(rows)};
   const hsize_t chunk_dims[1] = {std::min<hsize_t>(std::max<hsize_t>(chunk, 4096), dims[0])};
   h5::Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
@@ -49,8 +65,10 @@ h5::Handle create_status_dataset(hid_t file, int64_t rows, hsize_t chunk) {
   const uint8_t fill = kNotSimulated;
   H5Pset_fill_value(dcpl.get(), H5T_NATIVE_UINT8, &fill);
   H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC);
+  errno = 0;
   h5::Handle d(H5Dcreate2(file, "/status", H5T_STD_U8LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
-  require(d.valid(), ErrorKind::io, "cannot create dataset /status");
+  if (!d.valid())
+    throw Error(ErrorKind::io, path + ": cannot create dataset /status" + failure_suffix(path, errno, rows));
   return d;
 }
 
@@ -69,12 +87,17 @@ std::string rows_text(int64_t first, int64_t rows) {
   return "rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1);
 }
 
-void write_block(hid_t dataset, hid_t mem_type, int64_t first, int64_t rows, int64_t cols, const void* data,
-                 hid_t xfer, const std::string& where) {
+void write_block(const std::string& path, hid_t dataset, hid_t mem_type, int64_t first, int64_t rows, int64_t cols,
+                 const void* data, hid_t xfer, const std::string& where) {
   if (rows == 0) return;
   const auto [fspace, mspace] = row_selection(dataset, first, rows, cols);
-  require(H5Dwrite(dataset, mem_type, mspace.get(), fspace.get(), xfer, data) >= 0, ErrorKind::io,
-          where + ": writing " + rows_text(first, rows) + " failed");
+  errno = 0;
+  if (H5Dwrite(dataset, mem_type, mspace.get(), fspace.get(), xfer, data) < 0) {
+    const int saved_errno = errno;
+    const int64_t bytes = rows * (cols > 0 ? 4 * cols : 1);
+    throw Error(ErrorKind::io,
+                where + ": writing " + rows_text(first, rows) + " failed" + failure_suffix(path, saved_errno, bytes));
+  }
 }
 
 void read_block(hid_t dataset, hid_t mem_type, int64_t first, int64_t rows, int64_t cols, void* data,
@@ -103,12 +126,21 @@ int64_t shape_product(const std::vector<int64_t>& s) {
 
 }  // namespace
 
+int64_t store_row_bytes(int64_t rows, int64_t theta_dim, int64_t x_dim) {
+  const long double bytes = static_cast<long double>(rows) * (4.0L * (theta_dim + x_dim) + 1.0L);
+  return bytes >= static_cast<long double>(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
+                                                                                : static_cast<int64_t>(bytes);
+}
+
 StatusCounts count_status(const std::vector<uint8_t>& status) {
   StatusCounts c;
   for (uint8_t s : status) {
-    if (s == kOk) ++c.ok;
-    else if (s == kFailed) ++c.failed;
-    else ++c.not_simulated;
+    if (s == kOk)
+      ++c.ok;
+    else if (s == kFailed)
+      ++c.failed;
+    else
+      ++c.not_simulated;
   }
   return c;
 }
@@ -149,47 +181,81 @@ SimStore& SimStore::operator=(SimStore&& o) noexcept {
   return *this;
 }
 
+namespace {
+
+// The whole layout of a new store (datasets allocated, attributes, status "not simulated"), written by
+// one process under `path`.tmp and renamed over `path` only once closed: a failure (a full disk) leaves
+// no damaged file under `path`, and an older store there stays untouched until the new one is complete.
+void create_layout(const std::string& path, const SimStoreMeta& meta) {
+  const std::string tmp = path + ".tmp";
+  try {
+    h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    H5Pset_file_locking(fapl.get(), false, true);  // the store's own lock guards writers (store_lock.hpp)
+    errno = 0;
+    h5::Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+    if (!file.valid()) {
+      const std::string full = disk_full_reason(path, errno, meta.budget);
+      throw Error(ErrorKind::io, path + ": cannot create the file" +
+                                     (full.empty() ? " (is the directory there and writable?)" : ": " + full));
+    }
+    const hsize_t theta_chunk = hdf5_chunk_rows(meta.chunk_rows, meta.theta_dim);
+    const hsize_t x_chunk = hdf5_chunk_rows(meta.chunk_rows, meta.x_dim);
+    {
+      const h5::Handle theta =
+          create_matrix_dataset(path, file.get(), "/theta", meta.budget, meta.theta_dim, theta_chunk);
+      const h5::Handle x = create_matrix_dataset(path, file.get(), "/x", meta.budget, meta.x_dim, x_chunk);
+      const h5::Handle status = create_status_dataset(path, file.get(), meta.budget, std::max(theta_chunk, x_chunk));
+    }
+    const hid_t root = file.get();
+    try {
+      h5::write_string_attribute(root, "format", kSimsFormat);
+      h5::write_int_attribute(root, "version", kSimsVersion);
+      h5::write_string_attribute(root, "task", meta.task);
+      h5::write_int_attribute(root, "theta_dim", meta.theta_dim);
+      h5::write_int_attribute(root, "x_dim", meta.x_dim);
+      h5::write_uint_attribute(root, "seed", meta.seed);
+      h5::write_int_attribute(root, "chunk_rows", meta.chunk_rows);
+      h5::write_int_attribute(root, "budget", meta.budget);
+      h5::write_string_attribute(root, "simulator", meta.simulator);
+      h5::write_string_attribute(root, "prior", meta.prior_json);
+      h5::write_string_array_attribute(root, "theta_labels", meta.theta_labels);
+      if (!meta.x_shape.empty()) h5::write_int_array_attribute(root, "x_shape", meta.x_shape);
+      h5::write_string_attribute(root, "simbi_version", meta.simbi_version);
+      h5::write_string_attribute(root, "created", meta.created);
+    } catch (const Error& e) {
+      throw Error(e.kind(), path + ": " + e.what() + failure_suffix(path, errno, meta.budget));
+    }
+    // Everything but the rows' contents is on disk from here on: a crash later loses no structure.
+    errno = 0;
+    if (H5Fclose(file.release()) < 0)
+      throw Error(ErrorKind::io, path + ": writing the new store failed" + failure_suffix(path, errno, meta.budget));
+    errno = 0;
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw Error(ErrorKind::io, path + ": cannot move the new store into place: " + std::strerror(errno));
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+}
+
+}  // namespace
+
 SimStore SimStore::create(const std::string& path, const SimStoreMeta& meta, MPI_Comm comm) {
   h5::silence_errors();
   require(meta.budget > 0 && meta.theta_dim > 0 && meta.x_dim > 0 && meta.chunk_rows > 0, ErrorKind::internal,
           "SimStore::create: invalid meta");
-  h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-  H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL);
-  h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
-  require(file.valid(), ErrorKind::io, path + ": cannot create the file (is the directory there and writable?)");
-
-  SimStore s;
-  s.path_ = path;
-  s.meta_ = meta;
   require(meta.x_shape.empty() || shape_product(meta.x_shape) == meta.x_dim, ErrorKind::internal,
           "SimStore::create: x_shape " + shape_string(meta.x_shape) + " does not match x_dim");
-  const hsize_t theta_chunk = hdf5_chunk_rows(meta.chunk_rows, meta.theta_dim);
-  const hsize_t x_chunk = hdf5_chunk_rows(meta.chunk_rows, meta.x_dim);
-  s.theta_ = create_matrix_dataset(file.get(), "/theta", meta.budget, meta.theta_dim, theta_chunk).release();
-  s.x_ = create_matrix_dataset(file.get(), "/x", meta.budget, meta.x_dim, x_chunk).release();
-  s.status_ = create_status_dataset(file.get(), meta.budget, std::max(theta_chunk, x_chunk)).release();
-
-  const hid_t root = file.get();
-  h5::write_string_attribute(root, "format", kSimsFormat);
-  h5::write_int_attribute(root, "version", kSimsVersion);
-  h5::write_string_attribute(root, "task", meta.task);
-  h5::write_int_attribute(root, "theta_dim", meta.theta_dim);
-  h5::write_int_attribute(root, "x_dim", meta.x_dim);
-  h5::write_uint_attribute(root, "seed", meta.seed);
-  h5::write_int_attribute(root, "chunk_rows", meta.chunk_rows);
-  h5::write_int_attribute(root, "budget", meta.budget);
-  h5::write_string_attribute(root, "simulator", meta.simulator);
-  h5::write_string_attribute(root, "prior", meta.prior_json);
-  h5::write_string_array_attribute(root, "theta_labels", meta.theta_labels);
-  if (!meta.x_shape.empty()) h5::write_int_array_attribute(root, "x_shape", meta.x_shape);
-  h5::write_string_attribute(root, "simbi_version", meta.simbi_version);
-  h5::write_string_attribute(root, "created", meta.created);
-  // Everything but the rows' contents is on disk from here on: a crash later loses no structure.
-  require(H5Fflush(root, H5F_SCOPE_GLOBAL) >= 0, ErrorKind::io, path + ": flushing the new store failed");
-  s.file_ = file.release();
-  s.independent_xfer_ = H5Pcreate(H5P_DATASET_XFER);
-  H5Pset_dxpl_mpio(s.independent_xfer_, H5FD_MPIO_INDEPENDENT);
-  return s;
+  int rank = 0;
+  if (dist::mpi_active()) MPI_Comm_rank(comm, &rank);
+  // One process writes the layout (a failure there is one rank's, agreed below, instead of a collective
+  // HDF5 call failing on some ranks only); then every rank opens the finished file.
+  dist::run_agreed(
+      [&] {
+        if (rank == 0) create_layout(path, meta);
+      },
+      comm);
+  return open(path, comm, true);
 }
 
 SimStore SimStore::open(const std::string& path, MPI_Comm comm, bool writable) {
@@ -247,8 +313,8 @@ void SimStore::read_meta() {
   if (h5::has_attribute(file_, "x_shape")) {
     meta_.x_shape = h5::read_int_array_attribute(file_, "x_shape", where);
     require(!meta_.x_shape.empty() && shape_product(meta_.x_shape) == meta_.x_dim, ErrorKind::format,
-            where + ": attribute 'x_shape' " + shape_string(meta_.x_shape) + " does not multiply to x_dim = " +
-                std::to_string(meta_.x_dim));
+            where + ": attribute 'x_shape' " + shape_string(meta_.x_shape) +
+                " does not multiply to x_dim = " + std::to_string(meta_.x_dim));
   }
   meta_.simbi_version = h5::read_string_attribute(file_, "simbi_version", where);
   meta_.created = h5::read_string_attribute(file_, "created", where);
@@ -268,10 +334,10 @@ void SimStore::write_rows(int64_t first, ConstMatrixView theta, ConstMatrixView 
               x.cols == meta_.x_dim && first >= 0 && first + x.rows <= meta_.budget,
           ErrorKind::internal, "SimStore::write_rows: rows do not fit the store");
   const hid_t xfer = independent_xfer_ >= 0 ? independent_xfer_ : H5P_DEFAULT;
-  write_block(theta_, H5T_NATIVE_FLOAT, first, theta.rows, theta.cols, theta.data, xfer, path_ + " /theta");
-  write_block(x_, H5T_NATIVE_FLOAT, first, x.rows, x.cols, x.data, xfer, path_ + " /x");
+  write_block(path_, theta_, H5T_NATIVE_FLOAT, first, theta.rows, theta.cols, theta.data, xfer, path_ + " /theta");
+  write_block(path_, x_, H5T_NATIVE_FLOAT, first, x.rows, x.cols, x.data, xfer, path_ + " /x");
   // Status last: a row counts as simulated only once its data is in the file.
-  write_block(status_, H5T_NATIVE_UINT8, first, x.rows, 0, status.data(), xfer, path_ + " /status");
+  write_block(path_, status_, H5T_NATIVE_UINT8, first, x.rows, 0, status.data(), xfer, path_ + " /status");
 }
 
 std::vector<uint8_t> SimStore::read_status() const { return read_status(0, meta_.budget); }
@@ -303,9 +369,11 @@ void SimStore::close() {
   if (independent_xfer_ >= 0) H5Pclose(independent_xfer_);
   independent_xfer_ = -1;
   if (file_ >= 0) {
+    errno = 0;
     const herr_t rc = H5Fclose(file_);
+    const int saved_errno = errno;
     file_ = -1;
-    require(rc >= 0, ErrorKind::io, path_ + ": closing the file failed");
+    require(rc >= 0, ErrorKind::io, path_ + ": closing the file failed" + failure_suffix(path_, saved_errno, 0));
   }
 }
 
@@ -318,7 +386,8 @@ void check_resume_compatible(const SimStoreMeta& existing, const SimStoreMeta& r
   if (existing.seed != requested.seed) mismatch("seed", std::to_string(existing.seed), std::to_string(requested.seed));
   if (existing.theta_dim != requested.theta_dim)
     mismatch("theta_dim", std::to_string(existing.theta_dim), std::to_string(requested.theta_dim));
-  if (existing.x_dim != requested.x_dim) mismatch("x_dim", std::to_string(existing.x_dim), std::to_string(requested.x_dim));
+  if (existing.x_dim != requested.x_dim)
+    mismatch("x_dim", std::to_string(existing.x_dim), std::to_string(requested.x_dim));
   if (existing.budget != requested.budget)
     mismatch("budget", std::to_string(existing.budget), std::to_string(requested.budget));
   if (existing.chunk_rows != requested.chunk_rows)

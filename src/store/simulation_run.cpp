@@ -1,5 +1,7 @@
 #include "simbi/store/simulation_run.hpp"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -13,6 +15,8 @@
 #include "simbi/dist/stop_flag.hpp"
 #include "simbi/dist/work_counter.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/store/disk_space.hpp"
+#include "simbi/store/store_lock.hpp"
 
 namespace simbi::store {
 
@@ -30,16 +34,33 @@ bool row_is_finite(const float* x, int64_t n) {
   return true;
 }
 
-// Rank 0 decides whether to create or resume, from the options and the file system.
-bool decide_resume(const SimulationOptions& o) {
+// Disk blocks of an existing file (what replacing it gives back), 0 when unknown.
+int64_t allocated_bytes(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_blocks) * 512 : 0;
+}
+
+std::string rows_bytes_text(int64_t rows, const sim::Task& task) {
+  return std::to_string(rows) + " rows x (" + std::to_string(task.theta_dim()) + " + " + std::to_string(task.x_dim()) +
+         ") float32 values + 1 status byte per row";
+}
+
+// Rank 0 takes the store's lock, then decides whether to create or resume, from the options and the
+// file system, and refuses a new store whose rows cannot fit the free space.
+bool decide_resume(const SimulationOptions& o, const sim::Task& task, StoreLock& lock) {
+  const fs::path parent = fs::absolute(o.out).parent_path();
+  require(fs::is_directory(parent), ErrorKind::io, o.out + ": directory " + parent.string() + " does not exist");
+  lock = StoreLock::acquire(o.out, o.break_lock);
   const bool exists = fs::exists(o.out);
   if (exists && o.existing == ExistingOutput::refuse)
     throw Error(ErrorKind::invalid_argument,
                 o.out + ": output exists; pass --resume to finish it or --force to overwrite it");
-  const fs::path parent = fs::absolute(o.out).parent_path();
-  require(fs::is_directory(parent), ErrorKind::io, o.out + ": directory " + parent.string() + " does not exist");
   if (exists) require(!fs::is_directory(o.out), ErrorKind::io, o.out + ": is a directory, expected a file path");
-  return exists && o.existing == ExistingOutput::resume;
+  const bool resume = exists && o.existing == ExistingOutput::resume;
+  if (!resume)
+    require_free_space(o.out, store_row_bytes(o.budget, task.theta_dim(), task.x_dim()),
+                       rows_bytes_text(o.budget, task), exists ? allocated_bytes(o.out) : 0);
+  return resume;
 }
 
 SimStoreMeta requested_meta(const SimulationOptions& o, const sim::Task& task, int64_t chunk_rows) {
@@ -63,7 +84,9 @@ constexpr int kStopFailure = 1;  // a rank's simulation failed: every rank stops
 constexpr int kStopSignal = 2;   // SIGTERM/SIGUSR1 on a rank: every rank stops cleanly, exit 0
 
 // Rank 0: the chunks of the budget with a row not yet simulated (all of them for a new store).
-std::vector<int64_t> chunks_to_simulate(const SimulationOptions& o, SimStore& store, int64_t chunk_rows, bool resumed) {
+// A resumed store's missing rows must fit the free space.
+std::vector<int64_t> chunks_to_simulate(const SimulationOptions& o, const sim::Task& task, SimStore& store,
+                                        int64_t chunk_rows, bool resumed) {
   const int64_t n_chunks = (o.budget + chunk_rows - 1) / chunk_rows;
   std::vector<int64_t> todo;
   if (!resumed) {
@@ -80,6 +103,9 @@ std::vector<int64_t> chunks_to_simulate(const SimulationOptions& o, SimStore& st
         break;
       }
   }
+  const int64_t missing = count_status(status).not_simulated;
+  require_free_space(o.out, store_row_bytes(missing, task.theta_dim(), task.x_dim()),
+                     rows_bytes_text(missing, task) + " still to write");
   log::info("resuming " + o.out + ": " + std::to_string(todo.size()) + " of " + std::to_string(n_chunks) +
             " chunks still to simulate");
   return todo;
@@ -201,13 +227,6 @@ LocalWork simulate_chunks(const SimulationOptions& o, sim::Task& task, SimStore&
   return w;
 }
 
-// Rank 0's line when the run stopped on a signal (the store keeps every finished chunk).
-void log_stopped() {
-  const int sig = stop_signal();
-  log::warn(std::string("simulate: stopped by ") + (sig != 0 ? signal_name(sig) : "a stop signal on another rank") +
-            "; every finished chunk is in the store: continue with --resume");
-}
-
 // Collective: this run's rows from every rank and the state of the whole store, into the summary.
 void add_totals(SimulationSummary& summary, const LocalWork& w, const std::string& out) {
   summary.rows_this_run = dist::allreduce_sum(w.rows);
@@ -238,18 +257,20 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
   SimulationSummary summary;
   summary.budget = o.budget;
 
-  // 1. Checks every rank makes identically, then the file-system checks of rank 0.
+  // 1. Checks every rank makes identically, then the lock and the file-system checks of rank 0.
+  StoreLock lock;  // rank 0; declared before the store, so released only after the store is closed
   int64_t resume_flag = 0;
   dist::run_agreed([&] {
-    require(o.budget > 0, ErrorKind::invalid_argument,
-            "--budget must be a positive number of simulations, got " + std::to_string(o.budget));
+    require(o.budget >= 1 && o.budget <= kMaxBudget, ErrorKind::invalid_argument,
+            "--budget must be a positive number of simulations, from 1 to " + std::to_string(kMaxBudget) + ", got " +
+                std::to_string(o.budget));
     require(o.chunk_rows >= 0, ErrorKind::invalid_argument,
             "--chunk-rows must be positive, got " + std::to_string(o.chunk_rows));
     require(!o.out.empty(), ErrorKind::invalid_argument, "--out is required");
     require(task.theta_dim() == task.simulator->theta_dim(), ErrorKind::invalid_argument,
             "task '" + task.name + "': prior dimension " + std::to_string(task.theta_dim()) +
                 " differs from the simulator's theta dimension " + std::to_string(task.simulator->theta_dim()));
-    if (dist::is_root()) resume_flag = decide_resume(o) ? 1 : 0;
+    if (dist::is_root()) resume_flag = decide_resume(o, task, lock) ? 1 : 0;
   });
   dist::broadcast(resume_flag);
   summary.resumed = resume_flag != 0;
@@ -270,7 +291,9 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
       store = SimStore::create(o.out, meta, dist::comm());
     }
   });
-  if (dist::is_root()) todo = chunks_to_simulate(o, store, chunk_rows, summary.resumed);
+  dist::run_agreed([&] {
+    if (dist::is_root()) todo = chunks_to_simulate(o, task, store, chunk_rows, summary.resumed);
+  });
   dist::broadcast(todo);
   int64_t rows_todo = 0;
   for (int64_t c : todo) rows_todo += std::min(o.budget, (c + 1) * chunk_rows) - c * chunk_rows;
@@ -283,15 +306,25 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
   dist::StopFlag flag;
   const LocalWork w = simulate_chunks(o, task, store, todo, chunk_rows, counter, flag);
   counter.finish();
-  store.close();  // collective
+  std::string error = w.error;
+  ErrorKind kind = w.kind;
+  try {
+    store.close();  // collective
+  } catch (const Error& e) {
+    if (error.empty()) {
+      error = e.what();
+      kind = e.kind();
+    }
+  }
   flag.finish();
-  dist::agree_on_failure(w.error, w.kind);
-  summary.stopped = dist::allreduce_sum(flag.own_code() == kStopSignal ? 1 : 0) > 0;
-  if (summary.stopped) log_stopped();
+  dist::agree_on_failure(error, kind);
+  lock.release();
 
   // 4. Summary: rows of this run from every rank, and the state of the whole store.
   summary.seconds = seconds_since(t0);
   add_totals(summary, w, o.out);
+  const int64_t signal = static_cast<int64_t>(dist::allreduce_max(static_cast<double>(stop_signal())));
+  if (summary.store.completed() < o.budget) summary.stopped_by = static_cast<int>(signal);
   return summary;
 }
 

@@ -15,6 +15,7 @@
 #include "simbi/estimators/ace.hpp"
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/model_file.hpp"
+#include "simbi/store/store_lock.hpp"
 #include "simbi/store/table.hpp"
 #include "simbi/train/checkpoint.hpp"
 #include "simbi/train/training_source.hpp"
@@ -171,6 +172,11 @@ TrainOutcome run_training(TrainRequest a) {
   });
   dist::run_agreed([&] {
     store_meta = store::SimStore::open_read(a.data).meta();
+    // A store still being written is read as it is: only rows already marked simulated count
+    // (docs/architecture.md, the store's lock); say so, since later rows will be missing.
+    if (const auto writer = store::read_lock_holder(a.data))
+      log::warn(a.data + " is being written by another job (" + writer->describe() +
+                "); training uses only the rows completed so far");
     a.data_loading = choose_data_loading(a.data_loading, store_meta);
     source = a.data_loading == "memory"
                  ? make_in_memory_source(load_training_data(a.data), a.data, a.seed, a.options.validation_fraction)

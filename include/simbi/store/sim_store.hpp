@@ -44,6 +44,10 @@ struct StatusCounts {
 };
 StatusCounts count_status(const std::vector<uint8_t>& status);
 
+// Bytes that `rows` rows of a store take on disk at least: float32 θ and x plus one status byte per row
+// (HDF5's own metadata comes on top). Saturates at INT64_MAX.
+int64_t store_row_bytes(int64_t rows, int64_t theta_dim, int64_t x_dim);
+
 class SimStore {
  public:
   SimStore() = default;
@@ -53,8 +57,10 @@ class SimStore {
   SimStore(const SimStore&) = delete;
   SimStore& operator=(const SimStore&) = delete;
 
-  // Collective over comm: creates `path` (truncating an existing file) with every dataset allocated
-  // up front and flushed, so rows written later survive a crash of all writers.
+  // Collective over comm: creates `path` (replacing an existing file) with every dataset allocated up
+  // front and on disk, so rows written later survive a crash of all writers. Rank 0 writes the layout
+  // under `path`.tmp and renames it into place when complete: a failure (a full disk: the error says
+  // "no space left on device") leaves nothing under `path` and an older file there untouched.
   static SimStore create(const std::string& path, const SimStoreMeta& meta, MPI_Comm comm);
   // Collective over comm: opens an existing store for writing more rows (resume).
   static SimStore open_for_resume(const std::string& path, MPI_Comm comm);
@@ -65,7 +71,8 @@ class SimStore {
   const std::string& path() const { return path_; }
 
   // Independent write of rows [first, first + theta.rows): data first, then status (a crash between
-  // the two leaves the rows "not simulated", so resume redoes them).
+  // the two leaves the rows "not simulated", so resume redoes them). A failure names the file, the rows
+  // and, when the disk is full, "no space left on device".
   void write_rows(int64_t first, ConstMatrixView theta, ConstMatrixView x, const std::vector<uint8_t>& status);
   std::vector<uint8_t> read_status() const;  // all N entries
   std::vector<uint8_t> read_status(int64_t first, int64_t count) const;

@@ -3,8 +3,11 @@
 // Contract: collective over the world communicator; every rank passes the same options and a Task of
 // its own (simulators are per-process). Errors are agreed: every rank throws the same AgreedError, and a
 // failure on one rank stops the others within a poll period (dist/stop_flag.hpp), interrupting an
-// external command part-way. A stop signal (core/stop_signal.hpp, installed by the caller) on any rank
-// stops every rank cleanly: finished chunks stay in the store, `stopped` is set, no error.
+// external command part-way. Rank 0 holds the store's lock (store_lock.hpp) from before the output is
+// looked at until the store is closed, on success, error and stop signal alike. A budget whose rows
+// cannot fit the free space is refused before anything is written. A stop signal (core/stop_signal.hpp,
+// with a StopSignalScope alive) on any rank stops every rank cleanly: finished chunks stay in the store,
+// `stopped_by` is set, no error; --resume finishes the store.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -16,6 +19,9 @@ namespace simbi::store {
 
 enum class ExistingOutput { refuse, resume, overwrite };
 
+// The largest --budget accepted (rank 0 reads one status byte per row into memory).
+inline constexpr int64_t kMaxBudget = 10'000'000'000;
+
 struct SimulationOptions {
   std::string out;
   int64_t budget = 0;
@@ -24,6 +30,7 @@ struct SimulationOptions {
   ExistingOutput existing = ExistingOutput::refuse;
   std::string simulator_description = "builtin";
   double progress_seconds = 5.0;
+  bool break_lock = false;  // take the store's lock even when another process holds it
 };
 
 struct SimulationSummary {
@@ -35,7 +42,7 @@ struct SimulationSummary {
   std::vector<int64_t> rows_per_rank;         // on rank 0
   std::vector<double> busy_seconds_per_rank;  // time spent simulating and writing, on rank 0
   bool resumed = false;
-  bool stopped = false;  // a stop signal (SIGTERM/SIGUSR1) on some rank ended the run early
+  int stopped_by = 0;  // the stop signal that ended the run before the store was complete (0: none)
 };
 
 // The rows per chunk used when the user gives none.
