@@ -12,6 +12,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp          # LibTorch (CPU build) on OpenBLAS, not the reference BLAS
   libblas-dev                               # cblas.h + libblas.so (resolves to that OpenBLAS at run time)
   libcli11-dev nlohmann-json3-dev           # CLI, JSON
+  libxxhash-dev                             # XXH3 checksums of model files and checkpoints
   libgtest-dev libgmock-dev libbenchmark-dev # tests, micro-benchmarks
   python3 python3-numpy python3-h5py python3-matplotlib python3-sklearn  # plots, cross-checks
   slurmctld slurmd slurm-client munge       # a one-node Slurm for the slurm tests (tests/slurm/)

@@ -5,6 +5,7 @@
 #include "posteriors.hpp"
 #include "simbi/core/error.hpp"
 #include "simbi/core/text.hpp"
+#include "simbi/dist/comm.hpp"
 #include "simbi/estimators/ace.hpp"
 #include "simbi/estimators/ene.hpp"
 #include "simbi/estimators/ode_sampled.hpp"
@@ -39,6 +40,41 @@ std::unique_ptr<sim::Prior> required_prior(const LoadedModel& model, const std::
   return prior;
 }
 
+// Every posterior's draws, checked: a non-finite draw (a damaged or diverged model, a sampler that ran
+// off) is an error naming the model, agreed over the ranks, never a file of NaNs.
+class FiniteDraws final : public Posterior {
+ public:
+  FiniteDraws(std::unique_ptr<Posterior> inner, std::string model, MPI_Comm comm)
+      : inner_(std::move(inner)), model_(std::move(model)), comm_(comm) {}
+
+  std::vector<DrawSet> sample(const torch::Tensor& x_o, uint64_t stream_index) override {
+    std::vector<DrawSet> sets = inner_->sample(x_o, stream_index);
+    dist::Comm(comm_).run_agreed([&] {
+      for (const DrawSet& set : sets) {
+        if (!set.samples.defined() || set.samples.numel() == 0) continue;  // draws are on rank 0 only
+        const int64_t bad = (~torch::isfinite(set.samples)).any(1).sum().item<int64_t>();
+        require(bad == 0, ErrorKind::numeric,
+                model_ + ": " + std::to_string(bad) + " of " + std::to_string(set.samples.size(0)) +
+                    " posterior draws are not finite (NaN or inf) for observation " + std::to_string(stream_index + 1) +
+                    " (a damaged or diverged model?)");
+      }
+    });
+    return sets;
+  }
+  size_t sets() const override { return inner_->sets(); }
+  bool has_log_prob() const override { return inner_->has_log_prob(); }
+  torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) override {
+    return inner_->log_prob(theta, x_o);
+  }
+
+ private:
+  std::unique_ptr<Posterior> inner_;
+  std::string model_;
+  MPI_Comm comm_;
+};
+
+std::unique_ptr<Posterior> make_unchecked_posterior(const LoadedModel& model, const PosteriorOptions& o);
+
 }  // namespace
 
 bool is_generalized_posterior(const LoadedModel& model) {
@@ -54,6 +90,12 @@ int64_t mcmc_chains(const store::ModelMeta& model, const PosteriorOptions& o) {
 }
 
 std::unique_ptr<Posterior> make_posterior(const LoadedModel& model, const PosteriorOptions& o) {
+  return std::make_unique<FiniteDraws>(make_unchecked_posterior(model, o), model.path, o.comm);
+}
+
+namespace {
+
+std::unique_ptr<Posterior> make_unchecked_posterior(const LoadedModel& model, const PosteriorOptions& o) {
   require(o.num_samples > 0, ErrorKind::invalid_argument,
           "--num-samples must be positive, got " + std::to_string(o.num_samples));
   const std::string& method = model.meta.method;
@@ -86,5 +128,7 @@ std::unique_ptr<Posterior> make_posterior(const LoadedModel& model, const Poster
   if (o.reject_outside_prior) support = required_prior(model, "--reject-outside-prior");
   return detail::make_direct_posterior(model.estimator, *sampler, model.meta.theta_dim, std::move(support), o);
 }
+
+}  // namespace
 
 }  // namespace simbi::posterior

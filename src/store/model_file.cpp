@@ -17,14 +17,27 @@ namespace simbi::store {
 namespace {
 constexpr const char* kMetadataKey = "simbi_metadata";
 
+// The metadata record's text, or "" when there is none.
+std::string metadata_text(torch::serialize::InputArchive& archive) {
+  c10::IValue value;
+  return archive.try_read(kMetadataKey, value) && value.isString() ? value.toStringRef() : std::string();
+}
+
+// Loads the archive and checks its checksum; files of format versions before the checksum have none.
 torch::serialize::InputArchive open_archive(const std::string& path) {
   require(std::filesystem::exists(path), ErrorKind::io, path + ": no such file");
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
   } catch (const std::exception&) {
-    throw Error(ErrorKind::format, path + ": not a simbi model file (not a LibTorch archive)");
+    throw Error(ErrorKind::format, path + ": not a simbi model file (not a LibTorch archive, or a damaged one)");
   }
+  if (verify_archive_checksum(archive, path)) return archive;
+  const nlohmann::json record = nlohmann::json::parse(metadata_text(archive), nullptr, false);
+  const int version = record.is_object() ? record.value("format_version", 0) : 0;
+  require(version < kModelChecksumVersion, ErrorKind::format,
+          path + ": no checksum record, which every model of format version " + std::to_string(version) +
+              " has (file corrupted)");
   return archive;
 }
 
@@ -123,16 +136,15 @@ void save_model_file(const std::string& path, const torch::nn::Module& module, c
   nlohmann::json record = meta.to_json();
   record["format_version"] = kModelVersion;
   archive.write(kMetadataKey, c10::IValue(record.dump()));
-  write_file_atomically(path, archive_bytes(archive));
+  write_file_atomically(path, archive_bytes_with_checksum(archive));
 }
 
 ModelMeta read_model_meta(const std::string& path) {
   torch::serialize::InputArchive archive = open_archive(path);
-  c10::IValue value;
-  const bool found = archive.try_read(kMetadataKey, value);
-  require(found && value.isString(), ErrorKind::format,
+  const std::string text = metadata_text(archive);
+  require(!text.empty(), ErrorKind::format,
           path + ": a LibTorch archive but not a simbi model (no '" + std::string(kMetadataKey) + "' record)");
-  const nlohmann::json record = nlohmann::json::parse(value.toStringRef(), nullptr, false);
+  const nlohmann::json record = nlohmann::json::parse(text, nullptr, false);
   require(!record.is_discarded(), ErrorKind::format, path + ": the model's metadata is not valid JSON");
   return ModelMeta::from_json(record, path);
 }
@@ -145,6 +157,17 @@ void load_model_weights(const std::string& path, torch::nn::Module& module) {
     throw Error(ErrorKind::format, path + ": the weights do not match the architecture in its metadata (" +
                                        std::string(e.what()).substr(0, 200) + ")");
   }
+  // A diverged training or a damaged file: NaN weights would give NaN draws without any error.
+  torch::NoGradGuard no_grad;
+  auto check = [&](const std::string& kind, const std::string& name, const torch::Tensor& t) {
+    if (!t.defined() || !t.is_floating_point()) return;
+    const int64_t bad = t.numel() - torch::isfinite(t).sum().item<int64_t>();
+    require(bad == 0, ErrorKind::numeric,
+            path + ": " + kind + " '" + name + "' has " + std::to_string(bad) + " non-finite value(s) of " +
+                std::to_string(t.numel()) + " (a diverged training or a damaged file; the model cannot be used)");
+  };
+  for (const auto& p : module.named_parameters()) check("parameter", p.key(), p.value());
+  for (const auto& b : module.named_buffers()) check("buffer", b.key(), b.value());
 }
 
 bool is_model_file(const std::string& path) {

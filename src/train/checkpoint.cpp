@@ -8,6 +8,7 @@
 #include "simbi/core/error.hpp"
 #include "simbi/core/random.hpp"
 #include "simbi/core/version.hpp"
+#include "simbi/store/atomic_file.hpp"
 #include "simbi/store/sim_store.hpp"
 #include "simbi/store/torch_archive.hpp"
 
@@ -105,7 +106,7 @@ std::string encode_checkpoint(const TrainState& s) {
                                {"simbi_version", kVersion},
                                {"created", store::utc_now_iso8601()}};
   archive.write(kMetaKey, c10::IValue(meta.dump()));
-  return store::archive_bytes(archive);
+  return store::archive_bytes_with_checksum(archive);
 }
 
 TrainState decode_checkpoint(const std::string& bytes, const std::string& path) {
@@ -115,6 +116,7 @@ TrainState decode_checkpoint(const std::string& bytes, const std::string& path) 
   } catch (const std::exception&) {
     throw Error(ErrorKind::format, path + ": not a simbi training checkpoint (not a LibTorch archive; truncated?)");
   }
+  const bool has_checksum = store::verify_archive_checksum(archive, path);
   c10::IValue value;
   require(
       archive.try_read(kMetaKey, value) && value.isString(), ErrorKind::format,
@@ -122,10 +124,15 @@ TrainState decode_checkpoint(const std::string& bytes, const std::string& path) 
   nlohmann::json m = nlohmann::json::parse(value.toStringRef(), nullptr, false);
   require(m.is_object() && m.value("format", "") == kCheckpointFormat, ErrorKind::format,
           path + ": not a simbi training checkpoint (metadata format is not '" + std::string(kCheckpointFormat) + "')");
-  require(m.value("format_version", 0) == kCheckpointVersion, ErrorKind::format,
-          path + ": checkpoint format version " + std::to_string(m.value("format_version", 0)) +
-              " is not the one this simbi reads (" + std::to_string(kCheckpointVersion) + ")");
+  const int version = m.value("format_version", 0);
+  require(version >= 1 && version <= kCheckpointVersion, ErrorKind::format,
+          path + ": checkpoint format version " + std::to_string(version) + " is not one this simbi reads (1.." +
+              std::to_string(kCheckpointVersion) + ")");
+  require(has_checksum || version < kCheckpointChecksumVersion, ErrorKind::format,
+          path + ": no checksum record, which every checkpoint of format version " + std::to_string(version) +
+              " has (file corrupted)");
   TrainState s;
+  s.format_version = version;
   try {
     s.epoch = m.at("epoch").get<int64_t>();
     s.next_row = m.at("next_row").get<int64_t>();
@@ -146,6 +153,25 @@ TrainState decode_checkpoint(const std::string& bytes, const std::string& path) 
   s.optimizer.m = read_tensor(archive, "adam_m", path);
   s.optimizer.v = read_tensor(archive, "adam_v", path);
   return s;
+}
+
+std::vector<std::string> verify_checkpoint(const std::string& path) {
+  const TrainState s = decode_checkpoint(store::read_whole_file(path), path);
+  int64_t values = 0;
+  for (const NamedTensors* group : {&s.model, &s.best})
+    for (const auto& [name, t] : *group) {
+      require(!t.is_floating_point() || torch::isfinite(t).all().item<bool>(), ErrorKind::format,
+              path + ": " + (group == &s.model ? "weight" : "best-weights snapshot") + " '" + name +
+                  "' has non-finite values (a diverged training or a damaged file)");
+      values += t.numel();
+    }
+  return {
+      s.format_version >= kCheckpointChecksumVersion
+          ? "checksum (XXH3-64 of the content) matches"
+          : "no checksum: format version " + std::to_string(s.format_version) + " was written before checksums existed",
+      "metadata and every tensor record decode (epoch " + std::to_string(s.epoch + 1) + ", row " +
+          std::to_string(s.next_row) + ", " + std::to_string(s.rng.size()) + " rank(s))",
+      "all " + std::to_string(values) + " values of the weights and best-weights snapshot are finite"};
 }
 
 std::string hash_rows(const torch::Tensor& theta, const torch::Tensor& x) {

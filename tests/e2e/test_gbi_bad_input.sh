@@ -2,8 +2,9 @@
 # Bad input for GBI sampling at the CLI, under `mpiexec -n 2`: each case exits non-zero within 60 s with
 # exactly one "error:" line naming the field (tests/e2e/lib.sh expect_error); ACE's training options too. Cases that
 # tests/e2e/test_ace.sh already covers (β = 0, --beta on a VAE, an ACE model without --beta, one chain
-# with R-hat, a 2-value observation) are not repeated. A potential returning NaN: an ACE model whose
-# weights are all NaN ends with one error line on every rank, not a hang; one that is NaN on part of the
+# with R-hat, a 2-value observation) are not repeated. An ACE model whose weights are NaN is refused on
+# load; a potential returning NaN (finite weights whose cost overflows everywhere) ends with one error
+# line on every rank, not a hang; one that is NaN on part of the
 # space samples, reports the NaN evaluations in a warning, and writes only finite draws outside that part.
 source "$(dirname "$0")/lib.sh"
 POISON=${SIMBI_POISON_MODEL:-$SIMBI_BUILD/tests/simbi_poison_model}
@@ -48,8 +49,13 @@ rm -f x.csv
 
 # ---- a potential returning NaN ----
 "$POISON" --in ace.pt --out nan.pt --mode nan
-expect_error "ACE model with NaN weights" "potential is -inf or NaN at all .* prior candidates" \
+expect_error "ACE model with NaN weights (refused on load)" "nan.pt: parameter '[^']+' has [0-9]+ non-finite value" \
   "${S[@]}" sample --model nan.pt --observation obs.csv --beta 10 --num-samples 100 --chains 4 --warmup 10 \
+  --out nan_samples.csv
+"$POISON" --in ace.pt --out huge.pt --mode huge
+expect_error "ACE model with finite weights whose cost overflows everywhere" \
+  "potential is -inf or NaN at all .* prior candidates" \
+  "${S[@]}" sample --model huge.pt --observation obs.csv --beta 10 --num-samples 100 --chains 4 --warmup 10 \
   --out nan_samples.csv
 [ ! -e nan_samples.csv ] || fail "a failed sampling wrote an output file"
 "$POISON" --in ace.pt --out overflow.pt --mode overflow

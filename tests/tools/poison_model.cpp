@@ -1,11 +1,13 @@
-// Test driver for tests/e2e/test_gbi_bad_input.sh: rewrites a model file with broken weights, as a
-// diverged or corrupted training would leave them, to check that `simbi sample` handles a potential that
-// returns NaN. Modes:
-//   nan       every floating-point parameter NaN: the cost is NaN everywhere.
+// Test driver for tests/e2e/test_gbi_bad_input.sh and test_model_integrity.sh: rewrites a model file
+// (with a valid checksum) with broken weights, as a diverged training would leave them, to check that
+// loading refuses non-finite weights and that `simbi sample` handles a network whose outputs are not
+// finite. Modes:
+//   nan       every floating-point parameter NaN (refused on load).
+//   huge      every floating-point parameter times 1e30: finite weights whose outputs overflow.
 //   overflow  (ACE models) the first unit of the input layer gets 3e38 per unit of θ₁ − mean(θ₁) and
 //             nothing else, so it overflows to ±inf for θ₁ more than ~1.1 from the training mean, and the
 //             following layers turn +inf into NaN (inf − inf): NaN on part of the space only.
-// Usage: simbi_poison_model --in model.pt --out bad.pt --mode nan|overflow
+// Usage: simbi_poison_model --in model.pt --out bad.pt --mode nan|huge|overflow
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -25,8 +27,8 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--mode"))
       mode = argv[i + 1];
   }
-  if (in.empty() || out.empty() || (mode != "nan" && mode != "overflow")) {
-    std::fprintf(stderr, "usage: simbi_poison_model --in model.pt --out bad.pt --mode nan|overflow\n");
+  if (in.empty() || out.empty() || (mode != "nan" && mode != "huge" && mode != "overflow")) {
+    std::fprintf(stderr, "usage: simbi_poison_model --in model.pt --out bad.pt --mode nan|huge|overflow\n");
     return 2;
   }
   try {
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
     torch::NoGradGuard no_grad;
     if (mode == "nan") {
       for (auto& p : model->parameters()) p.fill_(std::numeric_limits<float>::quiet_NaN());
+    } else if (mode == "huge") {
+      for (auto& p : model->parameters()) p.mul_(1e30);
     } else {
       auto params = model->named_parameters();
       auto buffers = model->named_buffers();

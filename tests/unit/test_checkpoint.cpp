@@ -120,6 +120,30 @@ TEST(Checkpoint, ForeignBytesAreAFormatError) {
   }
 }
 
+// One flipped bit in a tensor's bytes is a checksum error naming the file, not a silently different resume.
+TEST(Checkpoint, AFlippedByteIsAChecksumError) {
+  train::TrainState s;
+  s.model = {{"w", torch::full({1000}, 1.5f)}};  // 1.5f = 00 00 c0 3f: easy to find in the bytes
+  s.best = s.model;
+  s.optimizer = {torch::zeros({1000}), torch::zeros({1000}), 1, 1e-3};
+  s.fingerprint = {{"estimator", tiny_cpvae()}};
+  const std::string good = train::encode_checkpoint(s);
+  EXPECT_EQ(train::decode_checkpoint(good, "x.ckpt").format_version, train::kCheckpointVersion);
+  const std::string pattern("\x00\x00\xc0\x3f\x00\x00\xc0\x3f", 8);
+  const size_t at = good.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  std::string bad = good;
+  bad[at + 4 * 100 + 2] ^= 0x01;  // 1.5 -> 1.5000001 in one weight
+  try {
+    train::decode_checkpoint(bad, "bad.ckpt");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::format);
+    EXPECT_NE(std::string(e.what()).find("bad.ckpt: checksum mismatch (file corrupted): stored "), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Checkpoint, FingerprintNamesWhatChanged) {
   const train::TrainingData data = toy_data();
   const train::TrainOptions o = toy_options(10);

@@ -4,6 +4,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "simbi/estimators/estimator.hpp"
 #include "simbi/store/model_file.hpp"
@@ -18,6 +19,11 @@ struct LoadedModel {
 
 // Reads the metadata, builds the estimator it describes and loads the weights. Error(io) when the file
 // is missing, Error(format) when it is not a simbi model or the weights do not fit the architecture.
+// The checksum (format version 3 on) and finite weights are checked on every load.
 LoadedModel load_model(const std::string& path);
+
+// `simbi inspect --verify` for a model file: loads it (checksum, metadata, architecture, finite weights)
+// and returns one line per check made; the load's Error otherwise.
+std::vector<std::string> verify_model(const std::string& path);
 
 }  // namespace simbi::posterior

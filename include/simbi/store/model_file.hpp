@@ -2,8 +2,9 @@
 // metadata record (format "simbi-model"), read and written as a typed ModelMeta. Loading needs nothing
 // but this file (docs/file_formats.md). Contract: serial file I/O; write is atomic (temp + rename).
 //
-// Format versions: 1 kept the prior as JSON text inside the JSON record; 2 keeps it as a JSON object.
-// Both are read; version 2 is written.
+// Format versions: 1 kept the prior as JSON text inside the JSON record; 2 keeps it as a JSON object;
+// 3 adds the content checksum (store/torch_archive.hpp), checked on every read. All are read (a missing
+// checksum only for versions 1 and 2); version 3 is written.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -21,7 +22,8 @@ class Prior;
 namespace simbi::store {
 
 inline constexpr const char* kModelFormat = "simbi-model";
-inline constexpr int kModelVersion = 2;
+inline constexpr int kModelVersion = 3;
+inline constexpr int kModelChecksumVersion = 3;  // the first version with a checksum
 
 // What a model file says about its network and how it was made.
 struct ModelMeta {
@@ -55,9 +57,12 @@ struct ModelMeta {
 
 // Writes parameters/buffers and the metadata to path atomically.
 void save_model_file(const std::string& path, const torch::nn::Module& module, const ModelMeta& meta);
+// Every read checks the checksum: Error(format) "<path>: checksum mismatch (file corrupted): ..." when
+// the content differs from what was written, or when a version-3 file has no checksum.
 // Reads and validates the metadata; Error(io) when missing, Error(format) when not a simbi model.
 ModelMeta read_model_meta(const std::string& path);
-// Loads parameters/buffers into a module built from the metadata (names and shapes must match).
+// Loads parameters/buffers into a module built from the metadata (names and shapes must match);
+// Error(numeric) naming the file and the parameter when a weight is NaN or infinite.
 void load_model_weights(const std::string& path, torch::nn::Module& module);
 // Whether the file looks like a simbi model (for `inspect`).
 bool is_model_file(const std::string& path);

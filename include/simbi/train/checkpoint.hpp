@@ -19,7 +19,10 @@
 namespace simbi::train {
 
 inline constexpr const char* kCheckpointFormat = "simbi-train-checkpoint";
-inline constexpr int kCheckpointVersion = 1;
+// Version 2 adds the content checksum (store/torch_archive.hpp), checked on every decode; version 1
+// (no checksum) is still read.
+inline constexpr int kCheckpointVersion = 2;
+inline constexpr int kCheckpointChecksumVersion = 2;
 
 // The checkpoint of `simbi train --out PATH`.
 inline std::string checkpoint_path(const std::string& model_path) { return model_path + ".ckpt"; }
@@ -35,12 +38,17 @@ struct TrainState {
   TrainHistory history;      // losses so far, best epoch and loss, steps, time
   NamedTensors model, best;  // parameters and buffers: now, and at the best validation loss
   FlatAdamWState optimizer;
-  std::vector<torch::Tensor> rng;  // torch's default CPU generator state of each rank (uint8)
-  nlohmann::json fingerprint;      // training_fingerprint() of the run
+  std::vector<torch::Tensor> rng;           // torch's default CPU generator state of each rank (uint8)
+  nlohmann::json fingerprint;               // training_fingerprint() of the run
+  int format_version = kCheckpointVersion;  // as decoded; encode_checkpoint writes kCheckpointVersion
 };
 
 std::string encode_checkpoint(const TrainState& state);
-// Error(format) naming `path` when the bytes are not a simbi training checkpoint of a known version.
+// `simbi inspect --verify` for a checkpoint file: decodes it (checksum from version 2 on, metadata, every
+// tensor record) and checks its weights are finite; one line per check made, Error(format) otherwise.
+std::vector<std::string> verify_checkpoint(const std::string& path);
+// Error(format) naming `path` when the bytes are not a simbi training checkpoint of a known version, or
+// "<path>: checksum mismatch (file corrupted): stored X, computed Y" when they were changed since.
 TrainState decode_checkpoint(const std::string& bytes, const std::string& path);
 
 // What a run trains on: the estimator config, the training options (max_epochs left out: it may grow
