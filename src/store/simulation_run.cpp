@@ -4,13 +4,13 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "simbi/core/log.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/work_counter.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/store/atomic_file.hpp"
 
 namespace simbi::store {
 
@@ -34,9 +34,7 @@ bool decide_resume(const SimulationOptions& o) {
   if (exists && o.existing == ExistingOutput::refuse)
     throw Error(ErrorKind::invalid_argument,
                 o.out + ": output exists; pass --resume to finish it or --force to overwrite it");
-  const fs::path parent = fs::absolute(o.out).parent_path();
-  require(fs::is_directory(parent), ErrorKind::io, o.out + ": directory " + parent.string() + " does not exist");
-  if (exists) require(!fs::is_directory(o.out), ErrorKind::io, o.out + ": is a directory, expected a file path");
+  require_writable_output(o.out, "--out");
   return exists && o.existing == ExistingOutput::resume;
 }
 

@@ -107,6 +107,8 @@ TrainOutcome run_training(TrainRequest a) {
             "the --config file");
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
     require(a.stream_buffer_mb > 0, ErrorKind::invalid_argument, "--stream-buffer-mb must be positive");
+    if (dist::is_root()) store::require_writable_output(a.out, "--out");
+    if (dist::is_root()) store::require_writable_output(ckpt_path, "--out (its checkpoint)");
     store_meta = store::SimStore::open_read(a.data).meta();
     a.options.seed = a.seed;
     a.data_loading = choose_data_loading(a.data_loading, store_meta);
