@@ -13,6 +13,7 @@
 #include "simbi/posterior/sampling.hpp"
 #include "simbi/sim/distance.hpp"
 #include "simbi/sim/task.hpp"
+#include "simbi/store/atomic_file.hpp"
 #include "simbi/store/sim_store.hpp"
 #include "simbi/store/table.hpp"
 #include "simbi/store/usable_rows.hpp"
@@ -34,6 +35,7 @@ int run_abc(const AbcArgs& a) {
   std::unique_ptr<sim::Distance> distance;
   int64_t failed = 0;
   dist::run_agreed([&] {
+    if (dist::is_root()) store::require_writable_output(a.out, "--out");
     require(!a.betas.empty(), ErrorKind::invalid_argument, "--beta is required, e.g. --beta 10,100");
     for (double b : a.betas)
       require(std::isfinite(b) && b > 0, ErrorKind::invalid_argument,
@@ -87,22 +89,24 @@ int run_abc(const AbcArgs& a) {
       log::warn("observation " + std::to_string(k + 1) + ": the distance is not finite for " +
                 std::to_string(r.nonfinite) + " stored simulation(s); they are skipped");
     for (size_t b = 0; b < a.betas.size(); ++b) {
-      if (!dist::is_root()) continue;
-      const std::vector<int64_t>& rows = r.accepted[b];
-      Matrix accepted(static_cast<int64_t>(rows.size()), meta.theta_dim);
-      for (size_t i = 0; i < rows.size(); ++i)
-        std::copy(theta.row(rows[i]), theta.row(rows[i]) + meta.theta_dim, accepted.row(static_cast<int64_t>(i)));
-      const std::string path = posterior::samples_path(a.out, k + 1, m, a.betas[b], a.betas.size());
-      store::write_samples_csv(path, labels, accepted.view());
-      std::printf(
-          "ABC for observation %lld at beta %g: accepted %lld of %lld simulations (acceptance rate %.3g; %s "
-          "distance, %lld failed row(s) skipped) -> %s\n",
-          static_cast<long long>(k + 1), a.betas[b], static_cast<long long>(r.accepted_count[b]),
-          static_cast<long long>(r.usable),
-          r.usable > 0 ? static_cast<double>(r.accepted_count[b]) / static_cast<double>(r.usable) : 0.0,
-          distance->name().c_str(), static_cast<long long>(failed), path.c_str());
-      if (rows.empty()) log::warn(path + ": no simulation accepted (a smaller beta, or more simulations)");
-      std::fflush(stdout);
+      dist::run_agreed([&] {  // a full disk on rank 0 ends every rank with its one error line
+        if (!dist::is_root()) return;
+        const std::vector<int64_t>& rows = r.accepted[b];
+        Matrix accepted(static_cast<int64_t>(rows.size()), meta.theta_dim);
+        for (size_t i = 0; i < rows.size(); ++i)
+          std::copy(theta.row(rows[i]), theta.row(rows[i]) + meta.theta_dim, accepted.row(static_cast<int64_t>(i)));
+        const std::string path = posterior::samples_path(a.out, k + 1, m, a.betas[b], a.betas.size());
+        store::write_samples_csv(path, labels, accepted.view());
+        std::printf(
+            "ABC for observation %lld at beta %g: accepted %lld of %lld simulations (acceptance rate %.3g; %s "
+            "distance, %lld failed row(s) skipped) -> %s\n",
+            static_cast<long long>(k + 1), a.betas[b], static_cast<long long>(r.accepted_count[b]),
+            static_cast<long long>(r.usable),
+            r.usable > 0 ? static_cast<double>(r.accepted_count[b]) / static_cast<double>(r.usable) : 0.0,
+            distance->name().c_str(), static_cast<long long>(failed), path.c_str());
+        if (rows.empty()) log::warn(path + ": no simulation accepted (a smaller beta, or more simulations)");
+        std::fflush(stdout);
+      });
     }
   }
   return 0;

@@ -8,6 +8,7 @@
 #include "simbi/core/log.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/store/atomic_file.hpp"
 #include "simbi/store/disk_space.hpp"
 #include "simbi/store/hdf5_util.hpp"
 #include "simbi/store/sim_store.hpp"
@@ -35,6 +36,7 @@ int run_import(const ImportArgs& a) {
     const store::StoreLock lock = store::StoreLock::acquire(a.out, a.break_lock);
     require(!std::filesystem::exists(a.out) || a.force, ErrorKind::invalid_argument,
             a.out + ": output exists; pass --force to overwrite it");
+    store::require_writable_output(a.out, "--out");
     std::vector<std::string> theta_header;
     Matrix theta = store::read_matrix(a.theta, "/theta", &theta_header);
     Matrix x = store::read_matrix(a.x.empty() ? a.theta : a.x, "/x", nullptr);
@@ -90,9 +92,18 @@ int run_import(const ImportArgs& a) {
     }
     store::require_free_space(a.out, store::store_row_bytes(meta.budget, meta.theta_dim, meta.x_dim),
                               std::to_string(meta.budget) + " rows of float32 theta and x + 1 status byte per row");
-    store::SimStore s = store::SimStore::create(a.out, meta, MPI_COMM_SELF);
-    s.write_rows(0, theta.view(), x.view(), status);
-    s.close();
+    // Written under a temporary name and renamed: a failure (full disk) leaves no partial store at --out.
+    const std::string tmp = a.out + ".tmp";
+    try {
+      store::SimStore s = store::SimStore::create(tmp, meta, MPI_COMM_SELF);
+      s.write_rows(0, theta.view(), x.view(), status);
+      s.close();
+      std::filesystem::rename(tmp, a.out);
+    } catch (...) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw;
+    }
     std::printf("imported %lld rows (theta_dim %lld, x_dim %lld; %lld failed) into %s as task '%s'\n",
                 static_cast<long long>(theta.rows()), static_cast<long long>(theta.cols()),
                 static_cast<long long>(x.cols()), static_cast<long long>(failed), a.out.c_str(), meta.task.c_str());

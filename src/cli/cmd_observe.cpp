@@ -8,6 +8,7 @@
 #include "simbi/core/log.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/sim/observations.hpp"
+#include "simbi/store/atomic_file.hpp"
 #include "simbi/store/table.hpp"
 
 namespace simbi::cli {
@@ -33,6 +34,8 @@ int run_observe(const ObserveArgs& a) {
     require(a.theta_out.empty() || a.theta_out != a.out, ErrorKind::invalid_argument,
             "--theta-out and --out name the same file " + a.out);
     task = sim::make_task(a.task);
+    if (dist::is_root()) store::require_writable_output(a.out, "--out");
+    if (dist::is_root() && !a.theta_out.empty()) store::require_writable_output(a.theta_out, "--theta-out");
   });
   sim::Observations obs;
   dist::run_agreed([&] {

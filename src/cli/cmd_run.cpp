@@ -12,6 +12,7 @@
 #include "simbi/core/log.hpp"
 #include "simbi/core/stop_signal.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/store/atomic_file.hpp"
 
 namespace simbi::cli {
 
@@ -28,7 +29,10 @@ int run_pipeline(const RunArgs& a) {
   const fs::file_time_type started = fs::file_time_type::clock::now();
   dist::run_agreed([&] {
     require(fs::exists(a.config), ErrorKind::io, a.config + ": no such config file");
-    if (dist::is_root()) fs::create_directories(a.workdir);
+    if (!dist::is_root()) return;
+    std::error_code ec;  // a failure is reported by the check below, which names the option
+    fs::create_directories(a.workdir, ec);
+    store::require_writable_output((fs::path(a.workdir) / "run_report.md").string(), "--workdir");
   });
   const std::string sims = (fs::path(a.workdir) / "sims.h5").string();
   const std::string model = (fs::path(a.workdir) / "model.pt").string();
@@ -45,11 +49,13 @@ int run_pipeline(const RunArgs& a) {
   };
   if (!a.force) stages.back().args.push_back("--resume");  // continue a training stopped by a signal
   if (!a.observation.empty())
-    stages.push_back({"sample", {"sample", "--config", a.config, "--model", model, "--observation", a.observation,
-                                 "--out", samples}});
+    stages.push_back(
+        {"sample",
+         {"sample", "--config", a.config, "--model", model, "--observation", a.observation, "--out", samples}});
   if (!a.observation.empty() && !a.reference.empty())
-    stages.push_back({"evaluate", {"evaluate", "--config", a.config, "--samples", samples, "--reference",
-                                   a.reference, "--out", metrics}});
+    stages.push_back(
+        {"evaluate",
+         {"evaluate", "--config", a.config, "--samples", samples, "--reference", a.reference, "--out", metrics}});
   std::vector<std::pair<std::string, double>> stage_seconds;
   for (const Stage& s : stages) {
     log::info("run: stage " + std::string(s.name));
@@ -71,9 +77,11 @@ int run_pipeline(const RunArgs& a) {
     }
     std::printf("\n");
     std::fflush(stdout);
-    RunReportInput report{a.config, a.workdir, sims, model, a.observation, a.reference, metrics, stage_seconds,
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), started,
-                          !a.no_plots};
+    RunReportInput report{
+        a.config, a.workdir,     sims,
+        model,    a.observation, a.reference,
+        metrics,  stage_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+        started,  !a.no_plots};
     std::printf("\n%s", write_run_report(report).c_str());
     std::fflush(stdout);
   }

@@ -23,6 +23,7 @@
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/model_file.hpp"
 #include "simbi/store/sim_store.hpp"
+#include "simbi/store/table.hpp"
 
 namespace simbi::cli {
 
@@ -118,14 +119,7 @@ std::vector<fs::path> sample_files(const RunReportInput& in) {
   return out;
 }
 
-int64_t data_rows(const fs::path& csv) {
-  std::ifstream in(csv);
-  int64_t lines = 0;
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) ++lines;
-  return std::max<int64_t>(0, lines - 1);
-}
+int64_t data_rows(const fs::path& csv) { return store::read_csv(csv.string()).values.rows(); }
 
 // "samples_beta10.csv" -> "_beta10"; "samples.csv" -> "".
 std::string suffix_of(const fs::path& samples) { return samples.stem().string().substr(7); }

@@ -383,7 +383,10 @@ SbcReport run_sbc(const SbcRequest& a) {
   const int threads = a.threads;
   SbcReport report;
   Setup s;
-  dist::run_agreed([&] { s = load_setup(a); });
+  dist::run_agreed([&] {
+    if (dist::is_root() && !a.out.empty()) store::require_writable_output(a.out, "--out");
+    s = load_setup(a);
+  });
   const int64_t m = a.num_tests, d = s.prior->dim(), L = a.num_posterior_samples;
   const int64_t lo = m * dist::rank() / dist::size(), hi = m * (dist::rank() + 1) / dist::size();
   log::info("sbc: " + std::to_string(m) + " test pairs x " + std::to_string(L) + " posterior samples on " +

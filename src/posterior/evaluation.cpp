@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <thread>
 
@@ -18,6 +17,7 @@
 #include "simbi/dist/world.hpp"
 #include "simbi/metrics/c2st.hpp"
 #include "simbi/metrics/mmd.hpp"
+#include "simbi/store/atomic_file.hpp"
 #include "simbi/store/table.hpp"
 
 namespace simbi::posterior {
@@ -94,6 +94,7 @@ Inputs read_inputs(const EvaluationRequest& a) {
     const std::string why = in.want.c2st ? "expected at least " + std::to_string(min_rows) + " (2 x " +
                                                std::to_string(a.folds) + " C2ST folds)"
                                          : "expected at least 2";
+    if (dist::is_root() && !a.out.empty()) store::require_writable_output(a.out, "--out");
     in.reference = read_samples(a.reference, a.max_samples, min_rows, why);
     in.samples = read_samples(a.samples, a.max_samples, min_rows, why);
     require(in.samples.cols() == in.reference.cols(), ErrorKind::format,
@@ -244,11 +245,7 @@ Evaluation evaluate_samples(const EvaluationRequest& a) {
   Evaluation result = describe(a, in, co, figures, threads, seconds_since(t0));
   dist::run_agreed([&] {
     if (!dist::is_root() || a.out.empty()) return;
-    std::ofstream out(a.out);
-    require(out.good(), ErrorKind::io, a.out + ": cannot open for writing the metrics JSON");
-    out << result.record.dump(2) << "\n";
-    out.close();
-    require(out.good(), ErrorKind::io, a.out + ": writing the metrics JSON failed");
+    store::write_file_atomically(a.out, result.record.dump(2) + "\n");
   });
   return result;
 }

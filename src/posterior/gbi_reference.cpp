@@ -71,6 +71,7 @@ void sample_exact_gbi(const GbiReferenceRequest& a, const std::function<void(con
   std::unique_ptr<sim::ExactCost> exact;
   Matrix obs;
   dist::run_agreed([&] {
+    if (dist::is_root()) store::require_writable_output(a.out, "--out");
     task = sim::make_task(a.task);
     exact = sim::make_exact_cost(a.task);
     require(!a.betas.empty(), ErrorKind::invalid_argument, "--beta is required, e.g. --beta 10,100");
@@ -117,13 +118,15 @@ void sample_exact_gbi(const GbiReferenceRequest& a, const std::function<void(con
       if (use_rejection) {
         const mcmc::RejectionResult r = rejection->sample(beta, a.num_samples, max_draws, stream_index);
         if (r.complete) {
-          if (dist::is_root())
-            write_reference(a, task, k, beta, r.samples,
-                            std::to_string(a.num_samples) + " draws by rejection in " + fmt("%.2f", r.seconds) +
-                                " s (acceptance rate " + fmt("%.3g", r.acceptance_rate()) + ", " +
-                                std::to_string(r.draws) + " prior draws, cost bound " + fmt("%.8g", r.cost_bound) +
-                                ", " + std::to_string(r.bound_restarts) + " bound restart(s))" + note,
-                            on_written);
+          dist::run_agreed([&] {  // a full disk on rank 0 ends every rank with its one error line
+            if (dist::is_root())
+              write_reference(a, task, k, beta, r.samples,
+                              std::to_string(a.num_samples) + " draws by rejection in " + fmt("%.2f", r.seconds) +
+                                  " s (acceptance rate " + fmt("%.3g", r.acceptance_rate()) + ", " +
+                                  std::to_string(r.draws) + " prior draws, cost bound " + fmt("%.8g", r.cost_bound) +
+                                  ", " + std::to_string(r.bound_restarts) + " bound restart(s))" + note,
+                              on_written);
+          });
           continue;
         }
         const std::string why = "rejection accepted only " + std::to_string(r.accepted) + " of " +
@@ -148,12 +151,14 @@ void sample_exact_gbi(const GbiReferenceRequest& a, const std::function<void(con
       o.seed = a.seed;
       o.stream_index = stream_index;
       const mcmc::McmcResult r = mcmc::run_mcmc(*task.prior, potential.get(), a.num_samples, o);
-      if (dist::is_root())
-        write_reference(a, task, k, beta, r.samples,
-                        std::to_string(a.num_samples) + " draws by mcmc in " + fmt("%.2f", r.wall_seconds) +
-                            " s (max R-hat " + fmt("%.3f", r.diagnostics.max_rhat) + ", min bulk ESS " +
-                            fmt("%.0f", r.diagnostics.min_ess_bulk) + ")" + note,
-                        on_written);
+      dist::run_agreed([&] {
+        if (dist::is_root())
+          write_reference(a, task, k, beta, r.samples,
+                          std::to_string(a.num_samples) + " draws by mcmc in " + fmt("%.2f", r.wall_seconds) +
+                              " s (max R-hat " + fmt("%.3f", r.diagnostics.max_rhat) + ", min bulk ESS " +
+                              fmt("%.0f", r.diagnostics.min_ess_bulk) + ")" + note,
+                          on_written);
+      });
     }
   }
 }
@@ -165,6 +170,7 @@ std::vector<CostCheck> check_learned_cost(const CostCheckRequest& a) {
   std::unique_ptr<sim::ExactCost> exact;
   Matrix obs;
   dist::run_agreed([&] {
+    if (dist::is_root() && !a.out.empty()) store::require_writable_output(a.out, "--out");
     require(a.num_theta >= 3, ErrorKind::invalid_argument, "--num-theta must be at least 3");
     loaded = load_model(a.model);
     ace = dynamic_cast<estimators::Ace*>(loaded.estimator.get());
@@ -192,7 +198,9 @@ std::vector<CostCheck> check_learned_cost(const CostCheckRequest& a) {
         {{"observation", k + 1}, {"pearson_r", r}, {"rmse", rmse}, {"mean_exact_cost", truth.mean().item<double>()}});
     checks.push_back({k + 1, r, rmse, truth.mean().item<double>()});
   }
-  if (dist::is_root() && !a.out.empty()) store::write_file_atomically(a.out, rows.dump(2) + "\n");
+  dist::run_agreed([&] {
+    if (dist::is_root() && !a.out.empty()) store::write_file_atomically(a.out, rows.dump(2) + "\n");
+  });
   return checks;
 }
 

@@ -47,6 +47,8 @@ PredictiveDistance predictive_distance(const PredictiveRequest& a) {
   Matrix theta, observations;
   std::unique_ptr<sim::Distance> distance;
   dist::run_agreed([&] {
+    if (dist::is_root() && !a.out.empty()) store::require_writable_output(a.out, "--out");
+    if (dist::is_root() && !a.out_sims.empty()) store::require_writable_output(a.out_sims, "--out-sims");
     task = sim::make_task(a.task);
     theta = store::read_matrix(a.samples, "/theta", nullptr);
     observations = store::read_matrix(a.observation, "/x", nullptr);

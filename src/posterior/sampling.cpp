@@ -7,6 +7,7 @@
 #include "simbi/core/error.hpp"
 #include "simbi/core/timing.hpp"
 #include "simbi/dist/comm.hpp"
+#include "simbi/store/atomic_file.hpp"
 #include "simbi/store/table.hpp"
 
 namespace simbi::posterior {
@@ -38,6 +39,7 @@ std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
   comm.run_agreed([&] {
     require(request.options.num_samples > 0, ErrorKind::invalid_argument,
             "--num-samples must be positive, got " + std::to_string(request.options.num_samples));
+    if (comm.rank() == 0) store::require_writable_output(request.out, "--out");
     model = load_model(request.model);
     observations = read_observations(request.observation, model);
     posterior = make_posterior(model, request.options);
@@ -48,12 +50,15 @@ std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
   for (int64_t k = 0; k < m; ++k) {
     const torch::Tensor x_o = torch::from_blob(observations.row(k), {observations.cols()}, torch::kFloat).clone();
     for (DrawSet& set : posterior->sample(x_o, static_cast<uint64_t>(k))) {
-      if (comm.rank() != 0) continue;
       WrittenSamples w;
       w.observation = k + 1;
       w.path = samples_path(request.out, k + 1, m, set.beta, posterior->sets());
-      const torch::Tensor t = set.samples.contiguous();
-      store::write_samples_csv(w.path, labels, ConstMatrixView{t.data_ptr<float>(), t.size(0), t.size(1)});
+      comm.run_agreed([&] {  // a full disk on rank 0 ends every rank with its one error line
+        if (comm.rank() != 0) return;
+        const torch::Tensor t = set.samples.contiguous();
+        store::write_samples_csv(w.path, labels, ConstMatrixView{t.data_ptr<float>(), t.size(0), t.size(1)});
+      });
+      if (comm.rank() != 0) continue;
       set.samples = torch::Tensor();
       w.draws = std::move(set);
       if (on_written) on_written(w);
@@ -70,6 +75,7 @@ LogProbResult log_prob_to_file(const LogProbRequest& r) {
   Matrix observations, theta;
   std::unique_ptr<Posterior> posterior;
   comm.run_agreed([&] {
+    if (comm.rank() == 0) store::require_writable_output(r.out, "--out");
     model = load_model(r.model);
     observations = read_observations(r.observation, model);
     require(r.observation_row >= 1 && r.observation_row <= observations.rows(), ErrorKind::invalid_argument,
@@ -102,12 +108,13 @@ LogProbResult log_prob_to_file(const LogProbRequest& r) {
   const std::vector<float> all = comm.gather_to_root(mine);
   LogProbResult result;
   result.rows = n;
-  if (comm.rank() == 0) {
+  comm.run_agreed([&] {
+    if (comm.rank() != 0) return;
     store::Table table{{"log_prob"}, Matrix(n, 1)};
     std::copy(all.begin(), all.end(), table.values.data());
     store::write_csv(r.out, table);
     for (float v : all) result.outside += std::isinf(v) && v < 0 ? 1 : 0;
-  }
+  });
   result.seconds = seconds_since(t0);
   return result;
 }

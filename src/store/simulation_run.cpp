@@ -15,6 +15,7 @@
 #include "simbi/dist/stop_flag.hpp"
 #include "simbi/dist/work_counter.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/store/atomic_file.hpp"
 #include "simbi/store/disk_space.hpp"
 #include "simbi/store/store_lock.hpp"
 
@@ -48,14 +49,12 @@ std::string rows_bytes_text(int64_t rows, const sim::Task& task) {
 // Rank 0 takes the store's lock, then decides whether to create or resume, from the options and the
 // file system, and refuses a new store whose rows cannot fit the free space.
 bool decide_resume(const SimulationOptions& o, const sim::Task& task, StoreLock& lock) {
-  const fs::path parent = fs::absolute(o.out).parent_path();
-  require(fs::is_directory(parent), ErrorKind::io, o.out + ": directory " + parent.string() + " does not exist");
+  require_writable_output(o.out, "--out");
   lock = StoreLock::acquire(o.out, o.break_lock);
   const bool exists = fs::exists(o.out);
   if (exists && o.existing == ExistingOutput::refuse)
     throw Error(ErrorKind::invalid_argument,
                 o.out + ": output exists; pass --resume to finish it or --force to overwrite it");
-  if (exists) require(!fs::is_directory(o.out), ErrorKind::io, o.out + ": is a directory, expected a file path");
   const bool resume = exists && o.existing == ExistingOutput::resume;
   if (!resume)
     require_free_space(o.out, store_row_bytes(o.budget, task.theta_dim(), task.x_dim()),

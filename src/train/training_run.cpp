@@ -166,6 +166,8 @@ TrainOutcome run_training(TrainRequest a) {
     require(a.data_loading == "auto" || a.data_loading == "memory" || a.data_loading == "stream",
             ErrorKind::invalid_argument, "--data-loading must be auto, memory or stream, got '" + a.data_loading + "'");
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
+    if (dist::is_root()) store::require_writable_output(a.out, "--out");
+    if (dist::is_root()) store::require_writable_output(ckpt_path, "--out (its checkpoint)");
     a.options.seed = a.seed;
     check_options(a.options);
     check_device_and_backend(a);

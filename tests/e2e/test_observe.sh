@@ -63,7 +63,7 @@ expect_error "count 0" "--count must be a positive number of observations, got 0
   "${MPI2[@]}" "${S[@]}" observe --task two_moons --kind specified --count 0 --out a.csv
 expect_error "no misspecification recipe" "task 'hh_ace' has no recipe for misspecified observations \(tasks with one: two_moons" \
   "${MPI2[@]}" "${S[@]}" observe --task hh_ace --kind misspecified --count 2 --out a.csv
-expect_error "unwritable output" "no/such/dir/a.csv: cannot open for writing" \
+expect_error "unwritable output" "--out no/such/dir/a.csv: directory no/such/dir does not exist" \
   "${MPI2[@]}" "${S[@]}" observe --task two_moons --kind specified --out no/such/dir/a.csv
 [ ! -e a.csv ] || fail "a refused run left an output file"
 echo "ok: bad input"
