@@ -15,8 +15,9 @@ for i in $(seq 1 2000); do  # the ranks, as soon as both exist
   sleep 0.005
 done
 [ "$(echo $pids | wc -w)" = 2 ] || fail "expected 2 rank processes under mpiexec, found '$pids'"
-# Give the loader a moment to map simbi's libraries (the handler is installed first thing in main).
-sleep 0.1
+# Give the dynamic loader time to map LibTorch (about 0.4 s here): the handler is installed first thing
+# in main, and a signal before main keeps its default meaning.
+sleep 0.6
 kill -USR1 $pids
 t1=$(date +%s.%N)
 echo "SIGUSR1 sent $("$PY" -c "print(round($t1 - $t0, 2))") s after the launch"
