@@ -66,7 +66,7 @@ expect_error "on_timeout = stop" 'did not finish a batch of 1 rows \(rows [0-9]+
 echo "stop: the job ended after $(($(date +%s) - t0)) s"
 no_survivors stop
 
-# A bad on_timeout value is reported with the file and the field.
+# A bad on_timeout value is reported with the file and the field (one rank: this is about the message).
 config sometimes >bad.toml
 expect_error "a bad on_timeout" "field 'on_timeout' must be \"stop\" or \"fail_row\", got 'sometimes'" \
-  "${MPI2[@]}" "$SIMBI" simulate --simulator-config bad.toml --budget 12 --out bad.h5
+  "$SIMBI" simulate --simulator-config bad.toml --budget 12 --out bad.h5
