@@ -127,7 +127,9 @@ int64_t shape_product(const std::vector<int64_t>& s) {
 }  // namespace
 
 int64_t store_row_bytes(int64_t rows, int64_t theta_dim, int64_t x_dim) {
-  const long double bytes = static_cast<long double>(rows) * (4.0L * (theta_dim + x_dim) + 1.0L);
+  // Plus 1 MiB for the file's structure: HDF5 itself must not be the one to find the disk full while
+  // writing a new store's layout (it cannot be closed cleanly after that).
+  const long double bytes = static_cast<long double>(rows) * (4.0L * (theta_dim + x_dim) + 1.0L) + (1 << 20);
   return bytes >= static_cast<long double>(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
                                                                                 : static_cast<int64_t>(bytes);
 }

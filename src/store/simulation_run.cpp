@@ -43,7 +43,7 @@ int64_t allocated_bytes(const std::string& path) {
 
 std::string rows_bytes_text(int64_t rows, const sim::Task& task) {
   return std::to_string(rows) + " rows x (" + std::to_string(task.theta_dim()) + " + " + std::to_string(task.x_dim()) +
-         ") float32 values + 1 status byte per row";
+         ") float32 values + 1 status byte per row + 1 MiB";
 }
 
 // Rank 0 takes the store's lock, then decides whether to create or resume, from the options and the

@@ -37,9 +37,9 @@ pids=$(rank_pids)
 kill -STOP $pids
 holder=$(sed -n 's/^pid=//p' busy.h5.lock)
 expect_error "second writer, --force" "busy.h5: locked by another writer \(host $HOST, pid $holder[,;]" \
-  mpirun2 "$SIMBI" "${ARGS[@]}" --out busy.h5 --force
+  "${MPI2[@]}" "$SIMBI" "${ARGS[@]}" --out busy.h5 --force
 expect_error "second writer, --resume" "busy.h5: locked by another writer \(host $HOST, pid $holder[,;]" \
-  mpirun2 "$SIMBI" "${ARGS[@]}" --out busy.h5 --resume
+  "${MPI2[@]}" "$SIMBI" "${ARGS[@]}" --out busy.h5 --resume
 kill -CONT $pids
 wait "$RUN_PID" || { cat first.log; fail "the first run failed after the refused writers"; }
 [ ! -e busy.h5.lock ] || fail "lock file left after the run finished"
@@ -64,7 +64,7 @@ echo "ok: stale lock of pid $dead taken over"
 printf 'host=other-node.example\npid=4242\nslurm_job=777\nsince=2026-01-01T00:00:00Z\n' >elsewhere.h5.lock
 expect_error "lock held on another host" \
   "elsewhere.h5: locked by another writer \(host other-node.example, pid 4242, Slurm job 777, .*--break-lock" \
-  mpirun2 "$SIMBI" simulate --task two_moons --budget 500 --seed 1 --out elsewhere.h5
+  "${MPI2[@]}" "$SIMBI" simulate --task two_moons --budget 500 --seed 1 --out elsewhere.h5
 [ ! -e elsewhere.h5 ] || fail "a refused writer created the store"
 mpirun2 "$SIMBI" simulate --task two_moons --budget 500 --seed 1 --out elsewhere.h5 --break-lock >break.log 2>&1 ||
   { cat break.log; fail "--break-lock did not take the lock"; }

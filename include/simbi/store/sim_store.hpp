@@ -44,8 +44,8 @@ struct StatusCounts {
 };
 StatusCounts count_status(const std::vector<uint8_t>& status);
 
-// Bytes that `rows` rows of a store take on disk at least: float32 θ and x plus one status byte per row
-// (HDF5's own metadata comes on top). Saturates at INT64_MAX.
+// Bytes that `rows` rows of a store take on disk at least: float32 θ and x plus one status byte per row,
+// plus 1 MiB for HDF5's own structures. Saturates at INT64_MAX.
 int64_t store_row_bytes(int64_t rows, int64_t theta_dim, int64_t x_dim);
 
 class SimStore {
