@@ -26,7 +26,6 @@ int run_simulate(const SimulateArgs& a) {
   const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1: stop cleanly, killing external simulators
   sim::Task task;
   dist::run_agreed([&] { task = a.source.make(); });
-  const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1 end the run after the chunks in progress
   const store::SimulationSummary s = store::run_simulation(o, task);
   if (dist::is_root() && s.stopped_by != 0) {
     std::printf("received %s: stopped with %lld/%lld rows of %s complete; finish it with --resume\n",
