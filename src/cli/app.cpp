@@ -40,14 +40,13 @@ int run_args(const std::vector<std::string>& raw_args) {
   add_log_prob_command(app, commands);
   add_run_command(app, commands);
 
-  std::vector<std::string> names;
-  for (const Command& c : commands) names.push_back(c.app->get_name());
-  auto has_option = [&app](const std::string& sub, const std::string& option) {
-    return app.get_subcommand(sub)->get_option_no_throw(option) != nullptr;
-  };
+  require_checked_integers(app);
   try {
     std::vector<std::string> args;
-    dist::run_agreed([&] { args = expand_config_args(raw_args, names, has_option); });
+    dist::run_agreed([&] {
+      check_command_name(raw_args, app);
+      args = expand_config_args(raw_args, app);
+    });
     std::reverse(args.begin(), args.end());  // CLI11 takes the vector in reverse order
     app.parse(args);
   } catch (const CLI::ParseError& e) {
@@ -65,6 +64,8 @@ int run_args(const std::vector<std::string>& raw_args) {
 // Commands that never need MPI when run by hand; under an MPI launcher every command starts MPI.
 bool needs_mpi(int argc, char** argv) {
   if (dist::launched_by_mpi()) return true;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return false;  // help only
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "tasks" || a == "inspect" || a == "evaluate") return false;

@@ -108,6 +108,9 @@ TrainOutcome run_training(TrainRequest a) {
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
     require(a.stream_buffer_mb > 0, ErrorKind::invalid_argument, "--stream-buffer-mb must be positive");
     store_meta = store::SimStore::open_read(a.data).meta();
+    require(a.task.empty() || a.task == store_meta.task, ErrorKind::invalid_argument,
+            "task mismatch: " + a.data + " holds simulations of task '" + store_meta.task + "', but --task (or the " +
+                "config's task) is '" + a.task + "'");
     a.options.seed = a.seed;
     a.data_loading = choose_data_loading(a.data_loading, store_meta);
     source = a.data_loading == "memory"
