@@ -13,18 +13,7 @@
 
 namespace simbi::cli {
 
-int run_args(const std::vector<std::string>& raw_args) {
-  CLI::App app{"simbi: simulation-based inference on HPC clusters (simulate, train, sample, evaluate)", "simbi"};
-  app.require_subcommand(1);
-  app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return "error: " + std::string(e.what()) + " (see `simbi <command> --help`)\n";
-  });
-  // An option given twice (config file, then command line) takes its last value.
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.set_version_flag("--version", std::string("simbi ") + kVersion);
-  bool quiet = false;
-  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
-  std::vector<Command> commands;
+void add_all_commands(CLI::App& app, std::vector<Command>& commands) {
   add_tasks_command(app, commands);
   add_simulate_command(app, commands);
   add_observe_command(app, commands);
@@ -39,7 +28,21 @@ int run_args(const std::vector<std::string>& raw_args) {
   add_sbc_command(app, commands);
   add_log_prob_command(app, commands);
   add_run_command(app, commands);
+}
 
+int run_args(const std::vector<std::string>& raw_args) {
+  CLI::App app{"simbi: simulation-based inference on HPC clusters (simulate, train, sample, evaluate)", "simbi"};
+  app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "error: " + std::string(e.what()) + " (see `simbi <command> --help`)\n";
+  });
+  // An option given twice (config file, then command line) takes its last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_version_flag("--version", std::string("simbi ") + kVersion);
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
+  std::vector<Command> commands;
+  add_all_commands(app, commands);
   require_checked_integers(app);
   try {
     std::vector<std::string> args;

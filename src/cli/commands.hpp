@@ -38,6 +38,8 @@ void add_gbi_reference_commands(CLI::App& app, std::vector<Command>& commands); 
 void add_abc_command(CLI::App& app, std::vector<Command>& commands);
 void add_sbc_command(CLI::App& app, std::vector<Command>& commands);
 void add_log_prob_command(CLI::App& app, std::vector<Command>& commands);
+// All of the above, in `simbi --help` order.
+void add_all_commands(CLI::App& app, std::vector<Command>& commands);
 
 // Integer options. CLI11 2.1 converts with strtoll/strtoull: out-of-range values saturate, "-1" wraps to
 // 2^64 - 1 for unsigned targets, and "010" reads as octal. Every integer option is therefore declared
