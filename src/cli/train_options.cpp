@@ -96,8 +96,8 @@ void add_ene_options(CLI::App* sub, train::TrainRequest* a) {
   add_integer_option(sub, "--series-channels", e.series_channels,
                      "E&E conv: channels of the time series x = [channels, time] row-major", kCount)
       ->capture_default_str();
-  add_integer_option(sub, "--conv-channels", a->estimator.conv_channels,
-                     "E&E conv: channels of the conv layers, e.g. 32,64,128", kCount);
+  sub->add_option("--conv-channels", a->estimator.conv_channels,
+                  "E&E conv: channels of the conv layers, e.g. 32,64,128");
   add_integer_option(sub, "--crop", e.crop, "E&E conv: training window (random crop) length, 0 = whole series", kCount)
       ->capture_default_str();
   add_integer_option(sub, "--test-windows", e.test_windows, "E&E conv: windows averaged at test time", kCount)
@@ -145,8 +145,7 @@ void add_density_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--flow-conditioner", f.conditioner,
                   "NPE nsf: auto (coupling for dim θ >= 2, else autoregressive) | coupling | autoregressive")
       ->capture_default_str();
-  add_integer_option(sub, "--embedding-hidden", a->estimator.embedding_hidden,
-                     "NPE: hidden widths of an MLP embedding of x", kCount);
+  sub->add_option("--embedding-hidden", a->estimator.embedding_hidden, "NPE: hidden widths of an MLP embedding of x");
   add_integer_option(sub, "--embedding-dim", a->estimator.embedding_dim,
                      "NPE: output width of the x embedding (0 = none)", kCount)
       ->capture_default_str();
@@ -182,12 +181,11 @@ void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   add_ace_options(sub, a);
   add_ene_options(sub, a);
   add_density_options(sub, a);
-  add_integer_option(sub, "--encoder-hidden", a->estimator.encoder_hidden,
-                     "Hidden widths of q(z | x, θ) (VAEs) or of the MLP encoder f(x) (E&E), e.g. 64,64", kCount);
-  add_integer_option(sub, "--prior-hidden", a->estimator.prior_hidden, "CP-VAE: hidden widths of p(z | x)", kCount);
-  add_integer_option(sub, "--decoder-hidden", a->estimator.decoder_hidden, "Hidden widths of p(θ | x, z)", kCount);
-  add_integer_option(sub, "--data-decoder-hidden", a->estimator.data_decoder_hidden,
-                     "UP-VAE: hidden widths of p(x | z)", kCount);
+  sub->add_option("--encoder-hidden", a->estimator.encoder_hidden,
+                  "Hidden widths of q(z | x, θ) (VAEs) or of the MLP encoder f(x) (E&E), e.g. 64,64");
+  sub->add_option("--prior-hidden", a->estimator.prior_hidden, "CP-VAE: hidden widths of p(z | x)");
+  sub->add_option("--decoder-hidden", a->estimator.decoder_hidden, "Hidden widths of p(θ | x, z)");
+  sub->add_option("--data-decoder-hidden", a->estimator.data_decoder_hidden, "UP-VAE: hidden widths of p(x | z)");
   add_integer_option(sub, "--threads", a->threads,
                      "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)",
                      kThreads);

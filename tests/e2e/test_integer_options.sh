@@ -32,8 +32,6 @@ TRAIN=("${MPI2[@]}" "${S[@]}" train --data gl.h5 --method cpvae --out m.pt --che
 expect_error "negative max-epochs" "--max-epochs: expected an integer in \[0, 1000000000\], got -3" "${TRAIN[@]}" --max-epochs -3
 expect_error "max-epochs not an integer" "--max-epochs: expected an integer in \[0, 1000000000\], got 1.5" \
   "${TRAIN[@]}" --max-epochs 1.5
-expect_error "a negative width in a list" "--encoder-hidden: expected an integer in \[0, 1000000000\], got -1" \
-  "${TRAIN[@]}" --encoder-hidden 64,-1
 expect_error "threads" "--threads: expected an integer in \[0, 1024\], got 99999" "${TRAIN[@]}" --threads 99999
 expect_error "FMPE field width" "--field-width: expected an integer in \[0, 1000000000\], got -8" \
   "${TRAIN[@]}" --field-width -8
