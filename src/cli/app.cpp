@@ -15,18 +15,7 @@
 
 namespace simbi::cli {
 
-int run_args(const std::vector<std::string>& raw_args) {
-  CLI::App app{"simbi: simulation-based inference on HPC clusters (simulate, train, sample, evaluate)", "simbi"};
-  app.require_subcommand(1);
-  app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return "error: " + std::string(e.what()) + " (see `simbi <command> --help`)\n";
-  });
-  // An option given twice (config file, then command line) takes its last value.
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.set_version_flag("--version", std::string("simbi ") + kVersion);
-  bool quiet = false;
-  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
-  std::vector<Command> commands;
+void add_all_commands(CLI::App& app, std::vector<Command>& commands) {
   add_tasks_command(app, commands);
   add_simulate_command(app, commands);
   add_observe_command(app, commands);
@@ -41,15 +30,28 @@ int run_args(const std::vector<std::string>& raw_args) {
   add_sbc_command(app, commands);
   add_log_prob_command(app, commands);
   add_run_command(app, commands);
+}
 
-  std::vector<std::string> names;
-  for (const Command& c : commands) names.push_back(c.app->get_name());
-  auto has_option = [&app](const std::string& sub, const std::string& option) {
-    return app.get_subcommand(sub)->get_option_no_throw(option) != nullptr;
-  };
+int run_args(const std::vector<std::string>& raw_args) {
+  CLI::App app{"simbi: simulation-based inference on HPC clusters (simulate, train, sample, evaluate)", "simbi"};
+  app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "error: " + std::string(e.what()) + " (see `simbi <command> --help`)\n";
+  });
+  // An option given twice (config file, then command line) takes its last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_version_flag("--version", std::string("simbi ") + kVersion);
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
+  std::vector<Command> commands;
+  add_all_commands(app, commands);
+  require_checked_integers(app);
   try {
     std::vector<std::string> args;
-    dist::run_agreed([&] { args = expand_config_args(raw_args, names, has_option); });
+    dist::run_agreed([&] {
+      check_command_name(raw_args, app);
+      args = expand_config_args(raw_args, app);
+    });
     std::reverse(args.begin(), args.end());  // CLI11 takes the vector in reverse order
     app.parse(args);
   } catch (const CLI::ParseError& e) {
@@ -79,6 +81,8 @@ std::string command_word(int argc, char** argv) {
 // Commands that never need MPI when run by hand; under an MPI launcher every command starts MPI.
 bool needs_mpi(int argc, char** argv) {
   if (dist::launched_by_mpi()) return true;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") return false;  // help only
   const std::string command = command_word(argc, argv);
   return !command.empty() && command != "tasks" && command != "inspect" && command != "evaluate";
 }

@@ -126,7 +126,7 @@ void add_abc_command(CLI::App& app, std::vector<Command>& commands) {
       ->required();
   sub->add_option("--distance", a->distance,
                   "mse | mmd2 | zmae (default: the store's task's own; zmae's scales fitted on the stored x)");
-  sub->add_option("--seed", a->seed, "Seed of the acceptance draws")->capture_default_str();
+  add_integer_option(sub, "--seed", a->seed, "Seed of the acceptance draws")->capture_default_str();
   commands.push_back({sub, [a] { return run_abc(*a); }});
 }
 

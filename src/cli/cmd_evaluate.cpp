@@ -19,13 +19,16 @@ void add_evaluate_command(CLI::App& app, std::vector<Command>& commands) {
       ->required();
   sub->add_option("--out", a->out, "Write every figure as JSON to this file");
   sub->add_option("--metrics", a->metrics, "Comma-separated metrics: c2st, mmd")->capture_default_str();
-  sub->add_option("--seed", a->seed, "Seed of the C2ST folds, initialisation and shuffling")->capture_default_str();
-  sub->add_option("--max-samples", a->max_samples, "Use the first N rows of each file (0: all; sbibm: 10000)")
+  add_integer_option(sub, "--seed", a->seed, "Seed of the C2ST folds, initialisation and shuffling")
       ->capture_default_str();
-  sub->add_option("--folds", a->folds, "C2ST cross-validation folds")->capture_default_str();
+  add_integer_option(sub, "--max-samples", a->max_samples, "Use the first N rows of each file (0: all; sbibm: 10000)",
+                     kCount)
+      ->capture_default_str();
+  add_integer_option(sub, "--folds", a->folds, "C2ST cross-validation folds", kCount)->capture_default_str();
   sub->add_flag("--double", a->double_precision, "C2ST classifier in float64 (default float32, as sbibm's inputs)");
-  sub->add_option("--threads", a->threads,
-                  "Threads per rank: C2ST folds run concurrently on them (default: cores per node / ranks per node)");
+  add_integer_option(sub, "--threads", a->threads,
+                     "Threads per rank: C2ST folds run concurrently on them (default: cores per node / ranks per node)",
+                     kThreads);
   commands.push_back({sub, [a] {
                         set_torch_threads(1);  // the C2ST folds run on worker threads instead
                         const posterior::Evaluation e = posterior::evaluate_samples(*a);

@@ -15,10 +15,11 @@ void add_log_prob_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
   sub->add_option("--model", a->model, "Model file (model.pt)")->required();
   sub->add_option("--observation", a->observation, "Observations: CSV or file.h5[:/dataset]")->required();
-  sub->add_option("--observation-row", a->observation_row, "Which observation (1-based)")->capture_default_str();
+  add_integer_option(sub, "--observation-row", a->observation_row, "Which observation (1-based)", kRowNumber)
+      ->capture_default_str();
   sub->add_option("--theta", a->theta, "θ rows: CSV with a header row, or file.h5[:/dataset]")->required();
   sub->add_option("--out", a->out, "Output CSV (column log_prob)")->required();
-  sub->add_option("--threads", *threads, "Torch threads per rank (default 1)");
+  add_integer_option(sub, "--threads", *threads, "Torch threads per rank (default 1)", kThreads);
   commands.push_back(
       {sub, [a, threads] {
          set_torch_threads(*threads);

@@ -72,15 +72,16 @@ void add_observe_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--task", a->task, "Built-in task name (see `simbi tasks`)")->required();
   sub->add_option("--kind", a->kind, "specified (prior-predictive draws) or misspecified (docs/tasks_gbi.md)")
       ->required();
-  sub->add_option("--count", a->options.count, "Number of observations")->capture_default_str();
-  sub->add_option("--seed", a->options.seed, "Seed of the observations' random streams")->capture_default_str();
+  add_integer_option(sub, "--count", a->options.count, "Number of observations", kCount)->capture_default_str();
+  add_integer_option(sub, "--seed", a->options.seed, "Seed of the observations' random streams")->capture_default_str();
   sub->add_option("--out", a->out, "Output CSV of x (header data_1.., one observation per row)")->required();
   sub->add_option("--theta-out", a->theta_out,
                   "Also write the θ of each observation (misspecified: the θ its walk started from)");
-  sub->add_option("--box-simulations", a->options.box_simulations,
-                  "Misspecified (box walk): prior-predictive simulations that define the box")
+  add_integer_option(sub, "--box-simulations", a->options.box_simulations,
+                     "Misspecified (box walk): prior-predictive simulations that define the box", kCount)
       ->capture_default_str();
-  sub->add_option("--max-steps", a->options.max_steps, "Misspecified (box walk): steps before giving up")
+  add_integer_option(sub, "--max-steps", a->options.max_steps, "Misspecified (box walk): steps before giving up",
+                     kCount)
       ->capture_default_str();
   commands.push_back({sub, [a] { return run_observe(*a); }});
 }

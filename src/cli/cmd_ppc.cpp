@@ -16,13 +16,14 @@ void add_ppc_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--samples", a->samples, "Posterior samples (CSV from simbi sample, or FILE.h5[:/dataset])")
       ->required();
   sub->add_option("--observation", a->observation, "Observations (CSV or FILE.h5[:/dataset])")->required();
-  sub->add_option("--observation-row", a->observation_row, "Which observation row (1-based)")->capture_default_str();
+  add_integer_option(sub, "--observation-row", a->observation_row, "Which observation row (1-based)", kRowNumber)
+      ->capture_default_str();
   auto* distance = sub->add_option("--distance", a->distance, "mse | mmd2 | ... (default: the task's own distance)");
   sub->add_option("--model", a->model,
                   "Take the distance from this ACE model file (with its fitted scales: what a z-scored MAE needs)")
       ->excludes(distance);
-  sub->add_option("--max-samples", a->max_samples, "Use at most this many samples (0 = all)");
-  sub->add_option("--seed", a->seed, "Seed of the simulations")->capture_default_str();
+  add_integer_option(sub, "--max-samples", a->max_samples, "Use at most this many samples (0 = all)", kCount);
+  add_integer_option(sub, "--seed", a->seed, "Seed of the simulations")->capture_default_str();
   sub->add_option("--out", a->out, "Also write the result as JSON");
   sub->add_option("--out-sims", a->out_sims,
                   "Also write the simulated x as CSV (header data_1.., one row per sample in order; a failed "

@@ -39,9 +39,12 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--observation", a->request.observation,
                   "Observations: CSV (one per row, header data_1..) or file.h5[:/dataset]")
       ->required();
-  sub->add_option("--num-samples", a->request.options.num_samples, "Samples per observation")->capture_default_str();
+  add_integer_option(sub, "--num-samples", a->request.options.num_samples, "Samples per observation", kCount)
+      ->capture_default_str();
+  sub->add_option("--task", a->request.task,
+                  "Refuse a model trained on another task (a config's top-level `task` sets it)");
   sub->add_option("--out", a->request.out, "Output CSV (with several observations: <stem>_obs<k>.csv)")->required();
-  sub->add_option("--seed", a->request.options.seed, "Seed")->capture_default_str();
+  add_integer_option(sub, "--seed", a->request.options.seed, "Seed")->capture_default_str();
   sub->add_flag("--reject-outside-prior", a->request.options.reject_outside_prior,
                 "Keep only draws inside the prior's support (reports the acceptance rate)");
   sub->add_option("--beta", a->request.options.betas,
@@ -51,32 +54,35 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--sampler", a->request.options.sampler,
                   "ACE models: MCMC sampler, slice (default) | rwm; E&E models: auto (default: exact rejection, MCMC "
                   "when its acceptance is below --min-acceptance) | rejection | slice | rwm");
-  sub->add_option("--rejection-pilot", a->request.options.rejection_pilot,
-                  "E&E: prior draws tried before --sampler auto decides")
+  add_integer_option(sub, "--rejection-pilot", a->request.options.rejection_pilot,
+                     "E&E: prior draws tried before --sampler auto decides", kDraws)
       ->capture_default_str();
   sub->add_option("--min-acceptance", a->request.options.min_acceptance,
                   "E&E: lowest rejection acceptance rate --sampler auto accepts")
       ->capture_default_str();
-  sub->add_option("--max-draws", a->request.options.max_draws, "E&E: most prior draws for rejection")
+  add_integer_option(sub, "--max-draws", a->request.options.max_draws, "E&E: most prior draws for rejection", kDraws)
       ->capture_default_str();
-  sub->add_option("--chains", a->request.options.mcmc.chains, "ACE/E&E MCMC: chains (split over the ranks)")
+  add_integer_option(sub, "--chains", a->request.options.mcmc.chains, "ACE/E&E MCMC: chains (split over the ranks)",
+                     kCount)
       ->capture_default_str();
-  sub->add_option("--warmup", a->request.options.mcmc.warmup, "ACE models: warm-up sweeps per chain")
+  add_integer_option(sub, "--warmup", a->request.options.mcmc.warmup, "ACE models: warm-up sweeps per chain", kCount)
       ->capture_default_str();
-  sub->add_option("--thin", a->request.options.mcmc.thin, "ACE models: keep every k-th sweep")->capture_default_str();
-  sub->add_option("--init-candidates", a->request.options.mcmc.init_candidates,
-                  "ACE models: prior candidates per chain for the resampling initialisation")
+  add_integer_option(sub, "--thin", a->request.options.mcmc.thin, "ACE models: keep every k-th sweep", kCount)
+      ->capture_default_str();
+  add_integer_option(sub, "--init-candidates", a->request.options.mcmc.init_candidates,
+                     "ACE models: prior candidates per chain for the resampling initialisation", kCount)
       ->capture_default_str();
   nlohmann::json* ode = &a->request.options.ode_solver;
   add_json_option<std::string>(sub, "--solver", ode, "solver",
                                "FMPE/NPSE: ODE solver, rk4 | dopri5 (default: the model's)");
-  add_json_option<int64_t>(sub, "--ode-steps", ode, "steps", "FMPE/NPSE rk4: steps (default: the model's)");
+  add_json_option<int64_t>(sub, "--ode-steps", ode, "steps", "FMPE/NPSE rk4: steps (default: the model's)", kCount);
   add_json_option<double>(sub, "--rtol", ode, "rtol", "FMPE/NPSE dopri5: relative tolerance");
   add_json_option<double>(sub, "--atol", ode, "atol", "FMPE/NPSE dopri5: absolute tolerance");
   sub->add_flag("--no-diagnostics", a->no_diagnostics,
                 "ACE models: skip R-hat and ESS (which need at least 2 chains and 8 draws per chain)");
-  sub->add_option("--threads", a->threads,
-                  "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");
+  add_integer_option(sub, "--threads", a->threads,
+                     "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)",
+                     kThreads);
   commands.push_back({sub, [a] { return run_sample(*a); }});
 }
 

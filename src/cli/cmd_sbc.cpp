@@ -41,30 +41,37 @@ void add_sbc_command(CLI::App& app, std::vector<Command>& commands) {
       ->capture_default_str();
   sub->add_option("--sampler", a->request.sampling.sampler,
                   "E&E: auto (default) | rejection | slice | rwm (as simbi sample)");
-  sub->add_option("--rejection-pilot", a->request.sampling.rejection_pilot,
-                  "E&E: prior draws tried before --sampler auto decides")
+  add_integer_option(sub, "--rejection-pilot", a->request.sampling.rejection_pilot,
+                     "E&E: prior draws tried before --sampler auto decides", kDraws)
       ->capture_default_str();
   sub->add_option("--min-acceptance", a->request.sampling.min_acceptance,
                   "E&E: lowest rejection acceptance rate --sampler auto accepts")
       ->capture_default_str();
-  sub->add_option("--max-draws", a->request.sampling.max_draws, "E&E: most prior draws for rejection per test")
+  add_integer_option(sub, "--max-draws", a->request.sampling.max_draws, "E&E: most prior draws for rejection per test",
+                     kDraws)
       ->capture_default_str();
-  sub->add_option("--chains", a->request.sampling.mcmc.chains, "E&E MCMC: chains per test")->capture_default_str();
-  sub->add_option("--warmup", a->request.sampling.mcmc.warmup, "E&E MCMC: warm-up sweeps per chain")
+  add_integer_option(sub, "--chains", a->request.sampling.mcmc.chains, "E&E MCMC: chains per test", kCount)
       ->capture_default_str();
-  sub->add_option("--thin", a->request.sampling.mcmc.thin, "E&E MCMC: keep every k-th sweep")->capture_default_str();
-  sub->add_option("--num-tests", a->request.num_tests, "Test pairs (theta*, x*) from the prior predictive (M)")
+  add_integer_option(sub, "--warmup", a->request.sampling.mcmc.warmup, "E&E MCMC: warm-up sweeps per chain", kCount)
       ->capture_default_str();
-  sub->add_option("--num-posterior-samples", a->request.num_posterior_samples, "Posterior samples per test pair (L)")
+  add_integer_option(sub, "--thin", a->request.sampling.mcmc.thin, "E&E MCMC: keep every k-th sweep", kCount)
       ->capture_default_str();
-  sub->add_option("--seed", a->request.seed, "Seed of the test pairs and the posterior draws")->capture_default_str();
+  add_integer_option(sub, "--num-tests", a->request.num_tests, "Test pairs (theta*, x*) from the prior predictive (M)",
+                     kCount)
+      ->capture_default_str();
+  add_integer_option(sub, "--num-posterior-samples", a->request.num_posterior_samples,
+                     "Posterior samples per test pair (L)", kCount)
+      ->capture_default_str();
+  add_integer_option(sub, "--seed", a->request.seed, "Seed of the test pairs and the posterior draws")
+      ->capture_default_str();
   sub->add_option("--alpha", a->request.alpha,
                   "Family-wise level of the uniformity tests (Bonferroni over dims + joint)")
       ->capture_default_str();
-  sub->add_option("--bins", a->request.bins, "Rank-histogram bins (0: the most, up to 20, with >= 5 expected per bin)")
+  add_integer_option(sub, "--bins", a->request.bins,
+                     "Rank-histogram bins (0: the most, up to 20, with >= 5 expected per bin)", kCount)
       ->capture_default_str();
   sub->add_option("--out", a->request.out, "Write ranks, histograms, p-values and coverage curves as JSON");
-  sub->add_option("--threads", a->threads, "Torch threads per rank (default 1)");
+  add_integer_option(sub, "--threads", a->threads, "Torch threads per rank (default 1)", kThreads);
   a->source.add_options(*sub, false);
   sub->get_option("--task")->description(
       "Built-in task whose prior predictive to use (default: the model's task; for user simulators give "

@@ -59,11 +59,12 @@ void add_simulate_command(CLI::App& app, std::vector<Command>& commands) {
   CLI::App* sub = app.add_subcommand("simulate", "Simulate a task's prior predictive into a store (all ranks)");
   sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
   args->source.add_options(*sub, true);
-  sub->add_option("--budget", args->options.budget, "Number of simulations (rows)")->required();
+  add_integer_option(sub, "--budget", args->options.budget, "Number of simulations (rows)", kRows)->required();
   sub->add_option("--out", args->options.out, "Output store (HDF5)")->required();
-  sub->add_option("--seed", args->options.seed, "Global seed; row r depends on (seed, r) only")->capture_default_str();
-  sub->add_option("--chunk-rows", args->options.chunk_rows,
-                  "Rows per unit of work and of resume (default: 1024, fewer for very wide x)");
+  add_integer_option(sub, "--seed", args->options.seed, "Global seed; row r depends on (seed, r) only")
+      ->capture_default_str();
+  add_integer_option(sub, "--chunk-rows", args->options.chunk_rows,
+                     "Rows per unit of work and of resume (default: 1024, fewer for very wide x)", kCount);
   auto* resume = sub->add_flag("--resume", args->resume,
                                "Finish an interrupted store, simulating only the chunks not yet written");
   auto* force = sub->add_flag("--force", args->force, "Overwrite an existing output");

@@ -79,6 +79,7 @@ void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   CLI::App* sub = app.add_subcommand("train", "Train an estimator on a simulation store (data-parallel over ranks)");
   sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
   add_train_options(sub, a.get());
+  sub->add_option("--task", a->task, "Refuse a store simulated for another task (a config's top-level `task` sets it)");
   commands.push_back({sub, [a] {
                         const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1 only set a flag the trainer polls
                         train::TrainRequest request = *a;

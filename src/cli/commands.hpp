@@ -1,9 +1,13 @@
 // Registration of simbi's subcommands (one file each in src/cli). Private to the cli module.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "simbi/core/matrix.hpp"
@@ -34,14 +38,78 @@ void add_gbi_reference_commands(CLI::App& app, std::vector<Command>& commands); 
 void add_abc_command(CLI::App& app, std::vector<Command>& commands);
 void add_sbc_command(CLI::App& app, std::vector<Command>& commands);
 void add_log_prob_command(CLI::App& app, std::vector<Command>& commands);
+// All of the above, in `simbi --help` order.
+void add_all_commands(CLI::App& app, std::vector<Command>& commands);
+
+// Integer options. CLI11 2.1 converts with strtoll/strtoull: out-of-range values saturate, "-1" wraps to
+// 2^64 - 1 for unsigned targets, and "010" reads as octal. Every integer option is therefore declared
+// through add_integer_option (or add_json_option), whose check, named kIntegerCheck, accepts a decimal
+// integer in [lo, hi], hands CLI11 its canonical form, and refuses anything else with
+// "--name: expected an integer in [lo, hi], got V". require_checked_integers enforces this at start-up.
+struct IntRange {
+  int64_t lo;
+  uint64_t hi;
+};
+inline const char* const kIntegerCheck = "INTEGER";
+CLI::Validator integer_in(IntRange range);
+// "" when `value` (as integer_in's check takes it) is in range, else the message after "NAME: ".
+std::string check_integer(const std::string& value, IntRange range);
+// Throws std::logic_error naming any INT/UINT option of `app`'s subcommands declared without the check.
+void require_checked_integers(const CLI::App& app);
+
+// The ranges of simbi's integer options (docs/reliability.md). Zero is left in for counts whose command
+// refuses it with its own, more specific message; negative and absurd values stop at parsing.
+inline constexpr uint64_t kMaxCount = 1000000000;             // 10^9
+inline constexpr IntRange kCount{0, kMaxCount};               // samples, epochs, units, steps
+inline constexpr IntRange kRows{0, 1000000000000ULL};         // simulations (10^12)
+inline constexpr IntRange kDraws{0, 1000000000000000000ULL};  // prior draws (10^18)
+inline constexpr IntRange kRowNumber{1, kMaxCount};           // a 1-based row
+inline constexpr IntRange kThreads{0, 1024};                  // 0: the command's default
+
+template <typename T>
+struct IntegerElement {
+  using type = T;
+};
+template <typename T>
+struct IntegerElement<std::vector<T>> {
+  using type = T;
+};
+template <typename T>
+constexpr IntRange full_range() {
+  using E = typename IntegerElement<T>::type;
+  static_assert(std::is_integral_v<E>, "add_integer_option takes integer targets (or vectors of them)");
+  return {static_cast<int64_t>(std::numeric_limits<E>::min()), static_cast<uint64_t>(std::numeric_limits<E>::max())};
+}
+
+// An integer option (or a list of integers) bound to `target`, refusing values outside `range` (default:
+// the target type's own range).
+template <typename T>
+CLI::Option* add_integer_option(CLI::App* sub, const std::string& name, T& target, const std::string& help,
+                                IntRange range = full_range<T>()) {
+  const IntRange type = full_range<T>();
+  range = {std::max(range.lo, type.lo), std::min(range.hi, type.hi)};
+  CLI::Option* o = sub->add_option(name, target, help)->check(integer_in(range));
+  if constexpr (!std::is_integral_v<T>) o->delimiter(',');  // "64,64": each width checked
+  return o;
+}
+template <typename T>
+CLI::Option* add_integer_option(CLI::App& sub, const std::string& name, T& target, const std::string& help,
+                                IntRange range = full_range<T>()) {
+  return add_integer_option(&sub, name, target, help, range);
+}
 
 // An option that, when given, sets (*target)[key] to its value: for settings that override only what
 // the user gives and leave the rest to the model's defaults. *target must outlive the parse.
+// Integer values are checked against `range` as add_integer_option checks them.
 template <typename T>
 void add_json_option(CLI::App* sub, const std::string& name, nlohmann::json* target, const std::string& key,
-                     const std::string& help) {
-  sub->add_option_function<T>(
+                     const std::string& help, IntRange range = {0, 0}) {
+  CLI::Option* o = sub->add_option_function<T>(
       name, [target, key](const T& v) { (*target)[key] = v; }, help);
+  if constexpr (std::is_integral_v<T>) {
+    const IntRange type = full_range<T>();
+    o->check(integer_in(range.hi == 0 ? type : IntRange{std::max(range.lo, type.lo), std::min(range.hi, type.hi)}));
+  }
 }
 
 // `simbi train`'s options (train_options.cpp), bound to *request.

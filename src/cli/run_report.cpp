@@ -128,9 +128,10 @@ std::string suffix_of(const fs::path& samples) { return samples.stem().string().
 // (its [sample] section or top-level keys); absent ones are left out.
 std::map<std::string, std::string> config_sample_options(const std::string& config,
                                                          const std::set<std::string>& names) {
-  const std::vector<std::string> args =
-      expand_config_args({"sample", "--config", config}, {"sample"},
-                         [&](const std::string&, const std::string& option) { return names.count(option) > 0; });
+  CLI::App app;
+  std::vector<Command> commands;
+  add_all_commands(app, commands);
+  const std::vector<std::string> args = expand_config_args({"sample", "--config", config}, app);
   std::map<std::string, std::string> out;
   for (size_t i = 0; i + 1 < args.size(); ++i)
     if (names.count(args[i])) out[args[i]] = args[i + 1];

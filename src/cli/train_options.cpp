@@ -12,13 +12,14 @@ void add_run_options(CLI::App* sub, train::TrainRequest* a) {
       "--method", a->estimator.method,
       "cpvae | upvae | ace | ene (Embed and Emulate) | npe (normalizing flow) | fmpe (flow matching) | npse (score)");
   sub->add_option("--out", a->out, "Model file to write")->required();
-  sub->add_option("--seed", a->seed, "Seed (split, shuffling, initialisation)")->capture_default_str();
+  add_integer_option(sub, "--seed", a->seed, "Seed (split, shuffling, initialisation)")->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   sub->add_option("--backend", a->backend, "Gradient sync: mpi | nccl")->capture_default_str();
   sub->add_flag("--resume", a->resume,
                 "Continue from the checkpoint OUT.ckpt if there is one (any rank count), else start from scratch");
-  sub->add_option("--checkpoint-every-epochs", a->checkpoint_every_epochs,
-                  "Write OUT.ckpt at the end of every k-th epoch (0 = only on a stop signal / --checkpoint-seconds)")
+  add_integer_option(sub, "--checkpoint-every-epochs", a->checkpoint_every_epochs,
+                     "Write OUT.ckpt at the end of every k-th epoch (0 = only on a stop signal / --checkpoint-seconds)",
+                     kCount)
       ->capture_default_str();
   sub->add_option("--checkpoint-seconds", a->checkpoint_seconds,
                   "Also write OUT.ckpt at the first step this many seconds after the last one (0 = off)");
@@ -30,24 +31,27 @@ void add_run_options(CLI::App* sub, train::TrainRequest* a) {
                   "Streaming: MB of rows each rank holds and shuffles at a time")
       ->capture_default_str();
   auto& o = a->options;
-  sub->add_option("--batch-size", o.batch_size, "Global batch size (split over ranks)")->capture_default_str();
+  add_integer_option(sub, "--batch-size", o.batch_size, "Global batch size (split over ranks)", kCount)
+      ->capture_default_str();
   sub->add_option("--lr", o.lr, "AdamW learning rate")->capture_default_str();
   sub->add_option("--weight-decay", o.weight_decay, "AdamW weight decay")->capture_default_str();
-  sub->add_option("--max-epochs", o.max_epochs, "Maximum epochs")->capture_default_str();
-  sub->add_option("--patience", o.patience, "Early stopping: epochs without validation improvement")
+  add_integer_option(sub, "--max-epochs", o.max_epochs, "Maximum epochs", kCount)->capture_default_str();
+  add_integer_option(sub, "--patience", o.patience, "Early stopping: epochs without validation improvement", kCount)
       ->capture_default_str();
-  sub->add_option("--lr-decay-patience", o.lr_decay_patience,
-                  "Halve (--lr-decay-factor) the learning rate after this many epochs without improvement (0 = off)")
+  add_integer_option(sub, "--lr-decay-patience", o.lr_decay_patience,
+                     "Halve (--lr-decay-factor) the learning rate after this many epochs without improvement (0 = off)",
+                     kCount)
       ->capture_default_str();
-  sub->add_option("--kl-warmup-epochs", o.kl_warmup_epochs,
-                  "VAEs: ramp the KL term's weight from 1/N to 1 over the first N epochs (0 = off)")
+  add_integer_option(sub, "--kl-warmup-epochs", o.kl_warmup_epochs,
+                     "VAEs: ramp the KL term's weight from 1/N to 1 over the first N epochs (0 = off)", kCount)
       ->capture_default_str();
   sub->add_option("--lr-decay-factor", o.lr_decay_factor, "Learning-rate decay factor on a plateau")
       ->capture_default_str();
   sub->add_option("--lr-schedule", o.lr_schedule,
                   "constant | cosine (to 0 at --max-epochs; E&E's schedule), after --lr-warmup-epochs")
       ->capture_default_str();
-  sub->add_option("--lr-warmup-epochs", o.lr_warmup_epochs, "Linear learning-rate warm-up over the first N epochs")
+  add_integer_option(sub, "--lr-warmup-epochs", o.lr_warmup_epochs,
+                     "Linear learning-rate warm-up over the first N epochs", kCount)
       ->capture_default_str();
   sub->add_option("--clip-norm", o.clip_norm, "Gradient-norm clipping (0 = off)")->capture_default_str();
   sub->add_option("--validation-fraction", o.validation_fraction, "Held-out fraction")->capture_default_str();
@@ -56,8 +60,9 @@ void add_run_options(CLI::App* sub, train::TrainRequest* a) {
 
 // ACE: the cost network, its distance and targets.
 void add_ace_options(CLI::App* sub, train::TrainRequest* a) {
-  sub->add_option("--width", a->estimator.ace.width, "ACE: units per residual block")->capture_default_str();
-  sub->add_option("--blocks", a->estimator.ace.blocks, "ACE: residual blocks")->capture_default_str();
+  add_integer_option(sub, "--width", a->estimator.ace.width, "ACE: units per residual block", kCount)
+      ->capture_default_str();
+  add_integer_option(sub, "--blocks", a->estimator.ace.blocks, "ACE: residual blocks", kCount)->capture_default_str();
   sub->add_option("--distance", a->estimator.distance, "ACE: mse | mmd2 | zmae (default: the task's own distance)");
   sub->add_option("--distance-params", a->estimator.distance_params,
                   "ACE: the distance's parameters as JSON, e.g. "
@@ -70,12 +75,13 @@ void add_ace_options(CLI::App* sub, train::TrainRequest* a) {
                   "ACE: network (ĉ from a network on [θ, x_o], the paper's) | moments (mse distance only: a network "
                   "on θ predicts the simulator's mean and variance term; exact in x_o)")
       ->capture_default_str();
-  sub->add_option("--ace-train-targets", a->estimator.ace.train_targets,
-                  "ACE: targets paired with each θ per training step (the paper: 2)")
+  add_integer_option(sub, "--ace-train-targets", a->estimator.ace.train_targets,
+                     "ACE: targets paired with each θ per training step (the paper: 2)", kCount)
       ->capture_default_str();
-  sub->add_option("--ace-noise-targets", a->estimator.ace.noise_targets,
-                  "ACE: noise-augmented copies of training x in the target set (the paper: 100; more covers "
-                  "misspecified observations better)")
+  add_integer_option(sub, "--ace-noise-targets", a->estimator.ace.noise_targets,
+                     "ACE: noise-augmented copies of training x in the target set (the paper: 100; more covers "
+                     "misspecified observations better)",
+                     kCount)
       ->capture_default_str();
   sub->add_option("--ace-targets", a->estimator.ace_targets,
                   "ACE: observations (CSV or FILE.h5) added to the training targets (the paper's known x_o)");
@@ -84,34 +90,39 @@ void add_ace_options(CLI::App* sub, train::TrainRequest* a) {
 // E&E: the encoder, the emulator and the contrastive loss.
 void add_ene_options(CLI::App* sub, train::TrainRequest* a) {
   auto& e = a->estimator.ene;
-  sub->add_option("--embed-dim", e.embed_dim, "E&E: embedding dimension d")->capture_default_str();
+  add_integer_option(sub, "--embed-dim", e.embed_dim, "E&E: embedding dimension d", kCount)->capture_default_str();
   sub->add_option("--tau", e.tau, "E&E: InfoNCE temperature")->capture_default_str();
   sub->add_option("--encoder", e.encoder, "E&E: encoder of x, mlp | conv (time series)")->capture_default_str();
-  sub->add_option("--series-channels", e.series_channels,
-                  "E&E conv: channels of the time series x = [channels, time] row-major")
+  add_integer_option(sub, "--series-channels", e.series_channels,
+                     "E&E conv: channels of the time series x = [channels, time] row-major", kCount)
       ->capture_default_str();
   sub->add_option("--conv-channels", a->estimator.conv_channels,
                   "E&E conv: channels of the conv layers, e.g. 32,64,128");
-  sub->add_option("--crop", e.crop, "E&E conv: training window (random crop) length, 0 = whole series")
+  add_integer_option(sub, "--crop", e.crop, "E&E conv: training window (random crop) length, 0 = whole series", kCount)
       ->capture_default_str();
-  sub->add_option("--test-windows", e.test_windows, "E&E conv: windows averaged at test time")->capture_default_str();
-  sub->add_option("--emulator-width", e.emulator_width, "E&E: units of the emulator's residual MLP")
+  add_integer_option(sub, "--test-windows", e.test_windows, "E&E conv: windows averaged at test time", kCount)
       ->capture_default_str();
-  sub->add_option("--emulator-blocks", e.emulator_blocks, "E&E: residual blocks of the emulator")
+  add_integer_option(sub, "--emulator-width", e.emulator_width, "E&E: units of the emulator's residual MLP", kCount)
+      ->capture_default_str();
+  add_integer_option(sub, "--emulator-blocks", e.emulator_blocks, "E&E: residual blocks of the emulator", kCount)
       ->capture_default_str();
   sub->add_option("--intra-weight", e.intra_weight, "E&E: weight of the intra-domain InfoNCE terms (0 = off)")
       ->capture_default_str();
   sub->add_option("--jitter", e.jitter, "E&E: std of the intra-domain views' jitter (z-scored units)")
       ->capture_default_str();
-  sub->add_option("--memory-bank", e.memory_bank, "E&E: earlier embeddings kept as extra negatives (0 = off)")
+  add_integer_option(sub, "--memory-bank", e.memory_bank, "E&E: earlier embeddings kept as extra negatives (0 = off)",
+                     kCount)
       ->capture_default_str();
-  sub->add_option("--ensemble", e.ensemble,
-                  "E&E: critics trained side by side from different initialisations; the posterior uses their mean")
+  add_integer_option(sub, "--ensemble", e.ensemble,
+                     "E&E: critics trained side by side from different initialisations; the posterior uses their mean",
+                     kCount)
       ->capture_default_str();
-  sub->add_option("--theta-fourier", e.theta_fourier,
-                  "E&E: random Fourier features of θ before the emulator (0 = off; for thin posteriors in low dim θ)")
+  add_integer_option(
+      sub, "--theta-fourier", e.theta_fourier,
+      "E&E: random Fourier features of θ before the emulator (0 = off; for thin posteriors in low dim θ)", kCount)
       ->capture_default_str();
-  sub->add_option("--x-fourier", e.x_fourier, "E&E mlp: random Fourier features of x before the encoder (0 = off)")
+  add_integer_option(sub, "--x-fourier", e.x_fourier,
+                     "E&E mlp: random Fourier features of x before the encoder (0 = off)", kCount)
       ->capture_default_str();
   sub->add_option("--fourier-scale", e.fourier_scale,
                   "E&E: std of the Fourier frequencies, in cycles per z-scored unit")
@@ -123,17 +134,20 @@ void add_density_options(CLI::App* sub, train::TrainRequest* a) {
   auto& f = a->estimator.flow;
   sub->add_option("--flow", f.type, "NPE: nsf (neural spline flow) | maf (masked autoregressive flow)")
       ->capture_default_str();
-  sub->add_option("--flow-transforms", f.transforms, "NPE: flow layers")->capture_default_str();
-  sub->add_option("--flow-hidden", f.hidden, "NPE: hidden units of each layer's conditioner")->capture_default_str();
-  sub->add_option("--flow-blocks", f.blocks, "NPE: residual blocks of each conditioner")->capture_default_str();
-  sub->add_option("--flow-bins", f.bins, "NPE nsf: spline bins")->capture_default_str();
+  add_integer_option(sub, "--flow-transforms", f.transforms, "NPE: flow layers", kCount)->capture_default_str();
+  add_integer_option(sub, "--flow-hidden", f.hidden, "NPE: hidden units of each layer's conditioner", kCount)
+      ->capture_default_str();
+  add_integer_option(sub, "--flow-blocks", f.blocks, "NPE: residual blocks of each conditioner", kCount)
+      ->capture_default_str();
+  add_integer_option(sub, "--flow-bins", f.bins, "NPE nsf: spline bins", kCount)->capture_default_str();
   sub->add_option("--flow-tail-bound", f.tail_bound, "NPE nsf: splines on [-B, B] (z-scored units), identity outside")
       ->capture_default_str();
   sub->add_option("--flow-conditioner", f.conditioner,
                   "NPE nsf: auto (coupling for dim θ >= 2, else autoregressive) | coupling | autoregressive")
       ->capture_default_str();
   sub->add_option("--embedding-hidden", a->estimator.embedding_hidden, "NPE: hidden widths of an MLP embedding of x");
-  sub->add_option("--embedding-dim", a->estimator.embedding_dim, "NPE: output width of the x embedding (0 = none)")
+  add_integer_option(sub, "--embedding-dim", a->estimator.embedding_dim,
+                     "NPE: output width of the x embedding (0 = none)", kCount)
       ->capture_default_str();
   sub->add_option("--support-transform", a->estimator.support_transform,
                   "NPE: auto | prior (learn the flow through the prior's bijection to R^d: every draw inside the "
@@ -142,18 +156,19 @@ void add_density_options(CLI::App* sub, train::TrainRequest* a) {
   // FMPE / NPSE: set only what is given (the method's defaults otherwise).
   nlohmann::json* vf = &a->estimator.vector_field;
   add_json_option<int64_t>(sub, "--field-width", vf, "width",
-                           "FMPE/NPSE: units of the vector field's residual MLP (default 128)");
+                           "FMPE/NPSE: units of the vector field's residual MLP (default 128)", kCount);
   add_json_option<int64_t>(sub, "--field-blocks", vf, "blocks",
-                           "FMPE/NPSE: residual blocks of the vector field (default 3)");
+                           "FMPE/NPSE: residual blocks of the vector field (default 3)", kCount);
   add_json_option<int64_t>(sub, "--time-features", vf, "time_features",
-                           "FMPE/NPSE: sinusoidal features of t (default 8)");
+                           "FMPE/NPSE: sinusoidal features of t (default 8)", kCount);
   add_json_option<double>(sub, "--sigma-min", vf, "sigma_min",
                           "FMPE: width of the probability paths at t = 1, in (0, 1)");
   add_json_option<double>(sub, "--time-prior-exponent", vf, "time_prior_exponent",
                           "FMPE: training times t ~ p(t) ∝ t^a on [0, 1] (0 = uniform)");
   add_json_option<std::string>(sub, "--solver", vf, "solver",
                                "FMPE/NPSE: ODE solver for sampling and log_prob, rk4 | dopri5");
-  add_json_option<int64_t>(sub, "--ode-steps", vf, "steps", "FMPE/NPSE rk4: steps from t = 0 to 1 (FMPE 10, NPSE 50)");
+  add_json_option<int64_t>(sub, "--ode-steps", vf, "steps", "FMPE/NPSE rk4: steps from t = 0 to 1 (FMPE 10, NPSE 50)",
+                           kCount);
   add_json_option<double>(sub, "--rtol", vf, "rtol", "FMPE/NPSE dopri5: relative tolerance (default 1e-5)");
   add_json_option<double>(sub, "--atol", vf, "atol", "FMPE/NPSE dopri5: absolute tolerance (default 1e-5)");
 }
@@ -162,7 +177,7 @@ void add_density_options(CLI::App* sub, train::TrainRequest* a) {
 
 void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   add_run_options(sub, a);
-  sub->add_option("--latent-dim", a->estimator.latent_dim, "VAE latent dimension (default: dim θ)");
+  add_integer_option(sub, "--latent-dim", a->estimator.latent_dim, "VAE latent dimension (default: dim θ)", kCount);
   add_ace_options(sub, a);
   add_ene_options(sub, a);
   add_density_options(sub, a);
@@ -171,8 +186,9 @@ void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--prior-hidden", a->estimator.prior_hidden, "CP-VAE: hidden widths of p(z | x)");
   sub->add_option("--decoder-hidden", a->estimator.decoder_hidden, "Hidden widths of p(θ | x, z)");
   sub->add_option("--data-decoder-hidden", a->estimator.data_decoder_hidden, "UP-VAE: hidden widths of p(x | z)");
-  sub->add_option("--threads", a->threads,
-                  "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)");
+  add_integer_option(sub, "--threads", a->threads,
+                     "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)",
+                     kThreads);
 }
 
 }  // namespace simbi::cli

@@ -1,5 +1,6 @@
 #include "simbi/core/text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -21,6 +22,34 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::vector<std::string> nearest(const std::string& word, const std::vector<std::string>& candidates, size_t limit) {
+  const size_t threshold = std::max<size_t>(2, word.size() / 3);
+  std::vector<std::pair<size_t, size_t>> scored;  // (distance, index)
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const size_t d = edit_distance(word, candidates[i]);
+    if (d <= threshold) scored.emplace_back(d, i);
+  }
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& l, const auto& r) { return l.first < r.first; });
+  std::vector<std::string> out;
+  for (size_t k = 0; k < scored.size() && k < limit; ++k) out.push_back(candidates[scored[k].second]);
+  return out;
 }
 
 std::vector<std::string> split_list(const std::string& text) {

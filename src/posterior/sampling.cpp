@@ -1,10 +1,12 @@
 #include "simbi/posterior/sampling.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 
 #include "simbi/core/error.hpp"
+#include "simbi/core/memory.hpp"
 #include "simbi/core/timing.hpp"
 #include "simbi/dist/comm.hpp"
 #include "simbi/store/atomic_file.hpp"
@@ -41,7 +43,18 @@ std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
             "--num-samples must be positive, got " + std::to_string(request.options.num_samples));
     if (comm.rank() == 0) store::require_writable_output(request.out, "--out");
     model = load_model(request.model);
+    require(request.task.empty() || request.task == model.meta.task, ErrorKind::invalid_argument,
+            "task mismatch: " + request.model + " was trained on task '" + model.meta.task + "', but --task (or the " +
+                "config's task) is '" + request.task + "'");
     observations = read_observations(request.observation, model);
+    // Rank 0 holds every draw of one observation (for each β) before writing them.
+    const size_t sets = std::max<size_t>(1, request.options.betas.size());
+    const std::string shortfall = memory_shortfall(
+        4.0 * static_cast<double>(request.options.num_samples) * static_cast<double>(model.meta.theta_dim) *
+            static_cast<double>(sets),
+        "--num-samples " + std::to_string(request.options.num_samples) + ": " + std::to_string(sets) +
+            " set(s) of draws of " + std::to_string(model.meta.theta_dim) + " parameters (4 bytes each)");
+    require(shortfall.empty(), ErrorKind::invalid_argument, shortfall);
     posterior = make_posterior(model, request.options);
   });
   const std::vector<std::string> labels = model.meta.labels();

@@ -174,6 +174,9 @@ TrainOutcome run_training(TrainRequest a) {
   });
   dist::run_agreed([&] {
     store_meta = store::SimStore::open_read(a.data).meta();
+    require(a.task.empty() || a.task == store_meta.task, ErrorKind::invalid_argument,
+            "task mismatch: " + a.data + " holds simulations of task '" + store_meta.task + "', but --task (or the " +
+                "config's task) is '" + a.task + "'");
     // A store still being written is read as it is: only rows already marked simulated count
     // (docs/architecture.md, the store's lock); say so, since later rows will be missing.
     if (const auto writer = store::read_lock_holder(a.data))

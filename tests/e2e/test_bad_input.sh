@@ -7,7 +7,7 @@ S=("$SIMBI")
 expect_error "unknown task" "unknown task 'no_such_task'.*known tasks: two_moons" \
   "${MPI2[@]}" "${S[@]}" simulate --task no_such_task --budget 10 --out a.h5
 expect_error "budget 0" "--budget must be a positive" "${MPI2[@]}" "${S[@]}" simulate --task two_moons --budget 0 --out a.h5
-expect_error "budget -5" "--budget must be a positive" "${MPI2[@]}" "${S[@]}" simulate --task two_moons --budget -5 --out a.h5
+expect_error "budget -5" "--budget: expected an integer in \[0, 1000000000000\], got -5" "${MPI2[@]}" "${S[@]}" simulate --task two_moons --budget -5 --out a.h5
 [ ! -e a.h5 ] || fail "a failed run left an output file"
 
 mpirun2 "${S[@]}" -q simulate --task two_moons --budget 1000 --seed 1 --out done.h5

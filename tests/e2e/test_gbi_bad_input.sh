@@ -18,7 +18,7 @@ S=("${MPI2[@]}" "$SIMBI")
 TRAIN=(train --data sims.h5 --method ace --out bad.pt --max-epochs 1 --checkpoint-every-epochs 0)
 expect_error "unknown activation" "'activation': expected relu or silu, got 'tanh'" "${S[@]}" "${TRAIN[@]}" --activation tanh
 expect_error "no targets per theta" "'train_targets' must be positive, got 0" "${S[@]}" "${TRAIN[@]}" --ace-train-targets 0
-expect_error "negative noise targets" "'noise_targets' must be 0 or more, got -1" "${S[@]}" "${TRAIN[@]}" --ace-noise-targets -1
+expect_error "negative noise targets" "--ace-noise-targets: expected an integer in \[0, 1000000000\], got -1" "${S[@]}" "${TRAIN[@]}" --ace-noise-targets -1
 expect_error "unknown cost output" "ACE config: 'output': expected linear or softplus, got 'exp'" "${S[@]}" "${TRAIN[@]}" --ace-output exp
 expect_error "unknown cost head" "ACE config: 'head': expected network or moments, got 'mean'" "${S[@]}" "${TRAIN[@]}" --ace-head mean
 expect_error "moments head with a non-mse distance" "'head' = moments needs the mse distance on vector x, got the zmae distance" \

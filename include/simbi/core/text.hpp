@@ -16,6 +16,12 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 // Whether `text` ends with `suffix`.
 bool ends_with(const std::string& text, const std::string& suffix);
 
+// The Levenshtein distance (insertions, deletions, substitutions) between two strings.
+size_t edit_distance(const std::string& a, const std::string& b);
+// The `candidates` nearest to `word` by edit_distance, nearest first (ties in the candidates' order):
+// those within max(2, |word| / 3) edits, at most `limit` of them. For "did you mean ...?" messages.
+std::vector<std::string> nearest(const std::string& word, const std::vector<std::string>& candidates, size_t limit = 3);
+
 // "a, b,[c]" -> {"a", "b", "c"}: a comma-separated list (as config arrays arrive), items trimmed of
 // spaces, brackets and quotes; empty items dropped.
 std::vector<std::string> split_list(const std::string& text);

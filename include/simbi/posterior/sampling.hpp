@@ -17,6 +17,7 @@ struct SamplingRequest {
   std::string observation;  // CSV (one observation per row) or file.h5[:/dataset] (default /x)
   std::string out;          // output CSV; with several observations or β: samples_path()
   PosteriorOptions options;
+  std::string task;  // when set, the model must have been trained on this task (Error(invalid_argument) otherwise)
 };
 
 // One written samples file.

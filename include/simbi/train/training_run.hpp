@@ -30,7 +30,8 @@ struct TrainRequest {
   double max_minutes = 0;  // 0 = no limit
   int64_t checkpoint_every_epochs = 1;
   double checkpoint_seconds = 0;
-  int threads = 1;  // torch threads per rank (recorded in the model file)
+  int threads = 1;   // torch threads per rank (recorded in the model file)
+  std::string task;  // when set, the store must hold this task's simulations (Error(invalid_argument) otherwise)
 };
 
 struct TrainOutcome {
