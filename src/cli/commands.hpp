@@ -88,7 +88,7 @@ CLI::Option* add_integer_option(CLI::App* sub, const std::string& name, T& targe
                                 IntRange range = full_range<T>()) {
   const IntRange type = full_range<T>();
   range = {std::max(range.lo, type.lo), std::min(range.hi, type.hi)};
-  CLI::Option* o = sub->add_option(name, target, help)->check(integer_in(range));
+  CLI::Option* o = sub->add_option(name, target, help)->transform(integer_in(range));
   if constexpr (!std::is_integral_v<T>) o->delimiter(',');  // "64,64": each width checked
   return o;
 }
@@ -108,7 +108,7 @@ void add_json_option(CLI::App* sub, const std::string& name, nlohmann::json* tar
       name, [target, key](const T& v) { (*target)[key] = v; }, help);
   if constexpr (std::is_integral_v<T>) {
     const IntRange type = full_range<T>();
-    o->check(integer_in(range.hi == 0 ? type : IntRange{std::max(range.lo, type.lo), std::min(range.hi, type.hi)}));
+    o->transform(integer_in(range.hi == 0 ? type : IntRange{std::max(range.lo, type.lo), std::min(range.hi, type.hi)}));
   }
 }
 

@@ -186,9 +186,11 @@ void check_values(const std::string& path, const CLI::ConfigItem& item, const CL
             p + "expected true or false, got " + joined);
     return;
   }
-  require(item.inputs.size() == 1 || o.get_items_expected_max() > 1, ErrorKind::format,
-          p + "expected one value, got a list [" + joined + "]");
+  // Text options take lists as one comma-separated value (e.g. encoder-hidden = [64, 64]).
   const std::string type = base_type(o);
+  const bool number = type == "INT" || type == "UINT" || type == "FLOAT";
+  require(item.inputs.size() == 1 || !number || o.get_items_expected_max() > 1, ErrorKind::format,
+          p + "expected one value, got a list [" + joined + "]");
   for (std::string value : item.inputs) {
     if (type == "INT" || type == "UINT") {
       const CLI::Validator* check = const_cast<CLI::Option&>(o).get_validator(kIntegerCheck);
@@ -265,6 +267,19 @@ std::vector<std::string> expand_config_args(const std::vector<std::string>& args
   });
   if (sub_it == args.end()) return args;
   const std::string subcommand = *sub_it;
+  // An unknown option is named here: CLI11 would report a missing required option first.
+  const CLI::App& sub = *app.get_subcommand(subcommand);
+  for (auto it = sub_it + 1; it != args.end(); ++it) {
+    if (it->rfind("--", 0) != 0 || *it == "--") continue;
+    const std::string name = it->substr(0, it->find('='));
+    if (name == "--help" || name == "--config" || sub.get_option_no_throw(name) != nullptr) continue;
+    std::vector<std::string> options;
+    for (const std::string& key : config_keys(sub)) options.push_back("--" + key);
+    const std::vector<std::string> near = nearest(name, options, 1);
+    throw Error(ErrorKind::invalid_argument, "`simbi " + subcommand + "` has no option " + name +
+                                                 (near.empty() ? "" : "; did you mean " + near[0] + "?") +
+                                                 " (see `simbi " + subcommand + " --help`)");
+  }
   std::vector<std::string> before(args.begin(), sub_it + 1), user, from_config;
   std::set<std::string> given;
   for (auto it = sub_it + 1; it != args.end(); ++it)

@@ -62,5 +62,5 @@ expect_error "missing value" "--budget" "${SIM[@]}" --budget
 expect_error "a number option given text" "--lr" "${TRAIN[@]}" --lr fast
 expect_error "an unexpected argument" "not expected.*stray" "${SIM[@]}" --budget 10 stray
 expect_error "a required option missing" "--out is required" "${MPI2[@]}" "${S[@]}" simulate --task two_moons --budget 10
-expect_error "an unknown option" "--bugdet" "${SIM[@]}" --bugdet 10
+expect_error "an unknown option" "\`simbi simulate\` has no option --bugdet; did you mean --budget\?" "${SIM[@]}" --bugdet 10
 echo "all integer-option cases passed"
