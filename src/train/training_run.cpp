@@ -141,6 +141,25 @@ FinishedModel check_finished_model(const std::string& out, const nlohmann::json&
   return f;
 }
 
+// The run's own options (the trainer's are checked by check_options); Error(invalid_argument) naming
+// the option.
+void check_run_options(const TrainRequest& a) {
+  require(!a.estimator.method.empty(), ErrorKind::invalid_argument,
+          "--method is required (cpvae, upvae, ace, ene, npe, fmpe or npse), on the command line or as `method` in "
+          "the --config file");
+  require(a.checkpoint_every_epochs >= 0, ErrorKind::invalid_argument,
+          "--checkpoint-every-epochs must be 0 (off) or positive, got " + std::to_string(a.checkpoint_every_epochs));
+  require(
+      a.checkpoint_seconds >= 0 && std::isfinite(a.checkpoint_seconds), ErrorKind::invalid_argument,
+      "--checkpoint-seconds must be 0 (off) or a finite number > 0, got " + format_number(a.checkpoint_seconds, "%g"));
+  require(a.max_minutes >= 0 && std::isfinite(a.max_minutes), ErrorKind::invalid_argument,
+          "--max-minutes must be 0 (no limit) or a finite number > 0, got " + format_number(a.max_minutes, "%g"));
+  require(a.stream_buffer_mb > 0 && std::isfinite(a.stream_buffer_mb), ErrorKind::invalid_argument,
+          "--stream-buffer-mb must be a finite number > 0, got " + format_number(a.stream_buffer_mb, "%g"));
+  require(a.data_loading == "auto" || a.data_loading == "memory" || a.data_loading == "stream",
+          ErrorKind::invalid_argument, "--data-loading must be auto, memory or stream, got '" + a.data_loading + "'");
+}
+
 }  // namespace
 
 TrainOutcome run_training(TrainRequest a) {
@@ -151,20 +170,7 @@ TrainOutcome run_training(TrainRequest a) {
   std::shared_ptr<estimators::Estimator> model;
   // Every option is checked before the store is opened (on every rank alike: one error line, at once).
   dist::run_agreed([&] {
-    require(!a.estimator.method.empty(), ErrorKind::invalid_argument,
-            "--method is required (cpvae, upvae, ace, ene, npe, fmpe or npse), on the command line or as `method` in "
-            "the --config file");
-    require(a.checkpoint_every_epochs >= 0, ErrorKind::invalid_argument,
-            "--checkpoint-every-epochs must be 0 (off) or positive, got " + std::to_string(a.checkpoint_every_epochs));
-    require(a.checkpoint_seconds >= 0 && std::isfinite(a.checkpoint_seconds), ErrorKind::invalid_argument,
-            "--checkpoint-seconds must be 0 (off) or a finite number > 0, got " +
-                format_number(a.checkpoint_seconds, "%g"));
-    require(a.max_minutes >= 0 && std::isfinite(a.max_minutes), ErrorKind::invalid_argument,
-            "--max-minutes must be 0 (no limit) or a finite number > 0, got " + format_number(a.max_minutes, "%g"));
-    require(a.stream_buffer_mb > 0 && std::isfinite(a.stream_buffer_mb), ErrorKind::invalid_argument,
-            "--stream-buffer-mb must be a finite number > 0, got " + format_number(a.stream_buffer_mb, "%g"));
-    require(a.data_loading == "auto" || a.data_loading == "memory" || a.data_loading == "stream",
-            ErrorKind::invalid_argument, "--data-loading must be auto, memory or stream, got '" + a.data_loading + "'");
+    check_run_options(a);
     if (a.max_minutes > 0) a.options.max_seconds = 60.0 * a.max_minutes;
     if (dist::is_root()) store::require_writable_output(a.out, "--out");
     if (dist::is_root()) store::require_writable_output(ckpt_path, "--out (its checkpoint)");
