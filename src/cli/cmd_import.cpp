@@ -33,10 +33,10 @@ struct ImportArgs {
 int run_import(const ImportArgs& a) {
   dist::run_agreed([&] {
     if (!dist::is_root()) return;
+    store::require_writable_output(a.out, "--out");
     const store::StoreLock lock = store::StoreLock::acquire(a.out, a.break_lock);
     require(!std::filesystem::exists(a.out) || a.force, ErrorKind::invalid_argument,
             a.out + ": output exists; pass --force to overwrite it");
-    store::require_writable_output(a.out, "--out");
     std::vector<std::string> theta_header;
     Matrix theta = store::read_matrix(a.theta, "/theta", &theta_header);
     Matrix x = store::read_matrix(a.x.empty() ? a.theta : a.x, "/x", nullptr);

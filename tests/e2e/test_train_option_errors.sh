@@ -20,7 +20,8 @@ bad_option() {  # bad_option PATTERN OPTION VALUE
 bad_option "--lr must be a finite number > 0, got 0" --lr 0
 bad_option "--lr must be a finite number > 0, got inf" --lr inf
 bad_option "--lr must be a finite number > 0, got nan" --lr nan
-bad_option "--batch-size must be at least 1, got -5" --batch-size -5
+bad_option "--batch-size: expected an integer in \[0, 1000000000\], got -5" --batch-size -5
+bad_option "--batch-size must be at least 1, got 0" --batch-size 0
 bad_option "--max-epochs must be at least 1, got 0" --max-epochs 0
 bad_option "--patience must be at least 1" --patience 0
 bad_option "--weight-decay must be a finite number >= 0, got -0.1" --weight-decay -0.1
