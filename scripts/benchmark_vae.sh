@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Accuracy / time benchmark of simbi's amortized estimators on the sbibm tasks, the sbibm protocol
 # (docs/results_vae.md, docs/results_flows.md): CP-VAE, UP-VAE, E&E (ene), NPE (neural spline flow),
-# FMPE (flow matching) and NPSE (score matching). For each task x budget simulate once (shared by all
+# FMPE (flow matching), NPSE (score matching) and NLE (likelihood flow sampled by MCMC). For each task x budget simulate once (shared by all
 # methods); for each method train with configs/<task>/<method>.toml (timed); for each observation k draw
 # 10,000 posterior samples (timed) and compute C2ST and MMD against sbibm's reference posterior of that
 # observation. Then write
@@ -16,7 +16,7 @@
 # solver settings); the old methods sample without it, as before. NPSE needs configs/<task>/npse.toml,
 # which no task has yet: FMPE's keys (sigma-min, time-prior-exponent) do not all apply to NPSE.
 # Usage:
-#   bash scripts/benchmark_vae.sh [--tasks "two_moons slcp ..."] [--methods "cpvae upvae ene npe fmpe npse"]
+#   bash scripts/benchmark_vae.sh [--tasks "two_moons slcp ..."] [--methods "cpvae upvae ene npe fmpe npse nle"]
 #       [--budgets "10000 20000"] [--observations "1 2 3 4 5"] [--ranks 2] [--sbibm-dir ../shared/sbibm]
 #       [--sbibm-results ../shared/reference_results/sbibm/main_paper.csv]
 #       [--out results/vae] [--max-epochs N] [--seed S] [--num-samples N] [--plots] [--resume]
@@ -94,11 +94,11 @@ for v in "$TASKS" "$METHODS" "$BUDGETS" "$OBSERVATIONS"; do
 done
 for m in $METHODS; do
   case "$m" in
-    cpvae | upvae | ene | npe | fmpe | npse) ;;
-    *) die "unknown method '$m' (cpvae | upvae | ene | npe | fmpe | npse)" ;;
+    cpvae | upvae | ene | npe | fmpe | npse | nle) ;;
+    *) die "unknown method '$m' (cpvae | upvae | ene | npe | fmpe | npse | nle)" ;;
   esac
 done
-is_flow_method() { case "$1" in npe | fmpe | npse) return 0 ;; *) return 1 ;; esac; }
+is_flow_method() { case "$1" in npe | fmpe | npse | nle) return 0 ;; *) return 1 ;; esac; }
 [ -d "$SBIBM_DIR" ] || die "sbibm folder not found: $SBIBM_DIR (give --sbibm-dir)"
 SBIBM_DIR=$(cd "$SBIBM_DIR" && pwd)
 SBIBM_RESULTS_NOTE=""
@@ -216,7 +216,7 @@ if [ "$REPORT_ONLY" -eq 0 ]; then
         cfg="configs/$task/$method.toml"
         case "$method" in
           cpvae) name=CP-VAE ;; upvae) name=UP-VAE ;; ene) name="E&E" ;;
-          npe) name="NPE (NSF)" ;; fmpe) name=FMPE ;; npse) name=NPSE ;;
+          npe) name="NPE (NSF)" ;; fmpe) name=FMPE ;; npse) name=NPSE ;; nle) name=NLE ;;
         esac
         sample_cfg=()  # NPE / FMPE / NPSE: the config's [sample] section (reject-outside-prior, solver)
         if is_flow_method "$method"; then sample_cfg=(--config "$cfg"); fi
@@ -404,9 +404,10 @@ SBIBM_NPE_10K = {
     "slcp_distractors": 0.970, "bernoulli_glm": 0.678, "bernoulli_glm_raw": 0.765, "gaussian_mixture": 0.661,
     "sir": 0.680, "lotka_volterra": 0.997,
 }
-NAMES = {"cpvae": "CP-VAE", "upvae": "UP-VAE", "ene": "E&E", "npe": "NPE (NSF)", "fmpe": "FMPE", "npse": "NPSE"}
+NAMES = {"cpvae": "CP-VAE", "upvae": "UP-VAE", "ene": "E&E", "npe": "NPE (NSF)", "fmpe": "FMPE", "npse": "NPSE", "nle": "NLE"}
 OLD_METHODS = ("cpvae", "upvae", "ene")  # compared with the paper's Table 1 (E&E: sbibm's NRE)
-FLOW_METHODS = ("npe", "fmpe", "npse")  # compared with sbibm's NPE and its best amortized method
+FLOW_METHODS = ("npe", "fmpe", "npse", "nle")  # compared with sbibm's NPE (NLE: its NLE) and best amortized
+SBIBM_SAME_KIND = {"nle": "NLE"}  # the sbibm algorithm a method is compared with (default NPE)
 AMORTIZED = ("NPE", "NLE", "NRE")  # sbibm's single-round (amortizable) neural methods
 
 
@@ -649,6 +650,7 @@ if flow_methods:
               f"posterior, mean ± std over observations {obs_txt}. sbibm NPE: sbibm's NPE (sbi's NSF, its "
               "benchmark configuration = configs/<task>/npe.toml) at the same budget on the same observations "
               "(main_paper.csv; sbibm ran 10³, 10⁴ and 10⁵ simulations only, other budgets show –). "
+              "NLE is compared with sbibm's NLE (sbi's MAF likelihood, slice MCMC) in the same columns. "
               "'≤ sbibm NPE' means simbi's mean is at or below sbibm's. Best amortized: the lowest mean of sbibm's "
               "NPE, NLE and NRE there (single-round methods; the sequential SNPE / SNLE / SNRE are left out). "
               "C2ST 0.5 is perfect. Train min: simbi's training loop (wall time of `simbi train` in brackets); "
@@ -666,7 +668,7 @@ if flow_methods:
                 rs = [r for r in rows if r["task"] == task and r["method"] == method and r["budget"] == budget]
                 c_m, c_s, n = mean_std([r["c2st"] for r in rs])
                 m_m, m_s, _ = mean_std([r["mmd"] for r in rs])
-                ref = sbibm_c2st(task, budget, "NPE")
+                ref = sbibm_c2st(task, budget, SBIBM_SAME_KIND.get(method, "NPE"))
                 best = None
                 for alg in AMORTIZED:
                     v = sbibm_c2st(task, budget, alg)
@@ -693,7 +695,8 @@ if flow_methods:
                           f"{best_txt} | {pm(m_m, m_s, 4)} | {tmin} | {ep} | {samp} |")
     md.append("")
     for (method, budget), oks in sorted(flow_summary.items()):
-        md.append(f"- {NAMES.get(method, method)} at {budget:,}: at or below sbibm's NPE on {sum(oks)} of {len(oks)} tasks.")
+        md.append(f"- {NAMES.get(method, method)} at {budget:,}: at or below sbibm's "
+                  f"{SBIBM_SAME_KIND.get(method, 'NPE')} on {sum(oks)} of {len(oks)} tasks.")
 missing = [r for r in rows if r["status"] != "ok"]
 if missing:
     md.append(f"\n{len(missing)} of {len(rows)} task/method/budget/observation runs have no result "

@@ -1,7 +1,7 @@
 // `simbi sample`: draw posterior samples from a trained model for each observation row, whatever the
 // estimator (posterior/posterior.hpp): direct draws split over the ranks (CP-VAE, UP-VAE), GBI posteriors
-// for each --beta by MCMC (ACE), exact rejection or MCMC (E&E). Rank 0 writes one CSV per observation
-// (and β) and prints one line each.
+// for each --beta by MCMC (ACE), MCMC on the learned likelihood (NLE), exact rejection or MCMC (E&E). Rank 0 writes one
+// CSV per observation (and β) and prints one line each.
 #include <cstdio>
 
 #include "commands.hpp"
@@ -47,13 +47,16 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   add_integer_option(sub, "--seed", a->request.options.seed, "Seed")->capture_default_str();
   sub->add_flag("--reject-outside-prior", a->request.options.reject_outside_prior,
                 "Keep only draws inside the prior's support (reports the acceptance rate)");
+  sub->add_flag("--iid", a->request.options.iid_observations,
+                "NLE models: the observation rows are i.i.d. draws for one θ: one posterior for all of them (--out)");
   sub->add_option("--beta", a->request.options.betas,
                   "ACE models: inverse temperature(s) of the GBI posterior, e.g. 10,100,1000 "
                   "(with several: <stem>_beta<β>.csv)")
       ->delimiter(',');
-  sub->add_option("--sampler", a->request.options.sampler,
-                  "ACE models: MCMC sampler, slice (default) | rwm; E&E models: auto (default: exact rejection, MCMC "
-                  "when its acceptance is below --min-acceptance) | rejection | slice | rwm");
+  sub->add_option(
+      "--sampler", a->request.options.sampler,
+      "ACE/NLE models: MCMC sampler, slice (default) | rwm; E&E models: auto (default: exact rejection, MCMC "
+      "when its acceptance is below --min-acceptance) | rejection | slice | rwm");
   add_integer_option(sub, "--rejection-pilot", a->request.options.rejection_pilot,
                      "E&E: prior draws tried before --sampler auto decides", kDraws)
       ->capture_default_str();
@@ -62,15 +65,15 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
       ->capture_default_str();
   add_integer_option(sub, "--max-draws", a->request.options.max_draws, "E&E: most prior draws for rejection", kDraws)
       ->capture_default_str();
-  add_integer_option(sub, "--chains", a->request.options.mcmc.chains, "ACE/E&E MCMC: chains (split over the ranks)",
+  add_integer_option(sub, "--chains", a->request.options.mcmc.chains, "ACE/NLE/E&E MCMC: chains (split over the ranks)",
                      kCount)
       ->capture_default_str();
-  add_integer_option(sub, "--warmup", a->request.options.mcmc.warmup, "ACE models: warm-up sweeps per chain", kCount)
+  add_integer_option(sub, "--warmup", a->request.options.mcmc.warmup, "MCMC: warm-up sweeps per chain", kCount)
       ->capture_default_str();
-  add_integer_option(sub, "--thin", a->request.options.mcmc.thin, "ACE models: keep every k-th sweep", kCount)
+  add_integer_option(sub, "--thin", a->request.options.mcmc.thin, "MCMC: keep every k-th sweep", kCount)
       ->capture_default_str();
   add_integer_option(sub, "--init-candidates", a->request.options.mcmc.init_candidates,
-                     "ACE models: prior candidates per chain for the resampling initialisation", kCount)
+                     "MCMC: prior candidates per chain for the resampling initialisation", kCount)
       ->capture_default_str();
   nlohmann::json* ode = &a->request.options.ode_solver;
   add_json_option<std::string>(sub, "--solver", ode, "solver",
@@ -79,7 +82,7 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   add_json_option<double>(sub, "--rtol", ode, "rtol", "FMPE/NPSE dopri5: relative tolerance");
   add_json_option<double>(sub, "--atol", ode, "atol", "FMPE/NPSE dopri5: absolute tolerance");
   sub->add_flag("--no-diagnostics", a->no_diagnostics,
-                "ACE models: skip R-hat and ESS (which need at least 2 chains and 8 draws per chain)");
+                "MCMC: skip R-hat and ESS (which need at least 2 chains and 8 draws per chain)");
   add_integer_option(sub, "--threads", a->threads,
                      "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)",
                      kThreads);

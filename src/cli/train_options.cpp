@@ -8,9 +8,9 @@ namespace {
 // The data, the outputs, the run (device, checkpoints, data loading) and the optimisation.
 void add_run_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--data", a->data, "Simulation store (HDF5) to train on")->required();
-  sub->add_option(
-      "--method", a->estimator.method,
-      "cpvae | upvae | ace | ene (Embed and Emulate) | npe (normalizing flow) | fmpe (flow matching) | npse (score)");
+  sub->add_option("--method", a->estimator.method,
+                  "cpvae | upvae | ace | ene (Embed and Emulate) | npe (normalizing flow) | fmpe (flow matching) | "
+                  "npse (score) | nle (likelihood flow)");
   sub->add_option("--out", a->out, "Model file to write")->required();
   add_integer_option(sub, "--seed", a->seed, "Seed (split, shuffling, initialisation)")->capture_default_str();
   sub->add_option("--device", a->device, "cpu | cuda")->capture_default_str();
@@ -129,21 +129,23 @@ void add_ene_options(CLI::App* sub, train::TrainRequest* a) {
       ->capture_default_str();
 }
 
-// NPE: the flow; FMPE / NPSE: the vector field and the ODE solver.
+// NPE, NLE: the flow; FMPE / NPSE: the vector field and the ODE solver.
 void add_density_options(CLI::App* sub, train::TrainRequest* a) {
   auto& f = a->estimator.flow;
-  sub->add_option("--flow", f.type, "NPE: nsf (neural spline flow) | maf (masked autoregressive flow)")
+  sub->add_option("--flow", f.type, "NPE/NLE: nsf (neural spline flow) | maf (masked autoregressive flow)")
       ->capture_default_str();
-  add_integer_option(sub, "--flow-transforms", f.transforms, "NPE: flow layers", kCount)->capture_default_str();
-  add_integer_option(sub, "--flow-hidden", f.hidden, "NPE: hidden units of each layer's conditioner", kCount)
+  add_integer_option(sub, "--flow-transforms", f.transforms, "NPE/NLE: flow layers", kCount)->capture_default_str();
+  add_integer_option(sub, "--flow-hidden", f.hidden, "NPE/NLE: hidden units of each layer's conditioner", kCount)
       ->capture_default_str();
-  add_integer_option(sub, "--flow-blocks", f.blocks, "NPE: residual blocks of each conditioner", kCount)
+  add_integer_option(sub, "--flow-blocks", f.blocks, "NPE/NLE: residual blocks of each conditioner", kCount)
       ->capture_default_str();
-  add_integer_option(sub, "--flow-bins", f.bins, "NPE nsf: spline bins", kCount)->capture_default_str();
-  sub->add_option("--flow-tail-bound", f.tail_bound, "NPE nsf: splines on [-B, B] (z-scored units), identity outside")
+  add_integer_option(sub, "--flow-bins", f.bins, "NPE/NLE nsf: spline bins", kCount)->capture_default_str();
+  sub->add_option("--flow-tail-bound", f.tail_bound,
+                  "NPE/NLE nsf: splines on [-B, B] (z-scored units), identity outside")
       ->capture_default_str();
   sub->add_option("--flow-conditioner", f.conditioner,
-                  "NPE nsf: auto (coupling for dim θ >= 2, else autoregressive) | coupling | autoregressive")
+                  "NPE/NLE nsf: auto (coupling for a flow over >= 2 dimensions, else autoregressive) | coupling | "
+                  "autoregressive")
       ->capture_default_str();
   sub->add_option("--embedding-hidden", a->estimator.embedding_hidden, "NPE: hidden widths of an MLP embedding of x");
   add_integer_option(sub, "--embedding-dim", a->estimator.embedding_dim,

@@ -8,22 +8,10 @@
 #include "simbi/dist/comm.hpp"
 #include "simbi/estimators/ace.hpp"
 #include "simbi/estimators/ene.hpp"
+#include "simbi/estimators/nle.hpp"
 #include "simbi/estimators/ode_sampled.hpp"
 
 namespace simbi::posterior {
-
-namespace detail {
-
-mcmc::McmcOptions mcmc_options(const PosteriorOptions& o, const std::string& sampler, uint64_t stream_index) {
-  mcmc::McmcOptions m = o.mcmc;
-  m.sampler = mcmc::parse_sampler(sampler);
-  m.seed = o.seed;
-  m.stream_index = stream_index;
-  m.comm = o.comm;
-  return m;
-}
-
-}  // namespace detail
 
 torch::Tensor Posterior::log_prob(const torch::Tensor&, const torch::Tensor&) {
   throw Error(ErrorKind::invalid_argument,
@@ -83,7 +71,8 @@ bool is_generalized_posterior(const LoadedModel& model) {
 
 int64_t mcmc_chains(const store::ModelMeta& model, const PosteriorOptions& o) {
   const std::shared_ptr<estimators::Estimator> estimator = estimators::make_estimator(model.estimator);
-  if (dynamic_cast<estimators::Ace*>(estimator.get())) return o.mcmc.chains;
+  if (dynamic_cast<estimators::Ace*>(estimator.get()) || dynamic_cast<estimators::Nle*>(estimator.get()))
+    return o.mcmc.chains;
   const bool mcmc_sampler = o.sampler == "slice" || o.sampler == "rwm";
   if (dynamic_cast<estimators::Ene*>(estimator.get()) && mcmc_sampler) return o.mcmc.chains;
   return 0;
@@ -111,6 +100,11 @@ std::unique_ptr<Posterior> make_unchecked_posterior(const LoadedModel& model, co
     if (!o.sampler.empty()) (void)mcmc::parse_sampler(o.sampler);
     return detail::make_gbi_posterior(model.estimator, *ace, required_prior(model, "GBI sampling"), o);
   }
+  auto* nle = dynamic_cast<estimators::Nle*>(model.estimator.get());
+  require(nle || !o.iid_observations, ErrorKind::invalid_argument,
+          "--iid (the observation rows are i.i.d. draws for one θ) is for NLE models; " + model.path + " is a " +
+              method + " model");
+  if (nle) return detail::make_nle_posterior(model.estimator, *nle, required_prior(model, "NLE sampling"), o);
   if (auto* ene = dynamic_cast<estimators::Ene*>(model.estimator.get()))
     return detail::make_ene_posterior(model.estimator, *ene, required_prior(model, "E&E sampling"), o);
   auto* ode = dynamic_cast<estimators::OdeSampled*>(model.estimator.get());

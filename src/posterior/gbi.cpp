@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "posteriors.hpp"
-#include "simbi/core/log.hpp"
 #include "simbi/estimators/ace.hpp"
 #include "simbi/mcmc/potential.hpp"
 
@@ -50,27 +49,13 @@ class GbiPosterior final : public Posterior {
     const std::string sampler = o_.sampler.empty() ? "slice" : o_.sampler;
     std::vector<DrawSet> sets;
     for (size_t b = 0; b < o_.betas.size(); ++b) {
-      DrawSet set;
-      set.beta = o_.betas[b];
-      AcePotential potential(ace_, x_o, set.beta, prior_->dim());
+      AcePotential potential(ace_, x_o, o_.betas[b], prior_->dim());
       // Independent chains per (observation, β).
-      const mcmc::McmcResult r =
-          mcmc::run_mcmc(*prior_, &potential, o_.num_samples, mcmc_options(o_, sampler, stream_index * 1000 + b));
-      set.samples = r.samples;
-      set.seconds = r.wall_seconds;
-      set.max_rhat = r.diagnostics.max_rhat;
-      set.min_ess_bulk = r.diagnostics.min_ess_bulk;
-      char line[400];
-      std::snprintf(line, sizeof line,
-                    " at beta %g in %.2f s: %lld chains (%s, warm-up %lld, thin %lld), max R-hat %.3f, min bulk ESS "
-                    "%.0f, %s potential evaluations/s (%.1f rows per call; initialisation %.2f s)",
-                    set.beta, r.wall_seconds, static_cast<long long>(r.num_chains), sampler.c_str(),
-                    static_cast<long long>(o_.mcmc.warmup), static_cast<long long>(o_.mcmc.thin),
-                    r.diagnostics.max_rhat, r.diagnostics.min_ess_bulk,
-                    log::human_count(r.evaluations_per_second()).c_str(),
-                    r.potential_calls > 0 ? static_cast<double>(r.potential_evaluations) / r.potential_calls : 0.0,
-                    r.init_seconds);
-      set.summary = line;
+      DrawSet set = mcmc_draw_set(*prior_, &potential, o_, sampler, stream_index * 1000 + b);
+      set.beta = o_.betas[b];
+      char at[64];
+      std::snprintf(at, sizeof at, " at beta %g", set.beta);
+      set.summary = at + set.summary;
       sets.push_back(std::move(set));
     }
     return sets;

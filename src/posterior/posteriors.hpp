@@ -8,6 +8,7 @@
 namespace simbi::estimators {
 class Ace;
 class Ene;
+class Nle;
 }  // namespace simbi::estimators
 
 namespace simbi::posterior::detail {
@@ -23,6 +24,15 @@ std::unique_ptr<Posterior> make_gbi_posterior(std::shared_ptr<estimators::Estima
 // E&E posteriors by exact rejection from the prior or MCMC. Throws when the options are invalid.
 std::unique_ptr<Posterior> make_ene_posterior(std::shared_ptr<estimators::Estimator> model, estimators::Ene& ene,
                                               std::unique_ptr<sim::Prior> prior, const PosteriorOptions& o);
+
+// NLE posteriors p(θ)·Π_j q(x_o,j | θ) by the MCMC engine (sampler "slice" or "rwm").
+std::unique_ptr<Posterior> make_nle_posterior(std::shared_ptr<estimators::Estimator> model, estimators::Nle& nle,
+                                              std::unique_ptr<sim::Prior> prior, const PosteriorOptions& o);
+
+// One MCMC run of o.num_samples draws from p(θ)·ℓ(θ) and its report line (" in T s: C chains (...), max
+// R-hat ..., min bulk ESS ..., evaluations/s ..."), diagnostics filled in. Collective over o.comm.
+DrawSet mcmc_draw_set(const sim::Prior& prior, mcmc::Potential* potential, const PosteriorOptions& o,
+                      const std::string& sampler, uint64_t stream_index);
 
 // An MCMC run's options from the posterior options: `sampler` and `stream_index` for this run.
 mcmc::McmcOptions mcmc_options(const PosteriorOptions& o, const std::string& sampler, uint64_t stream_index);

@@ -58,10 +58,14 @@ std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
     posterior = make_posterior(model, request.options);
   });
   const std::vector<std::string> labels = model.meta.labels();
-  const int64_t m = observations.rows();
+  // With iid_observations all rows are one observation set: one posterior, written to `out`.
+  const bool iid = request.options.iid_observations;
+  const int64_t m = iid ? 1 : observations.rows();
   std::vector<WrittenSamples> written;
   for (int64_t k = 0; k < m; ++k) {
-    const torch::Tensor x_o = torch::from_blob(observations.row(k), {observations.cols()}, torch::kFloat).clone();
+    const torch::Tensor x_o =
+        iid ? torch::from_blob(observations.row(0), {observations.rows(), observations.cols()}, torch::kFloat).clone()
+            : torch::from_blob(observations.row(k), {observations.cols()}, torch::kFloat).clone();
     for (DrawSet& set : posterior->sample(x_o, static_cast<uint64_t>(k))) {
       WrittenSamples w;
       w.observation = k + 1;

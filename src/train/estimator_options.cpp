@@ -78,6 +78,11 @@ nlohmann::json npe_config(const EstimatorOptions& a, const store::SimStoreMeta& 
   return c;
 }
 
+// NLE: a flow over x conditioned on θ (checked by FlowConfig::from_json when the estimator is built).
+nlohmann::json nle_config(const EstimatorOptions& a, const store::SimStoreMeta& m) {
+  return {{"method", "nle"}, {"theta_dim", m.theta_dim}, {"x_dim", m.x_dim}, {"flow", a.flow.to_json()}};
+}
+
 // FMPE / NPSE: only the options given; the rest keep the method's defaults (checked when it is built).
 nlohmann::json vector_field_config(const EstimatorOptions& a, const store::SimStoreMeta& m) {
   nlohmann::json c = a.vector_field;
@@ -93,6 +98,7 @@ nlohmann::json estimator_config(const EstimatorOptions& a, const store::SimStore
   if (a.method == "ace") return ace_config(a, m);
   if (a.method == "ene") return ene_config(a, m);
   if (a.method == "npe") return npe_config(a, m);
+  if (a.method == "nle") return nle_config(a, m);
   if (a.method == "fmpe" || a.method == "npse") return vector_field_config(a, m);
   const int64_t theta_dim = m.theta_dim, x_dim = m.x_dim;
   nlohmann::json c = {{"method", a.method}, {"theta_dim", theta_dim}, {"x_dim", x_dim}, {"latent_dim", a.latent_dim}};

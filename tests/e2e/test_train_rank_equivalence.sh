@@ -4,7 +4,8 @@
 # optimizer step and after a whole epoch — for a deterministic loss (regression), for a CP-VAE,
 # whose reparameterisation noise is keyed by global batch position, not by rank, and for E&E, whose
 # contrastive loss takes its negatives from the whole global batch (gathered across the ranks), for NPE (a
-# spline flow), and for FMPE and NPSE, whose times and base draws are noise keyed by global batch position.
+# spline flow) and NLE (a spline flow over x), and for FMPE and NPSE, whose times and base draws are noise
+# keyed by global batch position.
 # Control: a different
 # global batch on 1 rank must differ, so the comparison can fail.
 source "$(dirname "$0")/lib.sh"
@@ -19,7 +20,7 @@ print("%.3g" % np.abs(a - b).max())' "$1" "$2"
 }
 within() { "$PY" -c "import sys; sys.exit(0 if float('$1') <= float('$2') else 1)"; }
 
-for model in regression cpvae ene npe fmpe npse; do
+for model in regression cpvae ene npe fmpe npse nle; do
   # One optimizer step: the global batch is every training row (900 of 1000).
   "$MPIEXEC" -n 1 "$TOOL" --model $model --batch 900 --epochs 1 --out ${model}_step_1.txt
   mpirun2 "$TOOL" --model $model --batch 900 --epochs 1 --out ${model}_step_2.txt

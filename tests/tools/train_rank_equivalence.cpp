@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
   }
   if (batch <= 0 || epochs <= 0 || out.empty() ||
       (model_name != "regression" && model_name != "cpvae" && model_name != "ene" && model_name != "npe" &&
-       model_name != "fmpe" && model_name != "npse")) {
-    std::fprintf(stderr, "usage: %s --model regression|cpvae|ene|npe|fmpe|npse --batch B --epochs E --out FILE\n",
+       model_name != "fmpe" && model_name != "npse" && model_name != "nle")) {
+    std::fprintf(stderr, "usage: %s --model regression|cpvae|ene|npe|fmpe|npse|nle --batch B --epochs E --out FILE\n",
                  argv[0]);
     return 2;
   }
@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
   } else if (model_name == "npe") {  // a 1-D θ: the autoregressive spline flow
     model_ptr = simbi::estimators::make_estimator(
         {{"method", "npe"}, {"theta_dim", 1}, {"x_dim", 2}, {"flow", {{"transforms", 2}, {"hidden", 16}}}});
+  } else if (model_name == "nle") {  // a spline flow over the 2-D x, conditioned on θ
+    model_ptr = simbi::estimators::make_estimator(
+        {{"method", "nle"}, {"theta_dim", 1}, {"x_dim", 2}, {"flow", {{"transforms", 2}, {"hidden", 16}}}});
   } else if (model_name == "fmpe" || model_name == "npse") {  // per-example noise: time and base draw
     model_ptr = simbi::estimators::make_estimator(
         {{"method", model_name}, {"theta_dim", 1}, {"x_dim", 2}, {"width", 32}, {"blocks", 1}});

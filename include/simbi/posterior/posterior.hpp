@@ -1,6 +1,7 @@
 // Posteriors of trained models: one interface, whatever the estimator. make_posterior() builds the
 // right one from a loaded model — CP-VAE / UP-VAE (direct draws from the amortised posterior), ACE
-// (GBI posteriors p(θ)·exp(−β·ĉ(θ, x_o)) by the distributed MCMC engine), E&E (p(θ)·exp(s(x_o, θ)) by
+// (GBI posteriors p(θ)·exp(−β·ĉ(θ, x_o)) by the distributed MCMC engine), NLE (p(θ)·q(x_o | θ) by the
+// same engine), E&E (p(θ)·exp(s(x_o, θ)) by
 // exact rejection from the prior, or MCMC) — so callers never ask which estimator they hold. A new
 // estimator adds one class in src/posterior/ and one line in make_posterior (docs/architecture.md).
 //
@@ -29,10 +30,13 @@ struct PosteriorOptions {
   bool reject_outside_prior = false;
   // ACE: the GBI posteriors' inverse temperatures (one draw set per β; at least one).
   std::vector<double> betas;
-  // ACE: slice (default) | rwm. E&E: auto (default: exact rejection, MCMC when its acceptance is below
+  // NLE: the rows of the observation file are i.i.d. observations of one θ, and one posterior is drawn for
+  // all of them (the potential sums their log-likelihoods). Refused for other estimators.
+  bool iid_observations = false;
+  // ACE, NLE: slice (default) | rwm. E&E: auto (default: exact rejection, MCMC when its acceptance is below
   // min_acceptance) | rejection | slice | rwm. Empty = the estimator's default; refused for direct ones.
   std::string sampler;
-  // MCMC (ACE, E&E): chains, warm-up, thinning, initial candidates, diagnostics. The seed, sampler and
+  // MCMC (ACE, NLE, E&E): chains, warm-up, thinning, initial candidates, diagnostics. The seed, sampler and
   // stream index are set per call from the fields above.
   mcmc::McmcOptions mcmc;
   // E&E rejection: prior draws tried before auto decides, lowest acceptance auto accepts, draw cap.
@@ -61,8 +65,8 @@ struct DrawSet {
 class Posterior {
  public:
   virtual ~Posterior() = default;
-  // Draws for the observation x_o [x_dim] (original units). `stream_index` keys the random streams
-  // (e.g. the observation's index), so separate calls are independent and each is reproducible.
+  // Draws for the observation x_o [x_dim] (original units; NLE also [m, x_dim]: m i.i.d. observations). `stream_index`
+  // keys the random streams (e.g. the observation's index), so separate calls are independent and each is reproducible.
   // Collective over options.comm.
   virtual std::vector<DrawSet> sample(const torch::Tensor& x_o, uint64_t stream_index) = 0;
   // The number of draw sets sample() returns (ACE: the number of β values; else 1).

@@ -15,7 +15,7 @@
 namespace simbi::train {
 
 struct EstimatorOptions {
-  std::string method;  // make_estimator's known_methods(): cpvae | upvae | ace | ene | npe | fmpe | npse
+  std::string method;  // make_estimator's known_methods(): cpvae | upvae | ace | ene | npe | fmpe | npse | nle
   // VAEs
   int64_t latent_dim = 0;                                                         // 0 = dim θ
   std::string encoder_hidden, prior_hidden, decoder_hidden, data_decoder_hidden;  // "64,64" width lists
@@ -30,7 +30,8 @@ struct EstimatorOptions {
   // E&E (dims set from the store); --encoder-hidden is shared with the VAEs.
   estimators::EneConfig ene;
   std::string conv_channels;  // E&E conv encoder, "32,64"
-  // NPE: the conditional flow (FlowConfig's defaults: sbi's NSF) and an optional MLP embedding of x.
+  // NPE: the conditional flow q(θ | x) (FlowConfig's defaults: sbi's NSF) and an optional MLP embedding of
+  // x. NLE: the same flow options, for its flow q(x | θ).
   nn::FlowConfig flow;
   std::string embedding_hidden;  // "64,64" (empty: none)
   int64_t embedding_dim = 0;     // 0: no embedding
