@@ -75,6 +75,11 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   add_integer_option(sub, "--init-candidates", a->request.options.mcmc.init_candidates,
                      "MCMC: prior candidates per chain for the resampling initialisation", kCount)
       ->capture_default_str();
+  add_integer_option(sub, "--mode-jumps", a->request.options.mcmc.mode_jumps,
+                     "MCMC: independence proposals per chain every --thin sweeps after warm-up, from a kernel "
+                     "density over all chains' states, so chains move between separated modes (0 = off)",
+                     kCount)
+      ->capture_default_str();
   nlohmann::json* ode = &a->request.options.ode_solver;
   add_json_option<std::string>(sub, "--solver", ode, "solver",
                                "FMPE/NPSE: ODE solver, rk4 | dopri5 (default: the model's)");

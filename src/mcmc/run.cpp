@@ -2,6 +2,7 @@
 // with thinning, the gather on rank 0 and the diagnostics.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -36,6 +37,8 @@ void validate(const sim::Prior& prior, Potential* potential, int64_t num_samples
                                          " (use more chains, or turn the diagnostics off)");
   bad(o.warmup < 0, "warm-up must be >= 0, got " + std::to_string(o.warmup));
   bad(o.thin < 1, "thinning must be >= 1, got " + std::to_string(o.thin));
+  bad(o.mode_jumps < 0, "mode jumps must be >= 0, got " + std::to_string(o.mode_jumps));
+  bad(o.mode_jumps > 0 && o.chains < 2, "mode jumps need at least 2 chains, got " + std::to_string(o.chains));
   bad(o.init_candidates < 1, "initialisation candidates must be >= 1, got " + std::to_string(o.init_candidates));
   bad(o.max_batch_rows < 1, "max_batch_rows must be >= 1, got " + std::to_string(o.max_batch_rows));
   bad(!(o.slice_width > 0.0) || !std::isfinite(o.slice_width),
@@ -143,6 +146,15 @@ SamplerKind parse_sampler(const std::string& name) {
 double McmcResult::evaluations_per_second() const {
   return sampling_seconds > 0.0 ? static_cast<double>(potential_evaluations) / sampling_seconds : 0.0;
 }
+std::string McmcResult::jump_summary() const {
+  if (jumps_proposed == 0) return "";
+  char line[96];
+  std::snprintf(line, sizeof line, ", mode jumps %.1f%% of %lld accepted",
+                100.0 * static_cast<double>(jumps_accepted) / static_cast<double>(jumps_proposed),
+                static_cast<long long>(jumps_proposed));
+  return line;
+}
+
 double McmcResult::ess_per_second() const {
   return wall_seconds > 0.0 && diagnostics.computed ? diagnostics.min_ess_bulk / wall_seconds : 0.0;
 }
@@ -167,18 +179,27 @@ LocalChains local_chains(const Comm& comm, int64_t dim, const McmcOptions& o) {
     lc.candidate_rng.push_back(chain.substream(0));
     lc.gumbel_rng.push_back(chain.substream(1));
     lc.ch.rng.push_back(chain.substream(2));
+    lc.ch.jump_rng.push_back(chain.substream(3));
   }
   return lc;
 }
 
-// Warm-up and sampling: rank-local segments between the sampler's collective sync points; a failure
-// inside a segment is agreed on at its end, so no rank is left waiting in a collective. Returns this
-// rank's kept draws, [local chain][draw][dim].
+// Warm-up and sampling: rank-local segments between the sampler's collective sync points (and, with
+// mode jumps, every `thin` iterations after warm-up, where the jumps run); a failure inside a segment is
+// agreed on at its end, so no rank is left waiting in a collective. Returns this rank's kept draws,
+// [local chain][draw][dim]; `jumps` is set when mode jumps ran.
 std::vector<float> run_chains(ChainSet& ch, ChainSampler& sampler, UnconstrainedTarget& target, const Comm& comm,
-                              int64_t per_chain, int64_t total_iters, const McmcOptions& o) {
+                              int64_t per_chain, int64_t total_iters, const McmcOptions& o,
+                              std::unique_ptr<detail::ModeJumps>& jumps) {
   const int64_t d = ch.dim;
   std::vector<float> draws(static_cast<size_t>(ch.count * per_chain * d));
-  std::vector<int64_t> stops = sampler.sync_points();
+  const std::vector<int64_t> sync = sampler.sync_points();
+  std::vector<int64_t> stops = sync;
+  const bool jumping = o.mode_jumps > 0 && target.has_potential();
+  if (jumping)
+    for (int64_t t = o.warmup; t < total_iters; t += o.thin) stops.push_back(t);
+  std::sort(stops.begin(), stops.end());
+  stops.erase(std::unique(stops.begin(), stops.end()), stops.end());
   stops.push_back(total_iters);
   int64_t t = 0;
   for (const int64_t stop : stops) {
@@ -192,7 +213,12 @@ std::vector<float> run_chains(ChainSet& ch, ChainSampler& sampler, Unconstrained
       });
       t = stop;
     });
-    if (stop < total_iters) sampler.synchronise(comm, stop);
+    if (stop == total_iters) break;
+    if (std::binary_search(sync.begin(), sync.end(), stop)) sampler.synchronise(comm, stop);
+    if (jumping && stop >= o.warmup) {
+      if (!jumps) comm.run_agreed([&] { jumps = std::make_unique<detail::ModeJumps>(ch, comm); });
+      comm.run_agreed([&] { jumps->move(ch, target, o.mode_jumps); });
+    }
   }
   return draws;
 }
@@ -300,10 +326,15 @@ McmcResult run_mcmc(const sim::Prior& prior, Potential* potential, int64_t num_s
   std::unique_ptr<ChainSampler> sampler = o.sampler == SamplerKind::slice
                                               ? detail::make_slice_sampler(lc.ch, *target, o)
                                               : detail::make_rwm_sampler(lc.ch, *target, o, comm);
-  const std::vector<float> draws = run_chains(lc.ch, *sampler, *target, comm, per_chain, total_iters, o);
+  std::unique_ptr<detail::ModeJumps> jumps;
+  const std::vector<float> draws = run_chains(lc.ch, *sampler, *target, comm, per_chain, total_iters, o, jumps);
   res.sampling_seconds = comm.max(seconds_since(t_sample));
 
   sum_counters(res, init_counters, target->counters(), sampler->stats(), comm, o.sampler);
+  if (jumps) {
+    res.jumps_proposed = comm.sum(jumps->proposed());
+    res.jumps_accepted = comm.sum(jumps->accepted());
+  }
   gather_and_diagnose(res, draws, comm, num_samples, d, o.diagnostics);
   res.warnings = run_warnings(res, o);
   if (comm.rank() == 0)

@@ -21,9 +21,10 @@ struct ChainSet {
   int64_t first = 0;
   int64_t count = 0;
   int64_t dim = 0;
-  std::vector<double> u;          // count × dim current states, unconstrained space
-  std::vector<double> logp;       // log π at u (always finite)
-  std::vector<RandomStream> rng;  // the moves' stream of each chain (depends on seed and chain index only)
+  std::vector<double> u;               // count × dim current states, unconstrained space
+  std::vector<double> logp;            // log π at u (always finite)
+  std::vector<RandomStream> rng;       // the moves' stream of each chain (depends on seed and chain index only)
+  std::vector<RandomStream> jump_rng;  // each chain's stream for mode jumps (ModeJumps)
 };
 
 struct SamplerStats {
@@ -57,6 +58,28 @@ class ChainSampler {
 
  private:
   int64_t local_chains_;
+};
+
+// Independence Metropolis–Hastings proposals from a Gaussian kernel density over every chain's state
+// (mode_jumps.cpp): moves between separated modes that the local samplers cannot cross.
+class ModeJumps {
+ public:
+  // Collective over comm: the kernel centres are all chains' current states (ch.u on every rank).
+  ModeJumps(const ChainSet& ch, const Comm& comm);
+  // `proposals` independence proposals for every local chain, one batched target call each;
+  // rank-local, each chain drawing from its own jump_rng.
+  void move(ChainSet& ch, UnconstrainedTarget& target, int64_t proposals);
+  int64_t proposed() const { return proposed_; }
+  int64_t accepted() const { return accepted_; }
+
+ private:
+  double log_q(const double* u);  // the kernel density's log at u
+
+  int64_t d_, n_ = 0;
+  std::vector<double> centers_, chol_;  // n × d centres; d × d lower Cholesky factor of the kernel
+  double log_det_half_ = 0.0;           // Σ log L_aa
+  std::vector<double> work_, scores_;
+  int64_t proposed_ = 0, accepted_ = 0;
 };
 
 std::unique_ptr<ChainSampler> make_slice_sampler(ChainSet& chains, UnconstrainedTarget& target, const McmcOptions& o);

@@ -102,6 +102,7 @@ EneDraws sample_ene(estimators::Ene& ene, const sim::Prior& prior, const torch::
                 static_cast<long long>(r.num_chains), sampler.c_str(), static_cast<long long>(mo.warmup),
                 static_cast<long long>(mo.thin), r.diagnostics.max_rhat, r.diagnostics.min_ess_bulk);
   out.method += line;
+  out.method += r.jump_summary();
   return out;
 }
 

@@ -34,6 +34,7 @@ DrawSet mcmc_draw_set(const sim::Prior& prior, mcmc::Potential* potential, const
                 r.potential_calls > 0 ? static_cast<double>(r.potential_evaluations) / r.potential_calls : 0.0,
                 r.init_seconds);
   set.summary = line;
+  set.summary += r.jump_summary();
   return set;
 }
 

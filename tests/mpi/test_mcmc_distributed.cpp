@@ -76,6 +76,23 @@ TEST(McmcDistributed, SliceChainsOnTwoRanksAreTheChainsOfOneRank) {
   expect_same_run(world, self, n);
 }
 
+TEST(McmcDistributed, ModeJumpsKeepTheChainsOfOneRank) {
+  // The jump proposal is built from all chains' states in chain order, and each chain draws its jumps
+  // from its own stream: two ranks still run one rank's chains.
+  auto prior = sim::make_box_uniform({-6.0, -12.0}, {6.0, 6.0});
+  auto pot = banana();
+  McmcOptions o = small_options(SamplerKind::slice);
+  o.mode_jumps = 3;
+  const int64_t n = 1001;
+  const McmcResult world = run_mcmc(*prior, pot.get(), n, o);
+  o.comm = MPI_COMM_SELF;
+  const McmcResult self = run_mcmc(*prior, pot.get(), n, o);
+  expect_same_run(world, self, n);
+  EXPECT_GT(world.jumps_proposed, 0);
+  EXPECT_EQ(world.jumps_proposed, self.jumps_proposed);
+  EXPECT_EQ(world.jumps_accepted, self.jumps_accepted);
+}
+
 TEST(McmcDistributed, RwmChainsOnTwoRanksAreTheChainsOfOneRank) {
   // The adapted proposal is pooled over all chains in chain order, so it too is rank-count invariant.
   auto prior = sim::make_gaussian({0.0, 0.0}, {4.0, 0.0, 0.0, 4.0});

@@ -49,6 +49,10 @@ struct McmcOptions {
   // random-walk Metropolis
   double rwm_target_accept = 0.234;
   int64_t rwm_first_window = 25;  // adaptation windows of 25, 50, 100, ... proposals within warm-up
+  // Mode jumps: after warm-up, every `thin` sweeps / proposals, this many independence Metropolis–Hastings
+  // proposals per chain from a Gaussian kernel density over all chains' states at the end of warm-up, so
+  // chains move between separated modes (0 = off; needs chains ≥ 2). Chains stay rank-count invariant.
+  int64_t mode_jumps = 0;
   // diagnostics: rank-normalised split-R̂ and bulk ESS over all chains (needs chains ≥ 2)
   bool diagnostics = true;
   double rhat_warn = 1.01;  // a warning line when max R̂ exceeds this
@@ -73,6 +77,8 @@ struct McmcResult {
   int64_t step_out_limited = 0;       // slice: updates whose stepping-out stopped at the limit
   int64_t shrink_exhausted = 0;       // slice: updates that kept the current point after max shrinkage
   double acceptance_rate = 0.0;       // rwm: accepted / proposed after warm-up; slice: 1 minus exhausted share
+  int64_t jumps_proposed = 0;         // mode-jump proposals (all ranks)
+  int64_t jumps_accepted = 0;         // of which accepted
   double init_seconds = 0.0;          // initialisation wall time (max over ranks)
   double sampling_seconds = 0.0;      // warm-up + sampling wall time (max over ranks)
   double wall_seconds = 0.0;          // the whole call, gather and diagnostics included (max over ranks)
@@ -80,6 +86,7 @@ struct McmcResult {
 
   double evaluations_per_second() const;  // potential_evaluations / sampling_seconds
   double ess_per_second() const;          // diagnostics.min_ess_bulk / wall_seconds
+  std::string jump_summary() const;       // ", mode jumps 12.3% of 15000 accepted", or "" without jumps
 };
 
 // Draws num_samples θ from p(θ)·ℓ(θ) (potential may be null: the prior). Collective (see above).
