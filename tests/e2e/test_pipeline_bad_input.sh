@@ -22,7 +22,7 @@ expect_error "an HDF5 store given as a model" "store_as_model.pt: not a simbi mo
   "${MPI2[@]}" "${S[@]}" sample --model store_as_model.pt --observation "$DATA/observation.csv" --num-samples 10 --out s.csv
 
 printf 'method = "nope"\n[train]\nmax-epochs = 1\n' >unknown_method.toml
-expect_error "config naming an unknown method" "unknown method 'nope' \(known methods: cpvae, upvae, ace, ene, npe, fmpe, npse\)" \
+expect_error "config naming an unknown method" "unknown method 'nope' \(known methods: cpvae, upvae, ace, ene, npe, fmpe, npse, nle\)" \
   "${MPI2[@]}" "${S[@]}" train --data sims.h5 --config unknown_method.toml --out m.pt
 printf '[train]\nmax-epochs = 1\n' >no_method.toml
 expect_error "config missing the method key" "--method is required" \
