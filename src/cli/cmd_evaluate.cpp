@@ -8,11 +8,7 @@
 
 namespace simbi::cli {
 
-void add_evaluate_command(CLI::App& app, std::vector<Command>& commands) {
-  auto a = std::make_shared<posterior::EvaluationRequest>();
-  CLI::App* sub =
-      app.add_subcommand("evaluate", "C2ST and MMD of posterior samples against reference samples (sbibm's metrics)");
-  sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
+void add_evaluate_options(CLI::App* sub, posterior::EvaluationRequest* a) {
   sub->add_option("--samples", a->samples, "Posterior samples to evaluate (CSV with a header, or file.h5:/dataset)")
       ->required();
   sub->add_option("--reference", a->reference, "Reference posterior samples (CSV with a header, or file.h5:/dataset)")
@@ -29,13 +25,23 @@ void add_evaluate_command(CLI::App& app, std::vector<Command>& commands) {
   add_integer_option(sub, "--threads", a->threads,
                      "Threads per rank: C2ST folds run concurrently on them (default: cores per node / ranks per node)",
                      kThreads);
+}
+
+void print_evaluation(const posterior::Evaluation& e) {
+  if (!dist::is_root()) return;
+  std::printf("%s\n", e.line.c_str());
+  std::fflush(stdout);
+}
+
+void add_evaluate_command(CLI::App& app, std::vector<Command>& commands) {
+  auto a = std::make_shared<posterior::EvaluationRequest>();
+  CLI::App* sub =
+      app.add_subcommand("evaluate", "C2ST and MMD of posterior samples against reference samples (sbibm's metrics)");
+  sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
+  add_evaluate_options(sub, a.get());
   commands.push_back({sub, [a] {
                         set_torch_threads(1);  // the C2ST folds run on worker threads instead
-                        const posterior::Evaluation e = posterior::evaluate_samples(*a);
-                        if (dist::is_root()) {
-                          std::printf("%s\n", e.line.c_str());
-                          std::fflush(stdout);
-                        }
+                        print_evaluation(posterior::evaluate_samples(*a));
                         return 0;
                       }});
 }

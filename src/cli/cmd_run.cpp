@@ -1,17 +1,18 @@
-// `simbi run --config F`: the whole pipeline from one config — simulate -> train -> sample ->
-// evaluate — each stage being the same command a user would type, run in-process with F's sections —
-// ending with a report (run_report.md: outputs, times per stage, metrics, plots; run_report.hpp).
-#include <chrono>
+// `simbi run --config F`: the whole pipeline from one config — simulate -> train -> sample -> evaluate
+// (pipeline/pipeline.hpp) — each stage's options read from F's section for that command by the command's
+// own option table, ending with a report (run_report.md: outputs, times per stage, metrics, plots;
+// run_report.hpp).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "config_args.hpp"
 #include "run_report.hpp"
-#include "simbi/core/log.hpp"
-#include "simbi/core/stop_signal.hpp"
+#include "simbi/core/error.hpp"
+#include "simbi/core/timing.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/pipeline/pipeline.hpp"
 #include "simbi/store/atomic_file.hpp"
 
 namespace simbi::cli {
@@ -23,68 +24,93 @@ struct RunArgs {
   bool force = false, no_plots = false;
 };
 
-int run_pipeline(const RunArgs& a) {
+// The typed options of one stage: `args` ("train --config F --data ..."), with F's options for that
+// command expanded as `simbi <command>` expands them, parsed by the command's own option table.
+// Error(invalid_argument) naming the config and section for what the table refuses (a missing budget).
+template <class Options>
+Options read_stage(const std::vector<std::string>& args, void (*bind)(CLI::App*, Options*), Options options = {}) {
+  CLI::App all{"simbi"};
+  std::vector<Command> commands;
+  add_all_commands(all, commands);
+  std::vector<std::string> expanded = expand_config_args(args, all);
+  CLI::App app{"simbi"};
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  CLI::App* sub = app.add_subcommand(args[0]);
+  bind(sub, &options);
+  std::reverse(expanded.begin(), expanded.end());  // CLI11 takes the vector in reverse order
+  try {
+    app.parse(expanded);
+  } catch (const CLI::ParseError& e) {
+    throw Error(ErrorKind::invalid_argument, "config " + args[2] + ", [" + args[0] + "]: " + e.what());
+  }
+  return options;
+}
+
+pipeline::RunRequest run_request(const RunArgs& a, const pipeline::RunPaths& p, SimulateArgs& simulate) {
+  pipeline::RunRequest r;
+  simulate = read_stage<SimulateArgs>(
+      {"simulate", "--config", a.config, "--out", p.sims, a.force ? "--force" : "--resume"}, add_simulate_options);
+  r.simulation = simulate.simulation_options();
+  train::TrainRequest training;
+  training.threads = 0;
+  std::vector<std::string> train_args = {"train", "--config", a.config, "--data", p.sims, "--out", p.model};
+  if (!a.force) train_args.push_back("--resume");  // continue a training stopped by a signal
+  r.training = read_stage<train::TrainRequest>(train_args, add_train_options, training);
+  if (a.observation.empty()) return r;
+  const SampleArgs sample = read_stage<SampleArgs>(
+      {"sample", "--config", a.config, "--model", p.model, "--observation", a.observation, "--out", p.samples},
+      add_sample_options);
+  r.sampling = sample.sampling_request();
+  r.sampling_threads = sample.threads;
+  if (a.reference.empty()) return r;
+  r.evaluation = read_stage<posterior::EvaluationRequest>(
+      {"evaluate", "--config", a.config, "--samples", p.samples, "--reference", a.reference, "--out", p.metrics},
+      add_evaluate_options);
+  return r;
+}
+
+int run_command(const RunArgs& a) {
   namespace fs = std::filesystem;
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyClock::now();
   const fs::file_time_type started = fs::file_time_type::clock::now();
+  const pipeline::RunPaths paths = pipeline::run_paths(a.workdir);
+  pipeline::RunRequest request;
+  SimulateArgs simulate;
+  sim::Task task;
   dist::run_agreed([&] {
     require(fs::exists(a.config), ErrorKind::io, a.config + ": no such config file");
-    if (!dist::is_root()) return;
-    std::error_code ec;  // a failure is reported by the check below, which names the option
-    fs::create_directories(a.workdir, ec);
-    store::require_writable_output((fs::path(a.workdir) / "run_report.md").string(), "--workdir");
-  });
-  const std::string sims = (fs::path(a.workdir) / "sims.h5").string();
-  const std::string model = (fs::path(a.workdir) / "model.pt").string();
-  const std::string samples = (fs::path(a.workdir) / "samples.csv").string();
-  const std::string metrics = (fs::path(a.workdir) / "metrics.json").string();
-
-  struct Stage {
-    const char* name;
-    std::vector<std::string> args;
-  };
-  std::vector<Stage> stages = {
-      {"simulate", {"simulate", "--config", a.config, "--out", sims, a.force ? "--force" : "--resume"}},
-      {"train", {"train", "--config", a.config, "--data", sims, "--out", model}},
-  };
-  if (!a.force) stages.back().args.push_back("--resume");  // continue a training stopped by a signal
-  if (!a.observation.empty())
-    stages.push_back(
-        {"sample",
-         {"sample", "--config", a.config, "--model", model, "--observation", a.observation, "--out", samples}});
-  if (!a.observation.empty() && !a.reference.empty())
-    stages.push_back(
-        {"evaluate",
-         {"evaluate", "--config", a.config, "--samples", samples, "--reference", a.reference, "--out", metrics}});
-  std::vector<std::pair<std::string, double>> stage_seconds;
-  for (const Stage& s : stages) {
-    log::info("run: stage " + std::string(s.name));
-    const auto s0 = std::chrono::steady_clock::now();
-    const int rc = run_args(s.args);
-    stage_seconds.emplace_back(s.name, std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count());
-    if (rc != 0) return rc;
-    // A stage stopped by SIGTERM/SIGUSR1 has checkpointed and said so; the next `simbi run` resumes it.
-    if (stop_signal() != 0) return 0;
-  }
-  if (dist::is_root()) {
-    std::printf("run complete: store %s, model %s", sims.c_str(), model.c_str());
-    if (!a.observation.empty()) std::printf(", samples %s", samples.c_str());
-    if (!a.reference.empty() && fs::exists(metrics)) {
-      std::ifstream in(metrics);
-      const nlohmann::json m = nlohmann::json::parse(in, nullptr, false);
-      if (m.is_object() && m.contains("c2st")) std::printf(", C2ST %.4f", m["c2st"].get<double>());
-      std::printf(" (%s)", metrics.c_str());
+    request = run_request(a, paths, simulate);
+    if (dist::is_root()) {
+      std::error_code ec;  // a failure is reported by the check below, which names the option
+      fs::create_directories(a.workdir, ec);
+      store::require_writable_output(paths.report, "--workdir");
     }
-    std::printf("\n");
-    std::fflush(stdout);
-    RunReportInput report{
-        a.config, a.workdir,     sims,
-        model,    a.observation, a.reference,
-        metrics,  stage_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-        started,  !a.no_plots};
-    std::printf("\n%s", write_run_report(report).c_str());
-    std::fflush(stdout);
-  }
+  });
+  dist::run_agreed([&] { task = simulate.source.make(); });
+  pipeline::RunObserver observer;
+  observer.on_simulated = [&](const store::SimulationSummary& s) {
+    print_simulation(request.simulation, task.name, s);
+  };
+  observer.on_trained = [](const train::TrainRequest& r, const train::TrainOutcome& o) {
+    if (dist::is_root()) print_training(r, o);
+  };
+  observer.on_sampled = [&](const posterior::WrittenSamples& w) {
+    print_samples(request.sampling->options.num_samples, w);
+  };
+  observer.on_evaluated = print_evaluation;
+  const pipeline::RunResult result = pipeline::run_pipeline(request, task, observer);
+  if (result.stopped || !dist::is_root()) return 0;
+  std::printf("run complete: store %s, model %s", paths.sims.c_str(), paths.model.c_str());
+  if (request.sampling) std::printf(", samples %s", paths.samples.c_str());
+  if (result.evaluation && result.evaluation->has_c2st) std::printf(", C2ST %.4f", result.evaluation->c2st);
+  if (result.evaluation) std::printf(" (%s)", paths.metrics.c_str());
+  std::printf("\n");
+  std::fflush(stdout);
+  const RunReportInput report{a.config,          a.workdir,   paths.sims,    paths.model,
+                              a.observation,     a.reference, paths.metrics, result.stage_seconds,
+                              seconds_since(t0), started,     !a.no_plots};
+  std::printf("\n%s", write_run_report(report).c_str());
+  std::fflush(stdout);
   return 0;
 }
 
@@ -102,7 +128,7 @@ void add_run_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--reference", a->reference, "Reference posterior samples to evaluate against (CSV)");
   sub->add_flag("--force", a->force, "Simulate again even if the workdir has a store");
   sub->add_flag("--no-plots", a->no_plots, "No plots in the final report (run_report.md)");
-  commands.push_back({sub, [a] { return run_pipeline(*a); }});
+  commands.push_back({sub, [a] { return run_command(*a); }});
 }
 
 }  // namespace simbi::cli

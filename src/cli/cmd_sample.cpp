@@ -9,32 +9,19 @@
 
 namespace simbi::cli {
 
-namespace {
-
-struct SampleArgs {
-  posterior::SamplingRequest request;
-  int threads = 0;
-  bool no_diagnostics = false;
-};
-
-int run_sample(SampleArgs& a) {
-  set_torch_threads(a.threads);
-  a.request.options.mcmc.diagnostics = !a.no_diagnostics;
-  posterior::sample_to_files(a.request, [&](const posterior::WrittenSamples& w) {
-    std::printf("sampled %lld draws for observation %lld%s -> %s\n",
-                static_cast<long long>(a.request.options.num_samples), static_cast<long long>(w.observation),
-                w.draws.summary.c_str(), w.path.c_str());
-    std::fflush(stdout);
-  });
-  return 0;
+posterior::SamplingRequest SampleArgs::sampling_request() const {
+  posterior::SamplingRequest r = request;
+  r.options.mcmc.diagnostics = !no_diagnostics;
+  return r;
 }
 
-}  // namespace
+void print_samples(int64_t num_samples, const posterior::WrittenSamples& w) {
+  std::printf("sampled %lld draws for observation %lld%s -> %s\n", static_cast<long long>(num_samples),
+              static_cast<long long>(w.observation), w.draws.summary.c_str(), w.path.c_str());
+  std::fflush(stdout);
+}
 
-void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
-  auto a = std::make_shared<SampleArgs>();
-  CLI::App* sub = app.add_subcommand("sample", "Draw posterior samples from a trained model (split over ranks)");
-  sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
+void add_sample_options(CLI::App* sub, SampleArgs* a) {
   sub->add_option("--model", a->request.model, "Model file (model.pt)")->required();
   sub->add_option("--observation", a->request.observation,
                   "Observations: CSV (one per row, header data_1..) or file.h5[:/dataset]")
@@ -91,7 +78,21 @@ void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
   add_integer_option(sub, "--threads", a->threads,
                      "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)",
                      kThreads);
-  commands.push_back({sub, [a] { return run_sample(*a); }});
+}
+
+void add_sample_command(CLI::App& app, std::vector<Command>& commands) {
+  auto a = std::make_shared<SampleArgs>();
+  CLI::App* sub = app.add_subcommand("sample", "Draw posterior samples from a trained model (split over ranks)");
+  sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
+  add_sample_options(sub, a.get());
+  commands.push_back({sub, [a] {
+                        set_torch_threads(a->threads);
+                        const posterior::SamplingRequest request = a->sampling_request();
+                        posterior::sample_to_files(request, [&](const posterior::WrittenSamples& w) {
+                          print_samples(request.options.num_samples, w);
+                        });
+                        return 0;
+                      }});
 }
 
 }  // namespace simbi::cli

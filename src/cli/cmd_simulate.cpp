@@ -11,22 +11,27 @@ namespace simbi::cli {
 
 namespace {
 
-struct SimulateArgs {
-  TaskSource source;
-  store::SimulationOptions options;
-  bool resume = false;
-  bool force = false;
-};
-
 int run_simulate(const SimulateArgs& a) {
-  store::SimulationOptions o = a.options;
-  o.existing = a.resume ? store::ExistingOutput::resume
-                        : (a.force ? store::ExistingOutput::overwrite : store::ExistingOutput::refuse);
-  o.simulator_description = a.source.description();
+  const store::SimulationOptions o = a.simulation_options();
   const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1: stop cleanly, killing external simulators
   sim::Task task;
   dist::run_agreed([&] { task = a.source.make(); });
-  const store::SimulationSummary s = store::run_simulation(o, task);
+  print_simulation(o, task.name, store::run_simulation(o, task));
+  return 0;
+}
+
+}  // namespace
+
+store::SimulationOptions SimulateArgs::simulation_options() const {
+  store::SimulationOptions o = options;
+  o.existing = resume ? store::ExistingOutput::resume
+                      : (force ? store::ExistingOutput::overwrite : store::ExistingOutput::refuse);
+  o.simulator_description = source.description();
+  return o;
+}
+
+void print_simulation(const store::SimulationOptions& o, const std::string& task_name,
+                      const store::SimulationSummary& s) {
   if (dist::is_root() && s.stopped_by != 0) {
     std::printf("received %s: stopped with %lld/%lld rows of %s complete; finish it with --resume\n",
                 signal_name(s.stopped_by), static_cast<long long>(s.store.completed()),
@@ -42,22 +47,16 @@ int run_simulate(const SimulateArgs& a) {
     std::printf(
         "simulated %lld rows of %s in %.3f s (%s rows/s on %d rank(s); rows (busy time) per rank: %s); failed %lld\n"
         "store %s: %lld/%lld rows complete (ok %lld, failed %lld)%s\n",
-        static_cast<long long>(s.rows_this_run), task.name.c_str(), s.seconds,
+        static_cast<long long>(s.rows_this_run), task_name.c_str(), s.seconds,
         log::human_count(s.rows_this_run / std::max(s.seconds, 1e-9)).c_str(), dist::size(), per_rank.c_str(),
         static_cast<long long>(s.failed_this_run), o.out.c_str(), static_cast<long long>(s.store.completed()),
         static_cast<long long>(s.budget), static_cast<long long>(s.store.ok), static_cast<long long>(s.store.failed),
         s.resumed ? " [resumed]" : "");
     std::fflush(stdout);
   }
-  return 0;
 }
 
-}  // namespace
-
-void add_simulate_command(CLI::App& app, std::vector<Command>& commands) {
-  auto args = std::make_shared<SimulateArgs>();
-  CLI::App* sub = app.add_subcommand("simulate", "Simulate a task's prior predictive into a store (all ranks)");
-  sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
+void add_simulate_options(CLI::App* sub, SimulateArgs* args) {
   args->source.add_options(*sub, true);
   add_integer_option(sub, "--budget", args->options.budget, "Number of simulations (rows)", kRows)->required();
   sub->add_option("--out", args->options.out, "Output store (HDF5)")->required();
@@ -73,6 +72,13 @@ void add_simulate_command(CLI::App& app, std::vector<Command>& commands) {
                 "Take the store's lock even if another job holds it (only when that job is gone)");
   sub->add_option("--progress-seconds", args->options.progress_seconds, "Seconds between progress lines")
       ->capture_default_str();
+}
+
+void add_simulate_command(CLI::App& app, std::vector<Command>& commands) {
+  auto args = std::make_shared<SimulateArgs>();
+  CLI::App* sub = app.add_subcommand("simulate", "Simulate a task's prior predictive into a store (all ranks)");
+  sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
+  add_simulate_options(sub, args.get());
   commands.push_back({sub, [args] { return run_simulate(*args); }});
 }
 

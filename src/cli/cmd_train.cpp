@@ -33,7 +33,9 @@ std::string resume_command_line() {
   return is_train && !has_resume ? line + " --resume" : line;
 }
 
-void print_outcome(const train::TrainRequest& a, const train::TrainOutcome& o) {
+}  // namespace
+
+void print_training(const train::TrainRequest& a, const train::TrainOutcome& o) {
   const train::TrainHistory& h = o.history;
   if (!o.skipped.empty()) {
     std::printf(
@@ -71,21 +73,18 @@ void print_outcome(const train::TrainRequest& a, const train::TrainOutcome& o) {
   std::fflush(stdout);
 }
 
-}  // namespace
-
 void add_train_command(CLI::App& app, std::vector<Command>& commands) {
   auto a = std::make_shared<train::TrainRequest>();
   a->threads = 0;
   CLI::App* sub = app.add_subcommand("train", "Train an estimator on a simulation store (data-parallel over ranks)");
   sub->add_option("--config", "TOML file with any of these options (keys without dashes; command line wins)");
   add_train_options(sub, a.get());
-  sub->add_option("--task", a->task, "Refuse a store simulated for another task (a config's top-level `task` sets it)");
   commands.push_back({sub, [a] {
                         const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1 only set a flag the trainer polls
                         train::TrainRequest request = *a;
                         request.threads = set_torch_threads(a->threads);
                         const train::TrainOutcome outcome = train::run_training(request);
-                        if (dist::is_root()) print_outcome(request, outcome);
+                        if (dist::is_root()) print_training(request, outcome);
                         dist::barrier();
                         return 0;
                       }});

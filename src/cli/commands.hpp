@@ -12,7 +12,11 @@
 
 #include "simbi/core/matrix.hpp"
 #include "simbi/core/text.hpp"
+#include "simbi/nn/threads.hpp"
+#include "simbi/posterior/evaluation.hpp"
+#include "simbi/posterior/sampling.hpp"
 #include "simbi/sim/task.hpp"
+#include "simbi/store/simulation_run.hpp"
 #include "simbi/train/training_run.hpp"
 
 namespace simbi::cli {
@@ -112,15 +116,30 @@ void add_json_option(CLI::App* sub, const std::string& name, nlohmann::json* tar
   }
 }
 
-// `simbi train`'s options (train_options.cpp), bound to *request.
-void add_train_options(CLI::App* sub, train::TrainRequest* request);
+// Each stage command's options bound to its typed request (also how `simbi run` reads a config's
+// sections), and the lines the command prints for its result (rank 0 prints; the others return).
+struct SimulateArgs;
+void add_simulate_options(CLI::App* sub, SimulateArgs* args);
+void print_simulation(const store::SimulationOptions& options, const std::string& task_name,
+                      const store::SimulationSummary& summary);
+void add_train_options(CLI::App* sub, train::TrainRequest* request);  // train_options.cpp
+void print_training(const train::TrainRequest& request, const train::TrainOutcome& outcome);
+struct SampleArgs {
+  posterior::SamplingRequest request;
+  int threads = 0;
+  bool no_diagnostics = false;
+  posterior::SamplingRequest sampling_request() const;  // request with the diagnostics option applied
+};
+void add_sample_options(CLI::App* sub, SampleArgs* args);
+void print_samples(int64_t num_samples, const posterior::WrittenSamples& written);
+void add_evaluate_options(CLI::App* sub, posterior::EvaluationRequest* request);
+void print_evaluation(const posterior::Evaluation& evaluation);
 
 // Parses and runs one simbi command line (without the program name) on every rank; used by main and
 // by `simbi run` for its stages. Returns the exit code; throws simbi::Error on failure.
 int run_args(const std::vector<std::string>& args);
 
-// Torch intra-op threads for this rank: `requested` when > 0, else 1 (see common.cpp). Returns it.
-int set_torch_threads(int requested);
+using nn::set_torch_threads;  // nn/threads.hpp
 
 // Where a task comes from: a built-in name, or a user simulator (plugin / command) with its config.
 struct TaskSource {
@@ -146,6 +165,16 @@ struct TaskSource {
   Identity identity() const;
   // "builtin", "plugin:<path>" or "command:<cmd>" (recorded in the store).
   std::string description() const;
+};
+
+// `simbi simulate`'s options.
+struct SimulateArgs {
+  TaskSource source;
+  store::SimulationOptions options;
+  bool resume = false;
+  bool force = false;
+  // options with the existing-output mode (--resume / --force) and the simulator's description set.
+  store::SimulationOptions simulation_options() const;
 };
 
 }  // namespace simbi::cli

@@ -7,8 +7,9 @@ namespace simbi::cli {
 
 void TaskSource::add_options(CLI::App& sub, bool task_required_unless_user) {
   auto* task_opt = sub.add_option("--task", task, "Built-in task name (see `simbi tasks`)");
-  auto* lib_opt = sub.add_option("--simulator-lib", simulator_lib,
-                                 "User simulator: shared library with the simbi plugin C ABI (docs/user_simulators.md)");
+  auto* lib_opt =
+      sub.add_option("--simulator-lib", simulator_lib,
+                     "User simulator: shared library with the simbi plugin C ABI (docs/user_simulators.md)");
   auto* cmd_opt = sub.add_option("--simulator-cmd", simulator_cmd,
                                  "User simulator: command speaking the simbi batch protocol on stdin/stdout");
   sub.add_option("--simulator-config", simulator_config,
@@ -31,8 +32,12 @@ std::string TaskSource::description() const {
 TaskSource::Identity TaskSource::identity() const {
   if (!simulator_config.empty() && simulator_lib.empty() && simulator_cmd.empty()) {
     const sim::UserSimulatorConfig c = sim::load_user_simulator_config(simulator_config);
-    return {c.name, c.theta_dim, c.x_dim, c.prior.dump(),
-            c.theta_labels.empty() ? sim::default_theta_labels(c.theta_dim) : c.theta_labels, {}};
+    return {c.name,
+            c.theta_dim,
+            c.x_dim,
+            c.prior.dump(),
+            c.theta_labels.empty() ? sim::default_theta_labels(c.theta_dim) : c.theta_labels,
+            {}};
   }
   const sim::Task t = make();
   return {t.name, t.theta_dim(), t.x_dim(), t.prior->to_json().dump(), t.theta_labels, t.x_shape};

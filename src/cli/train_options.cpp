@@ -179,6 +179,7 @@ void add_density_options(CLI::App* sub, train::TrainRequest* a) {
 
 void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   add_run_options(sub, a);
+  sub->add_option("--task", a->task, "Refuse a store simulated for another task (a config's top-level `task` sets it)");
   add_integer_option(sub, "--latent-dim", a->estimator.latent_dim, "VAE latent dimension (default: dim θ)", kCount);
   add_ace_options(sub, a);
   add_ene_options(sub, a);

@@ -162,6 +162,46 @@ void check_run_options(const TrainRequest& a) {
 
 }  // namespace
 
+namespace {
+
+// Rank 0: writes the finished model file with its metadata and removes the run's checkpoint; returns the
+// checkpoint's size (for the report).
+int64_t write_model_file(const TrainRequest& a, const store::SimStoreMeta& store_meta, estimators::Estimator& model,
+                         const TrainHistory& h, const TrainingSource& source) {
+  const std::string ckpt_path = checkpoint_path(a.out);
+  store::ModelMeta meta;
+  meta.method = a.estimator.method;
+  meta.task = store_meta.task;
+  meta.theta_dim = store_meta.theta_dim;
+  meta.x_dim = store_meta.x_dim;
+  meta.theta_labels = store_meta.theta_labels;
+  if (!store_meta.prior_json.empty()) meta.prior = nlohmann::json::parse(store_meta.prior_json);
+  meta.estimator = model.config();
+  meta.training = a.options.to_json();
+  meta.history = h.to_json();
+  // The data part of the fingerprint (store, rows, dropped_rows, hash, loading), which --resume
+  // compares to tell this request's finished model, and the store's simulation seed.
+  meta.data = source.fingerprint();
+  meta.data["seed"] = store_meta.seed;
+  meta.ranks = dist::size();
+  meta.threads_per_rank = a.threads;
+  meta.device = a.device;
+  meta.backend = a.backend;
+  meta.train_seconds = h.seconds;
+  meta.epochs = static_cast<int64_t>(h.train_loss.size());
+  meta.simbi_version = kVersion;
+  meta.created = store::utc_now_iso8601();
+  store::save_model_file(a.out, model, meta);
+  // The model file is the result; the checkpoint of the finished run is removed with it in place.
+  std::error_code ec;
+  const auto ckpt_bytes = std::filesystem::exists(ckpt_path) ? std::filesystem::file_size(ckpt_path, ec) : 0;
+  std::filesystem::remove(ckpt_path, ec);
+  std::filesystem::remove(ckpt_path + ".tmp", ec);  // left by a kill during a checkpoint write
+  return static_cast<int64_t>(ckpt_bytes);
+}
+
+}  // namespace
+
 TrainOutcome run_training(TrainRequest a) {
   const std::string ckpt_path = checkpoint_path(a.out);
   nlohmann::json fingerprint;
@@ -257,37 +297,7 @@ TrainOutcome run_training(TrainRequest a) {
   }
 
   model->to(torch::kCPU);  // model files are device-neutral
-  if (dist::is_root()) {
-    store::ModelMeta meta;
-    meta.method = a.estimator.method;
-    meta.task = store_meta.task;
-    meta.theta_dim = store_meta.theta_dim;
-    meta.x_dim = store_meta.x_dim;
-    meta.theta_labels = store_meta.theta_labels;
-    if (!store_meta.prior_json.empty()) meta.prior = nlohmann::json::parse(store_meta.prior_json);
-    meta.estimator = model->config();
-    meta.training = a.options.to_json();
-    meta.history = h.to_json();
-    // The data part of the fingerprint (store, rows, dropped_rows, hash, loading), which --resume
-    // compares to tell this request's finished model, and the store's simulation seed.
-    meta.data = source->fingerprint();
-    meta.data["seed"] = store_meta.seed;
-    meta.ranks = dist::size();
-    meta.threads_per_rank = a.threads;
-    meta.device = a.device;
-    meta.backend = a.backend;
-    meta.train_seconds = h.seconds;
-    meta.epochs = static_cast<int64_t>(h.train_loss.size());
-    meta.simbi_version = kVersion;
-    meta.created = store::utc_now_iso8601();
-    store::save_model_file(a.out, *model, meta);
-    // The model file is the result; the checkpoint of the finished run is removed with it in place.
-    std::error_code ec;
-    const auto ckpt_bytes = std::filesystem::exists(ckpt_path) ? std::filesystem::file_size(ckpt_path, ec) : 0;
-    std::filesystem::remove(ckpt_path, ec);
-    std::filesystem::remove(ckpt_path + ".tmp", ec);  // left by a kill during a checkpoint write
-    outcome.checkpoint_bytes = static_cast<int64_t>(ckpt_bytes);
-  }
+  if (dist::is_root()) outcome.checkpoint_bytes = write_model_file(a, store_meta, *model, h, *source);
   dist::barrier();
   return outcome;
 }
