@@ -11,6 +11,7 @@
 
 #include "simbi/core/log.hpp"
 #include "simbi/core/stop_signal.hpp"
+#include "simbi/core/timing.hpp"
 #include "simbi/core/version.hpp"
 #include "simbi/dist/stop_flag.hpp"
 #include "simbi/dist/work_counter.hpp"
@@ -24,10 +25,6 @@ namespace simbi::store {
 namespace {
 
 namespace fs = std::filesystem;
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 bool row_is_finite(const float* x, int64_t n) {
   for (int64_t j = 0; j < n; ++j)
