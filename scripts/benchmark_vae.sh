@@ -658,7 +658,7 @@ if flow_methods:
               "them (wall time of `simbi sample` in brackets), mean over observations.\n")
     if not SBIBM:
         md.append(f"(sbibm's results could not be read from {sbibm_results}: no sbibm columns.)\n")
-    md.append("| task | method | budget | C2ST simbi | C2ST sbibm NPE | Δ | ≤ sbibm NPE | best amortized (sbibm) | "
+    md.append("| task | method | budget | C2ST simbi | C2ST sbibm NPE (NLE: NLE) | Δ | ≤ sbibm | best amortized (sbibm) | "
               "MMD simbi | train min simbi | epochs (best) | sample s |")
     md.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     flow_summary = {}
