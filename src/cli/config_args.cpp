@@ -20,28 +20,10 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
-// `line` without a trailing "# comment" (a '#' inside quotes is text).
-std::string strip_comment(const std::string& line) {
-  char quote = 0;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quote) {
-      if (c == '\\' && quote == '"')
-        ++i;
-      else if (c == quote)
-        quote = 0;
-    } else if (c == '"' || c == '\'') {
-      quote = c;
-    } else if (c == '#') {
-      return line.substr(0, i);
-    }
-  }
-  return line;
-}
-
-// Opening minus closing brackets outside quotes: how far a multi-line array is still open.
-int bracket_balance(const std::string& text) {
-  int depth = 0;
+// Calls visit(i, c) for each character of `text` outside TOML quotes ("..." with backslash escapes,
+// '...' literal), in order, until it returns false.
+template <class Visit>
+void scan_unquoted(const std::string& text, Visit visit) {
   char quote = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -52,12 +34,29 @@ int bracket_balance(const std::string& text) {
         quote = 0;
     } else if (c == '"' || c == '\'') {
       quote = c;
-    } else if (c == '[') {
-      ++depth;
-    } else if (c == ']') {
-      --depth;
+    } else if (!visit(i, c)) {
+      return;
     }
   }
+}
+
+// `line` without a trailing "# comment" (a '#' inside quotes is text).
+std::string strip_comment(const std::string& line) {
+  size_t cut = std::string::npos;
+  scan_unquoted(line, [&](size_t i, char c) {
+    if (c == '#') cut = i;
+    return c != '#';
+  });
+  return cut == std::string::npos ? line : line.substr(0, cut);
+}
+
+// Opening minus closing brackets outside quotes: how far a multi-line array is still open.
+int bracket_balance(const std::string& text) {
+  int depth = 0;
+  scan_unquoted(text, [&](size_t, char c) {
+    depth += c == '[' ? 1 : (c == ']' ? -1 : 0);
+    return true;
+  });
   return depth;
 }
 
