@@ -15,9 +15,21 @@ for i in $(seq 1 2000); do  # the ranks, as soon as both exist
   sleep 0.005
 done
 [ "$(echo $pids | wc -w)" = 2 ] || fail "expected 2 rank processes under mpiexec, found '$pids'"
-# Give the dynamic loader time to map LibTorch (about 0.4 s here): the handler is installed first thing
-# in main, and a signal before main keeps its default meaning.
-sleep 0.6
+# The handler is installed first thing in main; a signal before main (while the dynamic loader maps
+# LibTorch: 0.4 s on an idle machine, seconds under load) keeps its default meaning. So wait until both
+# ranks catch SIGUSR1 (bit 10 - 1 of SigCgt in /proc/PID/status), then signal them at once: MPI and
+# LibTorch are still starting and the store is not read yet.
+catches_usr1() {
+  local mask
+  mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$1/status" 2>/dev/null) && [ -n "$mask" ] && (((16#$mask >> 9) & 1))
+}
+for i in $(seq 1 2000); do
+  ready=1
+  for p in $pids; do catches_usr1 "$p" || ready=0; done
+  [ "$ready" = 1 ] && break
+  sleep 0.005
+done
+[ "$ready" = 1 ] || fail "the ranks did not install their SIGUSR1 handler within 10 s"
 kill -USR1 $pids
 t1=$(date +%s.%N)
 echo "SIGUSR1 sent $("$PY" -c "print(round($t1 - $t0, 2))") s after the launch"
