@@ -55,6 +55,10 @@ void add_run_options(CLI::App* sub, train::TrainRequest* a) {
       ->capture_default_str();
   sub->add_option("--clip-norm", o.clip_norm, "Gradient-norm clipping (0 = off)")->capture_default_str();
   sub->add_option("--validation-fraction", o.validation_fraction, "Held-out fraction")->capture_default_str();
+  sub->add_option("--ema-decay", o.ema_decay,
+                  "Validate, keep and write an exponential moving average of the weights with this decay, e.g. "
+                  "0.999 (0 = off)")
+      ->capture_default_str();
   sub->add_option("--max-minutes", a->max_minutes, "Stop after this many minutes (keeps the best weights)");
 }
 

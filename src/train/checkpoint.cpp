@@ -90,6 +90,7 @@ std::string encode_checkpoint(const TrainState& s) {
   write_group(archive, "best", s.best, names);
   archive.write("adam_m", s.optimizer.m.contiguous());
   archive.write("adam_v", s.optimizer.v.contiguous());
+  if (s.ema.defined()) archive.write("ema", s.ema.contiguous());
   for (size_t r = 0; r < s.rng.size(); ++r) archive.write("rng_" + std::to_string(r), s.rng[r]);
   const nlohmann::json meta = {{"format", kCheckpointFormat},
                                {"format_version", kCheckpointVersion},
@@ -101,6 +102,7 @@ std::string encode_checkpoint(const TrainState& s) {
                                {"history", s.history.to_json()},
                                {"tensors", names},
                                {"optimizer", {{"t", s.optimizer.t}, {"lr", s.optimizer.lr}}},
+                               {"ema", s.ema.defined()},
                                {"ranks", s.rng.size()},
                                {"fingerprint", s.fingerprint},
                                {"simbi_version", kVersion},
@@ -152,6 +154,7 @@ TrainState decode_checkpoint(const std::string& bytes, const std::string& path) 
   }
   s.optimizer.m = read_tensor(archive, "adam_m", path);
   s.optimizer.v = read_tensor(archive, "adam_v", path);
+  if (m.value("ema", false)) s.ema = read_tensor(archive, "ema", path);
   return s;
 }
 

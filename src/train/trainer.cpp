@@ -93,19 +93,22 @@ constexpr double kCheckpointDue = 1.0, kStopBase = 1000.0;
 }  // namespace
 
 nlohmann::json TrainOptions::to_json() const {
-  return {{"batch_size", batch_size},
-          {"lr", lr},
-          {"weight_decay", weight_decay},
-          {"max_epochs", max_epochs},
-          {"patience", patience},
-          {"lr_decay_patience", lr_decay_patience},
-          {"kl_warmup_epochs", kl_warmup_epochs},
-          {"lr_decay_factor", lr_decay_factor},
-          {"lr_schedule", lr_schedule},
-          {"lr_warmup_epochs", lr_warmup_epochs},
-          {"clip_norm", clip_norm},
-          {"validation_fraction", validation_fraction},
-          {"seed", seed}};
+  nlohmann::json j = {{"batch_size", batch_size},
+                      {"lr", lr},
+                      {"weight_decay", weight_decay},
+                      {"max_epochs", max_epochs},
+                      {"patience", patience},
+                      {"lr_decay_patience", lr_decay_patience},
+                      {"kl_warmup_epochs", kl_warmup_epochs},
+                      {"lr_decay_factor", lr_decay_factor},
+                      {"lr_schedule", lr_schedule},
+                      {"lr_warmup_epochs", lr_warmup_epochs},
+                      {"clip_norm", clip_norm},
+                      {"validation_fraction", validation_fraction},
+                      {"seed", seed}};
+  // Only when on: the fingerprints of runs without an average stay those of models trained before it existed.
+  if (ema_decay > 0) j["ema_decay"] = ema_decay;
+  return j;
 }
 
 nlohmann::json TrainHistory::to_json() const {
@@ -208,6 +211,8 @@ void check_options(const TrainOptions& o) {
           "--lr-schedule cosine and --lr-decay-patience exclude each other (pick one way to lower the rate)");
   require(o.clip_norm >= 0 && std::isfinite(o.clip_norm), ErrorKind::invalid_argument,
           "--clip-norm must be 0 (off) or a finite number > 0, got " + format_number(o.clip_norm, "%g"));
+  require(o.ema_decay == 0 || (o.ema_decay > 0 && o.ema_decay < 1), ErrorKind::invalid_argument,
+          "--ema-decay must be 0 (off) or in (0, 1), got " + format_number(o.ema_decay, "%g"));
   require(o.max_seconds > 0, ErrorKind::invalid_argument,
           "the time limit must be positive, got " + format_number(o.max_seconds, "%g") + " s");
 }
@@ -270,6 +275,12 @@ class TrainingLoop {
   // False when they stop (after the checkpoint).
   bool agree_at_step(const Epoch& e, int64_t step);
   double validation_loss();
+  // The weights validation and the best-weights snapshot see: the average with --ema-decay, else the
+  // current ones. evaluated_weights() swaps the average in (a no-op without one); training_weights()
+  // swaps the optimizer's weights back.
+  void evaluated_weights();
+  void training_weights();
+  void update_average();
   // History, best weights, learning-rate decay, progress and the end-of-epoch checkpoint; true when
   // training ends here.
   bool end_epoch(const Epoch& e, double train_loss, double val_loss);
@@ -291,6 +302,7 @@ class TrainingLoop {
   int64_t warmed_up_ = 0;
   std::unique_ptr<ExchangeScope> exchange_scope_;
   std::unique_ptr<FlatAdamW> optimizer_;
+  torch::Tensor ema_, held_;  // the averaged flat weights; the optimizer's while the average is swapped in
   TrainHistory h_;
   NamedState best_state_;
   int64_t last_decay_epoch_ = -1, start_epoch_ = 0, start_row_ = 0;
@@ -322,6 +334,7 @@ TrainingLoop::TrainingLoop(estimators::Estimator& model, TrainingSource& source,
   adam.lr = o.lr;
   adam.weight_decay = o.weight_decay;
   optimizer_ = std::make_unique<FlatAdamW>(params, adam);
+  if (o.ema_decay > 0) ema_ = optimizer_->flat_params().detach().clone();
   if (resume)
     continue_from(*resume);
   else
@@ -332,6 +345,11 @@ TrainingLoop::TrainingLoop(estimators::Estimator& model, TrainingSource& source,
 
 void TrainingLoop::continue_from(const TrainState& resume) {
   optimizer_->load_state(resume.optimizer);
+  if (ema_.defined()) {
+    require(resume.ema.defined() && resume.ema.numel() == ema_.numel(), ErrorKind::format,
+            "checkpoint has no weight average of " + std::to_string(ema_.numel()) + " values for --ema-decay");
+    ema_.copy_(resume.ema);
+  }
   best_state_ = resume.best;
   h_ = resume.history;
   h_.stop_reason.clear();
@@ -363,7 +381,9 @@ TrainHistory TrainingLoop::run() {
     e.seconds_before = e.continued ? start_epoch_seconds_ : 0.0;
     if (!train_epoch(e)) return finish(true);
     const double train_loss = sync_.allreduce_sum(e.loss_sum) / static_cast<double>(e.rows);
+    evaluated_weights();
     const double val_loss = validation_loss();
+    training_weights();
     if (end_epoch(e, train_loss, val_loss)) break;
   }
   return finish(false);
@@ -436,8 +456,31 @@ void TrainingLoop::train_step(Epoch& e, int64_t step) {
   t = SteadyClock::now();  // allreduce time is counted by the sync itself
   if (o_.clip_norm > 0) optimizer_->clip_grad_norm(o_.clip_norm);
   optimizer_->step();
+  update_average();
   lap(h_.optimizer_seconds);
   ++h_.steps;
+}
+
+void TrainingLoop::update_average() {
+  if (!ema_.defined()) return;
+  torch::NoGradGuard no_grad;
+  const double t = static_cast<double>(optimizer_->steps());
+  const double d = std::min(o_.ema_decay, (1.0 + t) / (10.0 + t));
+  ema_.mul_(d).add_(optimizer_->flat_params(), 1.0 - d);
+}
+
+void TrainingLoop::evaluated_weights() {
+  if (!ema_.defined()) return;
+  torch::NoGradGuard no_grad;
+  held_ = optimizer_->flat_params().detach().clone();
+  optimizer_->flat_params().copy_(ema_);
+}
+
+void TrainingLoop::training_weights() {
+  if (!held_.defined()) return;
+  torch::NoGradGuard no_grad;
+  optimizer_->flat_params().copy_(held_);
+  held_ = torch::Tensor();
 }
 
 bool TrainingLoop::agree_at_step(const Epoch& e, int64_t step) {
@@ -483,7 +526,9 @@ bool TrainingLoop::end_epoch(const Epoch& e, double train_loss, double val_loss)
   if (val_loss < h_.best_val_loss) {
     h_.best_val_loss = val_loss;
     h_.best_epoch = epoch;
+    evaluated_weights();
     best_state_ = snapshot(model_);
+    training_weights();
   }
   if (o_.lr_decay_patience > 0 &&
       epoch - std::max({h_.best_epoch, last_decay_epoch_, warmed_up_}) >= o_.lr_decay_patience) {
@@ -544,6 +589,7 @@ void TrainingLoop::write_checkpoint(int64_t epoch, int64_t next_row, double loca
     s.model = snapshot(model_);
     s.best = best_state_;
     s.optimizer = optimizer_->state();
+    if (ema_.defined()) s.ema = ema_.clone();
     for (const std::string& r : rng) s.rng.push_back(bytes_tensor(r));
     s.fingerprint = plan_.fingerprint;
     store::write_file_atomically(plan_.path, encode_checkpoint(s));

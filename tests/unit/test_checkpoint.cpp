@@ -41,8 +41,9 @@ nlohmann::json fingerprint_of(const nlohmann::json& config, const train::TrainOp
   return train::training_fingerprint(config, o, train::in_memory_data_fingerprint(store, data));
 }
 
-train::TrainOptions toy_options(int64_t epochs) {
+train::TrainOptions toy_options(int64_t epochs, double ema_decay = 0.0) {
   train::TrainOptions o;
+  o.ema_decay = ema_decay;
   o.batch_size = 32;
   o.lr = 1e-2;
   o.max_epochs = epochs;
@@ -149,8 +150,8 @@ TEST(Checkpoint, FingerprintNamesWhatChanged) {
   const train::TrainOptions o = toy_options(10);
   const nlohmann::json base = fingerprint_of(tiny_cpvae(), o, "s.h5", data);
   // max_epochs may change on resume; nothing else may.
-  EXPECT_NO_THROW(train::check_fingerprint(
-      base, fingerprint_of(tiny_cpvae(), toy_options(50), "s.h5", data), "m.ckpt"));
+  EXPECT_NO_THROW(
+      train::check_fingerprint(base, fingerprint_of(tiny_cpvae(), toy_options(50), "s.h5", data), "m.ckpt"));
   auto message = [&](const nlohmann::json& now) {
     try {
       train::check_fingerprint(base, now, "m.ckpt");
@@ -168,12 +169,10 @@ TEST(Checkpoint, FingerprintNamesWhatChanged) {
       << message(fingerprint_of(wider, o, "s.h5", data));
   nlohmann::json upvae = tiny_cpvae();
   upvae["method"] = "upvae";
-  EXPECT_NE(message(fingerprint_of(upvae, o, "s.h5", data)).find("written for cpvae, not upvae"),
-            std::string::npos);
+  EXPECT_NE(message(fingerprint_of(upvae, o, "s.h5", data)).find("written for cpvae, not upvae"), std::string::npos);
   train::TrainOptions other_lr = o;
   other_lr.lr = 5e-3;
-  EXPECT_NE(message(fingerprint_of(tiny_cpvae(), other_lr, "s.h5", data))
-                .find("lr = 0.01, not cpvae with lr = 0.005"),
+  EXPECT_NE(message(fingerprint_of(tiny_cpvae(), other_lr, "s.h5", data)).find("lr = 0.01, not cpvae with lr = 0.005"),
             std::string::npos);
   // One changed value in x, and one row fewer: "store ... changed".
   train::TrainingData changed = data;
@@ -186,38 +185,37 @@ TEST(Checkpoint, FingerprintNamesWhatChanged) {
       << message(fingerprint_of(tiny_cpvae(), o, "s.h5", changed));
   changed.theta = data.theta.slice(0, 0, 299);
   changed.x = data.x.slice(0, 0, 299);
-  EXPECT_NE(
-      message(fingerprint_of(tiny_cpvae(), o, "s.h5", changed)).find("300 usable rows then, 299 now"),
-      std::string::npos);
+  EXPECT_NE(message(fingerprint_of(tiny_cpvae(), o, "s.h5", changed)).find("300 usable rows then, 299 now"),
+            std::string::npos);
   // The same data under another path (a moved store) is fine.
-  EXPECT_NO_THROW(
-      train::check_fingerprint(base, fingerprint_of(tiny_cpvae(), o, "moved.h5", data), "m.ckpt"));
+  EXPECT_NO_THROW(train::check_fingerprint(base, fingerprint_of(tiny_cpvae(), o, "moved.h5", data), "m.ckpt"));
 }
 
 // Trains 3 epochs with checkpoints, resumes a freshly initialised model from the file to 6 epochs, and
 // compares with 6 uninterrupted epochs.
-void check_resume_is_exact(double every_seconds, int64_t expected_epoch, int64_t expected_row) {
+void check_resume_is_exact(double every_seconds, int64_t expected_epoch, int64_t expected_row, double ema = 0.0) {
   const train::TrainingData data = toy_data();
   auto sync = train::make_mpi_grad_sync();
   auto uninterrupted = fresh_model(1);
-  const train::TrainHistory full = train::fit(*uninterrupted, data, toy_options(6), *sync);
+  const train::TrainHistory full = train::fit(*uninterrupted, data, toy_options(6, ema), *sync);
 
   const std::string path = temp_path("resume.ckpt");
   train::CheckpointPlan plan;
   plan.path = path;
   plan.every_seconds = every_seconds;
   plan.poll_seconds = 0.0;  // agree at every step, so a timed checkpoint lands on the last step
-  plan.fingerprint = fingerprint_of(tiny_cpvae(), toy_options(6), "toy", data);
+  plan.fingerprint = fingerprint_of(tiny_cpvae(), toy_options(6, ema), "toy", data);
   auto first = fresh_model(1);
-  const train::TrainHistory part = train::fit(*first, data, toy_options(3), *sync, plan);
+  const train::TrainHistory part = train::fit(*first, data, toy_options(3, ema), *sync, plan);
   ASSERT_EQ(part.val_loss.size(), 3u);
   EXPECT_GT(part.checkpoints, 0);
   const train::TrainState state = train::decode_checkpoint(store::read_whole_file(path), path);
   EXPECT_EQ(state.epoch, expected_epoch);
   EXPECT_EQ(state.next_row, expected_row);
+  EXPECT_EQ(state.ema.defined(), ema > 0);
 
   auto resumed = fresh_model(2);  // other initial weights: everything must come from the checkpoint
-  const train::TrainHistory rest = train::fit(*resumed, data, toy_options(6), *sync, plan, &state);
+  const train::TrainHistory rest = train::fit(*resumed, data, toy_options(6, ema), *sync, plan, &state);
   std::filesystem::remove(path);
   ASSERT_EQ(rest.val_loss.size(), full.val_loss.size());
   for (size_t e = 0; e < full.val_loss.size(); ++e) {
@@ -239,6 +237,11 @@ TEST(Checkpoint, ResumeAtAnEpochBoundaryContinuesExactly) {
 TEST(Checkpoint, ResumeInsideAnEpochContinuesExactly) {
   // A checkpoint at every step: the last one is after the last step of epoch 3, before its validation.
   check_resume_is_exact(1e-9, 2, 270);
+}
+
+TEST(Checkpoint, ResumeWithAWeightAverageContinuesExactly) {
+  // The average is part of the state: without it the resumed run would validate other weights.
+  check_resume_is_exact(1e-9, 2, 270, 0.9);
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ struct TrainState {
   TrainHistory history;      // losses so far, best epoch and loss, steps, time
   NamedTensors model, best;  // parameters and buffers: now, and at the best validation loss
   FlatAdamWState optimizer;
+  torch::Tensor ema;                        // the averaged weights, flat (TrainOptions::ema_decay > 0), else undefined
   std::vector<torch::Tensor> rng;           // torch's default CPU generator state of each rank (uint8)
   nlohmann::json fingerprint;               // training_fingerprint() of the run
   int format_version = kCheckpointVersion;  // as decoded; encode_checkpoint writes kCheckpointVersion

@@ -31,6 +31,7 @@ class FlatAdamW {
   double clip_grad_norm(double max_norm);
   void step();
   double lr() const { return o_.lr; }
+  int64_t steps() const { return t_; }  // optimizer steps taken
   void set_lr(double lr) { o_.lr = lr; }
   torch::Tensor& flat_params() { return flat_; }
   // A copy of the optimizer's state; load_state puts one back (Error(format) if the sizes differ).

@@ -37,6 +37,12 @@ struct TrainOptions {
   std::string lr_schedule = "constant";
   int64_t lr_warmup_epochs = 0;
   double clip_norm = 3.0;  // 0: no clipping
+  // Exponential moving average of the weights (0 = off): after every optimizer step
+  // ema ← d·ema + (1 − d)·w with d = min(ema_decay, (1 + t)/(10 + t)) at step t (the warm-up keeps the
+  // first steps' random initialisation from dominating). Validation, the best-weights snapshot and the
+  // model fit() returns use the averaged weights; the optimizer keeps stepping the raw ones. Standard for
+  // flow-matching and score models, whose per-step gradients are noisy (docs/methods.md §9).
+  double ema_decay = 0.0;
   double validation_fraction = 0.1;
   uint64_t seed = 0;
   double max_seconds = std::numeric_limits<double>::infinity();
@@ -50,7 +56,8 @@ struct TrainOptions {
 
 // Error(invalid_argument) naming the first option outside its range (batch >= 1, lr > 0 finite, weight
 // decay >= 0 finite, epochs >= 1, patience >= 1, decay factor and validation fraction in (0, 1), clip
-// norm 0 = off or > 0 finite, ...). Pure; fit() calls it, and `simbi train` before any other work.
+// norm 0 = off or > 0 finite, EMA decay 0 = off or in (0, 1), ...). Pure; fit() calls it, and `simbi train` before any
+// other work.
 void check_options(const TrainOptions& options);
 
 struct TrainHistory {
