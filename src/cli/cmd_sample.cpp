@@ -69,8 +69,13 @@ void add_sample_options(CLI::App* sub, SampleArgs* a) {
       ->capture_default_str();
   nlohmann::json* ode = &a->request.options.ode_solver;
   add_json_option<std::string>(sub, "--solver", ode, "solver",
-                               "FMPE/NPSE: ODE solver, rk4 | dopri5 (default: the model's)");
-  add_json_option<int64_t>(sub, "--ode-steps", ode, "steps", "FMPE/NPSE rk4: steps (default: the model's)", kCount);
+                               "FMPE/NPSE: ODE solver, rk4 | dopri5, or for NPSE pc (predictor–corrector SDE "
+                               "sampler) (default: the model's)");
+  add_json_option<int64_t>(sub, "--ode-steps", ode, "steps", "FMPE/NPSE rk4 and pc: steps (default: the model's)",
+                           kCount);
+  add_json_option<int64_t>(sub, "--corrector-steps", ode, "corrector_steps",
+                           "NPSE pc: Langevin corrector steps after each predictor step", kCount);
+  add_json_option<double>(sub, "--snr", ode, "snr", "NPSE pc: the corrector's signal-to-noise ratio");
   add_json_option<double>(sub, "--rtol", ode, "rtol", "FMPE/NPSE dopri5: relative tolerance");
   add_json_option<double>(sub, "--atol", ode, "atol", "FMPE/NPSE dopri5: absolute tolerance");
   sub->add_flag("--no-diagnostics", a->no_diagnostics,

@@ -168,13 +168,20 @@ void add_density_options(CLI::App* sub, train::TrainRequest* a) {
   add_json_option<int64_t>(sub, "--time-features", vf, "time_features",
                            "FMPE/NPSE: sinusoidal features of t (default 8)", kCount);
   add_json_option<double>(sub, "--sigma-min", vf, "sigma_min",
-                          "FMPE: width of the probability paths at t = 1, in (0, 1)");
+                          "FMPE: width of the probability paths at t = 1, in (0, 1); NPSE --sde ve: the noise at t = 0 "
+                          "(default 0.01)");
+  add_json_option<std::string>(sub, "--sde", vf, "sde", "NPSE: vp (variance preserving, default) | ve (exploding)");
+  add_json_option<double>(sub, "--sigma-max", vf, "sigma_max", "NPSE --sde ve: the noise at t = 1 (default 50)");
   add_json_option<double>(sub, "--time-prior-exponent", vf, "time_prior_exponent",
                           "FMPE: training times t ~ p(t) ∝ t^a on [0, 1] (0 = uniform)");
   add_json_option<std::string>(sub, "--solver", vf, "solver",
-                               "FMPE/NPSE: ODE solver for sampling and log_prob, rk4 | dopri5");
-  add_json_option<int64_t>(sub, "--ode-steps", vf, "steps", "FMPE/NPSE rk4: steps from t = 0 to 1 (FMPE 10, NPSE 50)",
-                           kCount);
+                               "FMPE/NPSE: ODE solver for sampling and log_prob, rk4 | dopri5; NPSE also pc "
+                               "(predictor–corrector sampling of the reverse SDE; log_prob then uses rk4)");
+  add_json_option<int64_t>(sub, "--ode-steps", vf, "steps",
+                           "FMPE/NPSE rk4 and pc: steps from t = 0 to 1 (FMPE 10, NPSE 50)", kCount);
+  add_json_option<int64_t>(sub, "--corrector-steps", vf, "corrector_steps",
+                           "NPSE pc: Langevin corrector steps after each predictor step (default 1)", kCount);
+  add_json_option<double>(sub, "--snr", vf, "snr", "NPSE pc: the corrector's signal-to-noise ratio (default 0.05)");
   add_json_option<double>(sub, "--rtol", vf, "rtol", "FMPE/NPSE dopri5: relative tolerance (default 1e-5)");
   add_json_option<double>(sub, "--atol", vf, "atol", "FMPE/NPSE dopri5: absolute tolerance (default 1e-5)");
 }

@@ -19,6 +19,8 @@ void check(bool cond, const std::string& message) {
 FmpeConfig FmpeConfig::from_json(const nlohmann::json& j) {
   FmpeConfig c;
   read_config_dims(j, c.theta_dim, c.x_dim);
+  for (const char* k : {"sde", "sigma_max", "beta_min", "beta_max", "t_min"})
+    check(!j.contains(k), "'" + std::string(k) + "' is an option of npse (score matching), not of fmpe");
   c.width = j.value("width", c.width);
   check(c.width > 0, "'width' must be positive, got " + std::to_string(c.width));
   c.blocks = j.value("blocks", c.blocks);
@@ -49,6 +51,7 @@ Fmpe::Fmpe(const FmpeConfig& config)
   check(config_.sigma_min > 0 && config_.sigma_min < 1,
         "'sigma_min' must be in (0, 1), got " + format_number(config_.sigma_min));
   check(config_.time_prior_exponent >= 0, "'time_prior_exponent' must be >= 0");
+  check_solver(config_.solver);
   field_ = register_module(
       "field", nn::VectorField(config_.theta_dim, config_.x_dim, config_.width, config_.blocks, config_.time_features));
 }

@@ -57,16 +57,20 @@ double initial_step(const OdeFunction& f, const torch::Tensor& y0, const torch::
 }  // namespace
 
 void OdeSolverOptions::validate() const {
-  require(solver == "rk4" || solver == "dopri5", ErrorKind::invalid_argument,
-          "ODE solver option 'solver' must be rk4 or dopri5, got '" + solver + "'");
+  require(solver == "rk4" || solver == "dopri5" || solver == "pc", ErrorKind::invalid_argument,
+          "ODE solver option 'solver' must be rk4, dopri5 or pc, got '" + solver + "'");
   require(steps > 0, ErrorKind::invalid_argument,
-          "ODE solver option 'steps' (RK4 steps from t = 0 to 1) must be positive, got " + std::to_string(steps));
+          "ODE solver option 'steps' (RK4 or predictor steps from t = 0 to 1) must be positive, got " + std::to_string(steps));
   require(std::isfinite(rtol) && rtol > 0, ErrorKind::invalid_argument,
           "ODE solver option 'rtol' must be a positive number, got " + format_number(rtol));
   require(std::isfinite(atol) && atol > 0, ErrorKind::invalid_argument,
           "ODE solver option 'atol' must be a positive number, got " + format_number(atol));
   require(max_steps > 0, ErrorKind::invalid_argument,
           "ODE solver option 'max_steps' must be positive, got " + std::to_string(max_steps));
+  require(corrector_steps >= 0, ErrorKind::invalid_argument,
+          "ODE solver option 'corrector_steps' must be >= 0, got " + std::to_string(corrector_steps));
+  require(std::isfinite(snr) && snr > 0, ErrorKind::invalid_argument,
+          "ODE solver option 'snr' must be a positive number, got " + format_number(snr));
 }
 
 OdeSolverOptions OdeSolverOptions::from_json(const nlohmann::json& j, const OdeSolverOptions& defaults) {
@@ -76,6 +80,8 @@ OdeSolverOptions OdeSolverOptions::from_json(const nlohmann::json& j, const OdeS
   o.rtol = j.value("rtol", o.rtol);
   o.atol = j.value("atol", o.atol);
   o.max_steps = j.value("max_steps", o.max_steps);
+  o.corrector_steps = j.value("corrector_steps", o.corrector_steps);
+  o.snr = j.value("snr", o.snr);
   o.validate();
   return o;
 }
@@ -88,6 +94,9 @@ void OdeSolverOptions::to_json(nlohmann::json& j) const {
   j["rtol"] = rtol;
   j["atol"] = atol;
   j["max_steps"] = max_steps;
+  if (solver != "pc") return;  // the corrector's options only where they apply
+  j["corrector_steps"] = corrector_steps;
+  j["snr"] = snr;
 }
 
 torch::Tensor integrate_rk4(const OdeFunction& f, const torch::Tensor& y0, double t0, double t1, int64_t steps,
@@ -126,8 +135,9 @@ torch::Tensor integrate_dopri5(const OdeFunction& f, const torch::Tensor& y0, do
   bool last_rejected = false;
   while (done < span) {
     require(stats.accepted + stats.rejected < max_steps, ErrorKind::numeric,
-            "dopri5: more than max_steps = " + std::to_string(max_steps) + " steps from t = " + format_number(t0) + " to " +
-                format_number(t1) + " (stuck at t = " + format_number(t) + "); raise max_steps or loosen rtol/atol");
+            "dopri5: more than max_steps = " + std::to_string(max_steps) + " steps from t = " + format_number(t0) +
+                " to " + format_number(t1) + " (stuck at t = " + format_number(t) +
+                "); raise max_steps or loosen rtol/atol");
     const bool final_step = h >= span - done;  // land exactly on t1, not one rounding error short
     if (final_step) h = span - done;
     const double hs = dir * h;
@@ -170,6 +180,8 @@ torch::Tensor integrate_dopri5(const OdeFunction& f, const torch::Tensor& y0, do
 torch::Tensor integrate(const OdeFunction& f, const torch::Tensor& y0, double t0, double t1,
                         const OdeSolverOptions& options, OdeStats* stats) {
   options.validate();
+  require(options.solver != "pc", ErrorKind::invalid_argument,
+          "solver 'pc' samples a score model's reverse-time SDE; it does not integrate an ODE (use rk4 or dopri5)");
   if (options.solver == "rk4") return integrate_rk4(f, y0, t0, t1, options.steps, stats);
   return integrate_dopri5(f, y0, t0, t1, options.rtol, options.atol, options.max_steps, stats);
 }

@@ -109,8 +109,9 @@ std::unique_ptr<Posterior> make_unchecked_posterior(const LoadedModel& model, co
     return detail::make_ene_posterior(model.estimator, *ene, required_prior(model, "E&E sampling"), o);
   auto* ode = dynamic_cast<estimators::OdeSampled*>(model.estimator.get());
   require(ode || o.ode_solver.empty(), ErrorKind::invalid_argument,
-          "--solver, --ode-steps, --rtol and --atol are for models sampled by an ODE (fmpe, npse); " + model.path +
-              " is a " + method + " model");
+          "--solver, --ode-steps, --rtol, --atol, --corrector-steps and --snr are for models sampled by an ODE (fmpe, "
+          "npse); " +
+              model.path + " is a " + method + " model");
   if (ode && !o.ode_solver.empty()) ode->set_solver(nn::OdeSolverOptions::from_json(o.ode_solver, ode->solver()));
   auto* sampler = dynamic_cast<estimators::PosteriorSampler*>(model.estimator.get());
   require(sampler != nullptr, ErrorKind::invalid_argument,

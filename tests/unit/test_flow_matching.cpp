@@ -431,6 +431,15 @@ estimators::NpseConfig small_npse_config(int64_t theta_dim, int64_t x_dim) {
   return c;
 }
 
+// The predictor–corrector sampler (default corrector: 1 step at snr 0.05) at enough steps for
+// Euler–Maruyama's bias to stay below the tolerances of check_posterior (its error is O(h): 200 steps).
+nn::OdeSolverOptions pc_solver() {
+  nn::OdeSolverOptions o;
+  o.solver = "pc";
+  o.steps = 200;
+  return o;
+}
+
 TEST_F(FlowMatching, NpseScheduleIsVariancePreserving) {
   const estimators::Npse model(small_npse_config(1, 1));
   EXPECT_DOUBLE_EQ(model.alpha(0.0), 1.0);
@@ -450,6 +459,33 @@ TEST_F(FlowMatching, NpseLearnsAOneDimensionalGaussianPosterior) {
   estimators::Npse model(small_npse_config(1, 1));
   train(model, g, 1, 4000, 3);  // the DSM loss is noisier than flow matching's
   check_posterior(model, g, torch::tensor({2.5f}));
+  // The same network sampled by the predictor–corrector SDE sampler (log_prob: the ODE, as above).
+  model.set_solver(pc_solver());
+  check_posterior(model, g, torch::tensor({2.5f}));
+}
+
+TEST_F(FlowMatching, NpseVeScheduleGrowsGeometrically) {
+  estimators::NpseConfig c = small_npse_config(1, 1);
+  c.sde = "ve";
+  c.sigma_min = 0.02;
+  c.sigma_max = 8.0;
+  const estimators::Npse model(c);
+  EXPECT_DOUBLE_EQ(model.alpha(0.3), 1.0);
+  EXPECT_NEAR(model.sigma(0.0), 0.02, 1e-15);
+  EXPECT_NEAR(model.sigma(1.0), 8.0, 1e-12);
+  EXPECT_NEAR(model.sigma(0.5), std::sqrt(0.02 * 8.0), 1e-12);  // geometric mean
+}
+
+TEST_F(FlowMatching, NpseVeLearnsATwoDimensionalGaussianPosterior) {
+  const GaussianModel g;
+  torch::manual_seed(4);
+  estimators::NpseConfig c = small_npse_config(2, 2);
+  c.sde = "ve";  // the default σ_max = 50
+  estimators::Npse model(c);
+  train(model, g, 2, 4000, 4);
+  check_posterior(model, g, torch::tensor({2.0f, -1.0f}));
+  model.set_solver(pc_solver());
+  check_posterior(model, g, torch::tensor({2.0f, -1.0f}));
 }
 
 TEST_F(FlowMatching, NpseLossIsDeterministicAndItsConfigRoundTrips) {
@@ -491,6 +527,52 @@ TEST_F(FlowMatching, NpseConfigErrorsNameTheField) {
   expect_error({{"t_min", 1.0}}, "t_min");
   expect_error({{"solver", "euler"}}, "solver");
   expect_error({{"steps", 0}}, "steps");
+  expect_error({{"sde", "subvp"}}, "sde");
+  expect_error({{"sde", "ve"}, {"sigma_min", 0.0}}, "sigma_min");
+  expect_error({{"sde", "ve"}, {"sigma_min", 0.5}, {"sigma_max", 0.5}}, "sigma_max");
+  expect_error({{"sde", "ve"}, {"sigma_max", 0.001}}, "sigma_max");
+  expect_error({{"sde", "ve"}, {"beta_max", 10.0}}, "beta_max");  // the VP schedule's key
+  expect_error({{"sigma_max", 10.0}}, "sigma_max");               // the VE schedule's key, default sde vp
+  expect_error({{"time_prior_exponent", 1.0}}, "time_prior_exponent");
+  expect_error({{"solver", "pc"}, {"snr", 0.0}}, "snr");
+  expect_error({{"solver", "pc"}, {"corrector_steps", -1}}, "corrector_steps");
+}
+
+TEST_F(FlowMatching, PredictorCorrectorIsForScoreModelsOnly) {
+  nlohmann::json j = {{"method", "fmpe"}, {"theta_dim", 1}, {"x_dim", 1}, {"solver", "pc"}};
+  try {
+    estimators::make_estimator(j);
+    FAIL() << "fmpe accepted solver pc";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fmpe: solver 'pc' (predictor–corrector) samples a score model's"),
+              std::string::npos)
+        << e.what();
+  }
+  estimators::Fmpe fmpe(small_config(1, 1));
+  EXPECT_THROW(fmpe.set_solver(pc_solver()), Error);
+  j = {{"method", "fmpe"}, {"theta_dim", 1}, {"x_dim", 1}, {"sde", "ve"}};
+  EXPECT_THROW(estimators::make_estimator(j), Error);  // an NPSE key given to FMPE
+  // nn::integrate itself refuses pc: it is not an ODE solver.
+  EXPECT_THROW(
+      nn::integrate([](double, const torch::Tensor& y) { return y; }, torch::ones({1, 1}), 0.0, 1.0, pc_solver()),
+      Error);
+}
+
+TEST_F(FlowMatching, NpseVeConfigRoundTripsWithItsOwnKeys) {
+  estimators::NpseConfig c = small_npse_config(2, 3);
+  c.sde = "ve";
+  c.sigma_max = 5.0;
+  c.solver = pc_solver();
+  estimators::Npse model(c);
+  const nlohmann::json j = model.config();
+  EXPECT_EQ(j.at("sde"), "ve");
+  EXPECT_FALSE(j.contains("beta_min"));
+  EXPECT_EQ(j.at("corrector_steps"), 1);
+  EXPECT_EQ(estimators::make_estimator(j)->config(), j);
+  // A VP model's config is what it was before the VE SDE existed (models written then still load).
+  const nlohmann::json vp = estimators::Npse(small_npse_config(2, 3)).config();
+  EXPECT_FALSE(vp.contains("sde"));
+  EXPECT_FALSE(vp.contains("snr"));
 }
 
 }  // namespace

@@ -17,12 +17,15 @@ namespace simbi::estimators {
 class OdeFlowEstimator : public Estimator, public PosteriorSampler, public PosteriorDensity, public OdeSampled {
  public:
   void fit_standardization(const torch::Tensor& theta, const torch::Tensor& x) override;
-  // θ_base ~ N(0, I) from gen, integrated from base_time() to data_time(); original units.
+  // θ_base ~ N(0, base_std()²·I) from gen, integrated from base_time() to data_time() (with solver "pc":
+  // the subclass's reverse-SDE sampler from the same base); original units.
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
   // log q(θ | x_o) [B] for θ [B, dθ] in original units: the ODE integrated from data_time() back to the
-  // base together with the log-density change, minus Σ log std of the θ z-score.
+  // base together with the log-density change, minus Σ log std of the θ z-score. With solver "pc" the
+  // ODE is integrated by rk4 with the same number of steps (a density needs the deterministic flow).
   torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) override;
-  // The solver is not part of the architecture: it can be changed after training (validated).
+  // The solver is not part of the architecture: it can be changed after training (validated; "pc" only
+  // where the subclass has a reverse SDE).
   const nn::OdeSolverOptions& solver() const override { return solver_; }
   void set_solver(const nn::OdeSolverOptions& solver) override;
 
@@ -31,13 +34,21 @@ class OdeFlowEstimator : public Estimator, public PosteriorSampler, public Poste
   OdeFlowEstimator(int64_t theta_dim, int64_t x_dim, const nn::OdeSolverOptions& solver, std::string name);
   // dθ/dt in z-scored units at one observation (z-scored x [1, dx]).
   virtual nn::OdeFunction ode(const torch::Tensor& x_z) = 0;
-  virtual double base_time() const = 0;  // where θ ~ N(0, I)
+  virtual double base_time() const = 0;  // where θ ~ N(0, base_std()²·I)
   virtual double data_time() const = 0;  // where θ follows the posterior
+  virtual double base_std() const { return 1.0; }
+  // Solver "pc": draws from the base `base` [n, dθ] (z-scored units) to data_time() by the reverse-time
+  // SDE, noise from gen. Only score models have one (has_reverse_sde()).
+  virtual bool has_reverse_sde() const { return false; }
+  virtual torch::Tensor sample_reverse_sde(const torch::Tensor& x_z, const torch::Tensor& base, at::Generator& gen);
+  // A subclass's constructor calls this once its own state is set (has_reverse_sde() is virtual).
+  void check_solver(const nn::OdeSolverOptions& solver) const;
 
   nn::ZScore theta_z_{nullptr}, x_z_{nullptr};
 
  private:
   torch::Tensor observation_z(const torch::Tensor& x_o) const;
+  nn::OdeSolverOptions density_solver() const;
 
   int64_t theta_dim_;
   nn::OdeSolverOptions solver_;
