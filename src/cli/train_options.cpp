@@ -136,20 +136,25 @@ void add_ene_options(CLI::App* sub, train::TrainRequest* a) {
 // NPE, NLE: the flow; FMPE / NPSE: the vector field and the ODE solver.
 void add_density_options(CLI::App* sub, train::TrainRequest* a) {
   auto& f = a->estimator.flow;
-  sub->add_option("--flow", f.type, "NPE/NLE: nsf (neural spline flow) | maf (masked autoregressive flow)")
+  sub->add_option("--flow", f.type,
+                  "NPE/NLE/VAE nsf decoder: nsf (neural spline flow) | maf (masked autoregressive flow)")
       ->capture_default_str();
-  add_integer_option(sub, "--flow-transforms", f.transforms, "NPE/NLE: flow layers", kCount)->capture_default_str();
-  add_integer_option(sub, "--flow-hidden", f.hidden, "NPE/NLE: hidden units of each layer's conditioner", kCount)
+  add_integer_option(sub, "--flow-transforms", f.transforms, "NPE/NLE/VAE nsf decoder: flow layers", kCount)
       ->capture_default_str();
-  add_integer_option(sub, "--flow-blocks", f.blocks, "NPE/NLE: residual blocks of each conditioner", kCount)
+  add_integer_option(sub, "--flow-hidden", f.hidden,
+                     "NPE/NLE/VAE nsf decoder: hidden units of each layer's conditioner", kCount)
       ->capture_default_str();
-  add_integer_option(sub, "--flow-bins", f.bins, "NPE/NLE nsf: spline bins", kCount)->capture_default_str();
+  add_integer_option(sub, "--flow-blocks", f.blocks, "NPE/NLE/VAE nsf decoder: residual blocks of each conditioner",
+                     kCount)
+      ->capture_default_str();
+  add_integer_option(sub, "--flow-bins", f.bins, "NPE/NLE/VAE nsf decoder: spline bins", kCount)->capture_default_str();
   sub->add_option("--flow-tail-bound", f.tail_bound,
-                  "NPE/NLE nsf: splines on [-B, B] (z-scored units), identity outside")
+                  "NPE/NLE/VAE nsf decoder: splines on [-B, B] (z-scored units), identity outside")
       ->capture_default_str();
-  sub->add_option("--flow-conditioner", f.conditioner,
-                  "NPE/NLE nsf: auto (coupling for a flow over >= 2 dimensions, else autoregressive) | coupling | "
-                  "autoregressive")
+  sub->add_option(
+         "--flow-conditioner", f.conditioner,
+         "NPE/NLE/VAE nsf decoder: auto (coupling for a flow over >= 2 dimensions, else autoregressive) | coupling | "
+         "autoregressive")
       ->capture_default_str();
   sub->add_option("--embedding-hidden", a->estimator.embedding_hidden, "NPE: hidden widths of an MLP embedding of x");
   add_integer_option(sub, "--embedding-dim", a->estimator.embedding_dim,
@@ -198,7 +203,10 @@ void add_train_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--encoder-hidden", a->estimator.encoder_hidden,
                   "Hidden widths of q(z | x, θ) (VAEs) or of the MLP encoder f(x) (E&E), e.g. 64,64");
   sub->add_option("--prior-hidden", a->estimator.prior_hidden, "CP-VAE: hidden widths of p(z | x)");
-  sub->add_option("--decoder-hidden", a->estimator.decoder_hidden, "Hidden widths of p(θ | x, z)");
+  sub->add_option("--decoder-hidden", a->estimator.decoder_hidden, "Hidden widths of p(θ | x, z) (gaussian decoder)");
+  sub->add_option("--decoder", a->estimator.decoder,
+                  "VAEs: p(θ | x, z) as a diagonal gaussian (the paper's) or a conditional nsf (the --flow-* options)")
+      ->capture_default_str();
   sub->add_option("--data-decoder-hidden", a->estimator.data_decoder_hidden, "UP-VAE: hidden widths of p(x | z)");
   add_integer_option(sub, "--threads", a->threads,
                      "Torch threads per rank (default 1: small networks run fastest single-threaded; scale with ranks)",

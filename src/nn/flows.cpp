@@ -35,7 +35,8 @@ void FlowConfig::validate() const {
           option("hidden") + ": expected a positive width, got " + format_number(hidden));
   require(blocks >= 0, ErrorKind::invalid_argument,
           option("blocks") + ": expected 0 or more blocks, got " + format_number(blocks));
-  require(bins >= 2, ErrorKind::invalid_argument, option("bins") + ": expected at least 2 bins, got " + format_number(bins));
+  require(bins >= 2, ErrorKind::invalid_argument,
+          option("bins") + ": expected at least 2 bins, got " + format_number(bins));
   require(std::isfinite(tail_bound) && tail_bound > 0, ErrorKind::invalid_argument,
           option("tail_bound") + ": expected a positive tail bound, got " + format_number(tail_bound));
   require(conditioner == "auto" || conditioner == "coupling" || conditioner == "autoregressive",
@@ -112,8 +113,10 @@ void ConditionalFlowImpl::add(const std::string& name, std::shared_ptr<FlowTrans
 
 torch::Tensor ConditionalFlowImpl::broadcast_context(const torch::Tensor& context, int64_t n) const {
   if (context_dim_ == 0) return torch::Tensor();
+  if (context.dim() == 2 && context.size(0) == n && context.size(1) == context_dim_ && n != 1) return context;
   require(context.numel() == context_dim_, ErrorKind::invalid_argument,
-          "flow: sampling needs one context of " + std::to_string(context_dim_) + " numbers");
+          "flow: sampling needs one context of " + std::to_string(context_dim_) + " numbers, or one per draw [" +
+              std::to_string(n) + ", " + std::to_string(context_dim_) + "]");
   return context.reshape({1, context_dim_}).expand({n, context_dim_});
 }
 

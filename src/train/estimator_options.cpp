@@ -105,6 +105,12 @@ nlohmann::json estimator_config(const EstimatorOptions& a, const store::SimStore
   if (!a.encoder_hidden.empty()) c["encoder_hidden"] = parse_widths(a.encoder_hidden, "--encoder-hidden");
   if (!a.prior_hidden.empty()) c["prior_hidden"] = parse_widths(a.prior_hidden, "--prior-hidden");
   if (!a.decoder_hidden.empty()) c["decoder_hidden"] = parse_widths(a.decoder_hidden, "--decoder-hidden");
+  if (a.decoder != "gaussian") {
+    require(a.decoder_hidden.empty(), ErrorKind::invalid_argument,
+            "--decoder-hidden sets the Gaussian decoder's widths; the nsf decoder takes the --flow-* options");
+    c["decoder"] = a.decoder;  // checked by VaeConfig::from_json
+    c["decoder_flow"] = a.flow.to_json();
+  }
   if (!a.data_decoder_hidden.empty())
     c["data_decoder_hidden"] = parse_widths(a.data_decoder_hidden, "--data-decoder-hidden");
   return c;

@@ -1,9 +1,12 @@
 // CP-VAE and UP-VAE (docs/methods.md §1, the paper's eq. 7 and eq. 12): conditional VAEs whose decoder
-// gives an amortised posterior p(θ | x, z). Contract: torch modules; sampling uses the generator given.
+// gives an amortised posterior p(θ | x, z): the paper's diagonal Gaussian, or (decoder = "nsf") a
+// conditional neural spline flow over θ with context [z(x), z], the rest of the loss unchanged.
+// Contract: torch modules; sampling uses the generator given.
 #pragma once
 #include <vector>
 
 #include "simbi/estimators/estimator.hpp"
+#include "simbi/nn/flows.hpp"
 #include "simbi/nn/gaussian.hpp"
 #include "simbi/nn/mlp.hpp"
 #include "simbi/nn/zscore.hpp"
@@ -16,8 +19,10 @@ struct VaeConfig {
   int64_t latent_dim = 0;  // 0 = dθ
   std::vector<int64_t> encoder_hidden{64, 64};
   std::vector<int64_t> prior_hidden{64, 64};         // CP-VAE: p(z | x)
-  std::vector<int64_t> decoder_hidden{64, 64};       // p(θ | x, z)
+  std::vector<int64_t> decoder_hidden{64, 64};       // p(θ | x, z), the Gaussian decoder
   std::vector<int64_t> data_decoder_hidden{64, 64};  // UP-VAE: p(x | z)
+  std::string decoder = "gaussian";                  // p(θ | x, z): gaussian (the paper's) | nsf
+  nn::FlowConfig decoder_flow;                       // decoder = nsf: the flow (defaults: sbi's NSF)
 
   static VaeConfig from_json(const nlohmann::json& j);
   nlohmann::json to_json(const std::string& method) const;
@@ -36,14 +41,19 @@ class VaeBase : public Estimator, public PosteriorSampler {
   // Diagonal Gaussian negative log-likelihood without the constant (the paper's Σ log σ + ½ Σ (v−μ)²/σ²).
   static torch::Tensor gaussian_nll(const nn::DiagGaussian& dist, const torch::Tensor& value);
   nn::DiagGaussian encode(const torch::Tensor& xz, const torch::Tensor& thetaz);
-  nn::DiagGaussian decode_theta(const torch::Tensor& xz, const torch::Tensor& z);
+  // −log p(θ | x, z) per row without the ½·dθ·log 2π constant (z-scored θ, x), from either decoder.
+  torch::Tensor theta_nll(const torch::Tensor& xz, const torch::Tensor& z, const torch::Tensor& thetaz);
   // θ draws for z draws [n,dz] at x_o: a decoder draw (not its mean), back in original units.
   torch::Tensor draw_theta(const torch::Tensor& x_o, const torch::Tensor& z, at::Generator& gen);
 
   VaeConfig config_;
   double kl_weight_ = 1.0;  // KL warm-up factor (1 = the paper's loss)
   nn::ZScore theta_z_{nullptr}, x_z_{nullptr};
-  nn::Mlp encoder_{nullptr}, decoder_{nullptr};
+  nn::Mlp encoder_{nullptr}, decoder_{nullptr};  // decoder_: the Gaussian decoder's head (else null)
+  nn::ConditionalFlow flow_decoder_{nullptr};    // decoder = nsf
+
+ private:
+  nn::DiagGaussian decode_theta(const torch::Tensor& xz, const torch::Tensor& z);
 };
 
 // CP-VAE: learned conditional prior p(z | x). Loss = KL(q(z|x,θ) ‖ p(z|x)) + NLL_θ.

@@ -51,7 +51,7 @@ class ConditionalFlowImpl : public torch::nn::Module {
   ConditionalFlowImpl(const FlowConfig& config, int64_t theta_dim, int64_t context_dim);
   // log q(θ | context) for θ [B, d], context [B, c] → [B].
   torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& context);
-  // n draws [n, d] at one context ([c] or [1, c]), vectorised over n.
+  // n draws [n, d] at one context ([c] or [1, c]) or one context per draw ([n, c]), vectorised over n.
   torch::Tensor sample(int64_t n, const torch::Tensor& context, at::Generator& gen);
   // The draws and their log q, in one pass (the log-dets of the sampling direction).
   std::pair<torch::Tensor, torch::Tensor> sample_and_log_prob(int64_t n, const torch::Tensor& context,

@@ -19,6 +19,7 @@ struct EstimatorOptions {
   // VAEs
   int64_t latent_dim = 0;                                                         // 0 = dim θ
   std::string encoder_hidden, prior_hidden, decoder_hidden, data_decoder_hidden;  // "64,64" width lists
+  std::string decoder = "gaussian";  // p(θ | x, z): gaussian | nsf (the flow options below)
   // ACE: the network and targets (AceConfig's defaults; dims and distance come from the store). The
   // enumerations as names, checked with the rest by AceConfig::from_json.
   estimators::AceConfig ace;
@@ -31,7 +32,7 @@ struct EstimatorOptions {
   estimators::EneConfig ene;
   std::string conv_channels;  // E&E conv encoder, "32,64"
   // NPE: the conditional flow q(θ | x) (FlowConfig's defaults: sbi's NSF) and an optional MLP embedding of
-  // x. NLE: the same flow options, for its flow q(x | θ).
+  // x. NLE: the same flow options, for its flow q(x | θ); VAEs with decoder nsf: for p(θ | x, z).
   nn::FlowConfig flow;
   std::string embedding_hidden;  // "64,64" (empty: none)
   int64_t embedding_dim = 0;     // 0: no embedding
