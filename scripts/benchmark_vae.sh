@@ -21,7 +21,8 @@
 #       [--sbibm-results ../shared/reference_results/sbibm/main_paper.csv]
 #       [--out results/vae] [--max-epochs N] [--seed S] [--num-samples N] [--plots] [--resume]
 #       [--fail-fast] [--report-only] [--dry-run]
-#   --methods      default "cpvae upvae"
+#   --methods      default "cpvae upvae"; cpvae_nsf / upvae_nsf: the VAEs with the NSF decoder
+#                  (configs/<task>/cpvae_nsf.toml)
 #   --resume       reuse finished stages in --out (same config, seed, ranks, max-epochs); default: redo all
 #   --plots        also a corner plot per observation and the loss curves (scripts/plot_posterior.py)
 #   --report-only  rebuild results.csv / results.md from what --out holds; run nothing
@@ -94,8 +95,8 @@ for v in "$TASKS" "$METHODS" "$BUDGETS" "$OBSERVATIONS"; do
 done
 for m in $METHODS; do
   case "$m" in
-    cpvae | upvae | ene | npe | fmpe | npse | nle) ;;
-    *) die "unknown method '$m' (cpvae | upvae | ene | npe | fmpe | npse | nle)" ;;
+    cpvae | upvae | cpvae_nsf | upvae_nsf | ene | npe | fmpe | npse | nle) ;;
+    *) die "unknown method '$m' (cpvae | upvae | cpvae_nsf | upvae_nsf | ene | npe | fmpe | npse | nle)" ;;
   esac
 done
 is_flow_method() { case "$1" in npe | fmpe | npse | nle) return 0 ;; *) return 1 ;; esac; }
@@ -216,6 +217,7 @@ if [ "$REPORT_ONLY" -eq 0 ]; then
         cfg="configs/$task/$method.toml"
         case "$method" in
           cpvae) name=CP-VAE ;; upvae) name=UP-VAE ;; ene) name="E&E" ;;
+          cpvae_nsf) name="CP-VAE (NSF decoder)" ;; upvae_nsf) name="UP-VAE (NSF decoder)" ;;
           npe) name="NPE (NSF)" ;; fmpe) name=FMPE ;; npse) name=NPSE ;; nle) name=NLE ;;
         esac
         sample_cfg=()  # NPE / FMPE / NPSE: the config's [sample] section (reject-outside-prior, solver)
@@ -404,8 +406,10 @@ SBIBM_NPE_10K = {
     "slcp_distractors": 0.970, "bernoulli_glm": 0.678, "bernoulli_glm_raw": 0.765, "gaussian_mixture": 0.661,
     "sir": 0.680, "lotka_volterra": 0.997,
 }
-NAMES = {"cpvae": "CP-VAE", "upvae": "UP-VAE", "ene": "E&E", "npe": "NPE (NSF)", "fmpe": "FMPE", "npse": "NPSE", "nle": "NLE"}
-OLD_METHODS = ("cpvae", "upvae", "ene")  # compared with the paper's Table 1 (E&E: sbibm's NRE)
+NAMES = {"cpvae": "CP-VAE", "upvae": "UP-VAE", "cpvae_nsf": "CP-VAE (NSF decoder)", "upvae_nsf": "UP-VAE (NSF decoder)",
+         "ene": "E&E", "npe": "NPE (NSF)", "fmpe": "FMPE", "npse": "NPSE", "nle": "NLE"}
+# Compared with the paper's Table 1 (E&E: sbibm's NRE; a VAE with the NSF decoder: the paper's VAE).
+OLD_METHODS = ("cpvae", "upvae", "cpvae_nsf", "upvae_nsf", "ene")
 FLOW_METHODS = ("npe", "fmpe", "npse", "nle")  # compared with sbibm's NPE (NLE: its NLE) and best amortized
 SBIBM_SAME_KIND = {"nle": "NLE"}  # the sbibm algorithm a method is compared with (default NPE)
 AMORTIZED = ("NPE", "NLE", "NRE")  # sbibm's single-round (amortizable) neural methods
@@ -468,7 +472,8 @@ def num(v):
 
 def paper(table, method, task, budget):
     i = BUDGET_INDEX.get(budget)
-    return None if i is None else table.get(method, {}).get(task, [None] * 3)[i]
+    # A VAE with the NSF decoder (cpvae_nsf) is compared with the paper's VAE of the same kind.
+    return None if i is None else table.get(method.split("_")[0], {}).get(task, [None] * 3)[i]
 
 
 def best_epoch_1based(hist):
@@ -620,7 +625,7 @@ if old_methods:
                 ok = "" if c_m is None or p is None else ("✓" if c_m <= p[0] else "✗")
                 if ok:
                     summary.setdefault((method, budget), []).append(ok == "✓")
-                if c_m is not None and budget == 10000 and method in ("cpvae", "upvae"):
+                if c_m is not None and budget == 10000 and method in ("cpvae", "upvae", "cpvae_nsf", "upvae_nsf"):
                     if task not in best_of_task or c_m < best_of_task[task][0]:
                         best_of_task[task] = (c_m, c_s, method)
                 c2st = "–" if c_m is None else pm(c_m, c_s) + (f" (n={n})" if n != len(observations) else "")
