@@ -46,3 +46,12 @@ same_datasets() {
 inspect_field() {  # inspect_field FILE FIELD: a field of `simbi inspect --json`
   "$SIMBI" inspect --json "$1" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$2'])"
 }
+
+# command_simulator_config NAME COMMAND [KEY = VALUE LINES]: prints a user-simulator config
+# (docs/user_simulators.md) for a command simulator with 2-D θ and x, a uniform prior on [0, 1]² and
+# the given extra top-level keys.
+command_simulator_config() {
+  printf 'name = "%s"\ntheta_dim = 2\nx_dim = 2\ncommand = "%s"\n' "$1" "$2"
+  [ -z "${3:-}" ] || printf '%s\n' "$3"
+  printf '[prior]\ntype = "uniform"\nlow = [0.0, 0.0]\nhigh = [1.0, 1.0]\n'
+}

@@ -20,16 +20,7 @@ while read -r seed a b; do
 done
 SH
 chmod +x "$SIM"
-cat >agree.toml <<EOF2
-name = "agree_toy"
-theta_dim = 2
-x_dim = 2
-command = "./$SIM"
-[prior]
-type = "uniform"
-low = [0.0, 0.0]
-high = [1.0, 1.0]
-EOF2
+command_simulator_config agree_toy "./$SIM" >agree.toml
 
 start=$(date +%s.%N)
 expect_error "a simulator failing on rank 1 while rank 0 is mid-batch" \

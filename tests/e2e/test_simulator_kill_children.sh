@@ -14,16 +14,7 @@ echo "\$seed" >>started.txt
 echo "\$a \$b"
 SH
 chmod +x "$SIM"
-cat >orphan.toml <<EOF2
-name = "orphan_toy"
-theta_dim = 2
-x_dim = 2
-command = "./$SIM"
-[prior]
-type = "uniform"
-low = [0.0, 0.0]
-high = [1.0, 1.0]
-EOF2
+command_simulator_config orphan_toy "./$SIM" >orphan.toml
 
 "${MPI2[@]}" "$SIMBI" simulate --simulator-config orphan.toml --budget 8 --chunk-rows 1 --out orphan.h5 >run.log 2>&1 &
 pid=$!

@@ -18,18 +18,8 @@ echo "\$a \$b"
 SH
 chmod +x "$SIM"
 config() {  # config ON_TIMEOUT
-  cat <<EOF2
-name = "stuck_toy"
-theta_dim = 2
-x_dim = 2
-command = "./$SIM"
-timeout_s = 1
-on_timeout = "$1"
-[prior]
-type = "uniform"
-low = [0.0, 0.0]
-high = [1.0, 1.0]
-EOF2
+  command_simulator_config stuck_toy "./$SIM" "timeout_s = 1
+on_timeout = \"$1\""
 }
 no_survivors() {
   sleep 0.5
