@@ -196,6 +196,8 @@ std::vector<float> run_chains(ChainSet& ch, ChainSampler& sampler, Unconstrained
   const std::vector<int64_t> sync = sampler.sync_points();
   std::vector<int64_t> stops = sync;
   const bool jumping = o.mode_jumps > 0 && target.has_potential();
+  const size_t stride = detail::ModeJumps::moment_stride(d);
+  std::vector<double> moments(jumping ? static_cast<size_t>(ch.count) * stride : 0, 0.0);
   if (jumping)
     for (int64_t t = o.warmup; t < total_iters; t += o.thin) stops.push_back(t);
   std::sort(stops.begin(), stops.end());
@@ -206,6 +208,8 @@ std::vector<float> run_chains(ChainSet& ch, ChainSampler& sampler, Unconstrained
     if (stop <= t || stop > total_iters) continue;
     comm.run_agreed([&] {
       sampler.run(t, stop, [&](int64_t c, int64_t it) {
+        if (jumping && it >= o.warmup - o.warmup / 2 && it < o.warmup)  // the mode jumps' kernel shape
+          detail::ModeJumps::add_moments(ch.u.data() + c * d, d, moments.data() + c * stride);
         if (it >= o.warmup && (it - o.warmup + 1) % o.thin == 0) {
           const int64_t s = (it - o.warmup + 1) / o.thin - 1;
           target.to_theta(ch.u.data() + c * d, 1, draws.data() + (c * per_chain + s) * d);
@@ -216,7 +220,7 @@ std::vector<float> run_chains(ChainSet& ch, ChainSampler& sampler, Unconstrained
     if (stop == total_iters) break;
     if (std::binary_search(sync.begin(), sync.end(), stop)) sampler.synchronise(comm, stop);
     if (jumping && stop >= o.warmup) {
-      if (!jumps) comm.run_agreed([&] { jumps = std::make_unique<detail::ModeJumps>(ch, comm); });
+      if (!jumps) comm.run_agreed([&] { jumps = std::make_unique<detail::ModeJumps>(ch, moments, comm); });
       comm.run_agreed([&] { jumps->move(ch, target, o.mode_jumps); });
     }
   }

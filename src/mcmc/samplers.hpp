@@ -64,8 +64,12 @@ class ChainSampler {
 // (mode_jumps.cpp): moves between separated modes that the local samplers cannot cross.
 class ModeJumps {
  public:
-  // Collective over comm: the kernel centres are all chains' current states (ch.u on every rank).
-  ModeJumps(const ChainSet& ch, const Comm& comm);
+  // Per-chain warm-up moments, moment_stride(d) doubles per local chain: count, Σu [d], Σuuᵀ [d×d, lower].
+  static size_t moment_stride(int64_t d) { return static_cast<size_t>(1 + d + d * d); }
+  static void add_moments(const double* u, int64_t d, double* moments);
+  // Collective over comm: the kernel centres are all chains' current states (ch.u on every rank), its
+  // covariance half the pooled within-chain covariance of `moments` (this rank's chains, in order).
+  ModeJumps(const ChainSet& ch, const std::vector<double>& moments, const Comm& comm);
   // `proposals` independence proposals for every local chain, one batched target call each;
   // rank-local, each chain drawing from its own jump_rng.
   void move(ChainSet& ch, UnconstrainedTarget& target, int64_t proposals);
