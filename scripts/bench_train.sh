@@ -55,10 +55,6 @@ CONFIG=configs/two_moons/cpvae.toml
 FIXED=(--config "$CONFIG" --max-epochs "$EPOCHS" --patience 100000 --lr-decay-patience 0 --checkpoint-every-epochs 0
        --threads 1)
 
-field() {  # field MODEL EXPR: a Python expression on j = `simbi inspect --json MODEL`
-  "$SIMBI" inspect --json "$1" | "$PY" -c "import json,sys; j=json.load(sys.stdin); print($2)"
-}
-
 echo "== 1. throughput: CP-VAE, two_moons, $ROWS simulations, $EPOCHS epochs, 1 torch thread per rank"
 "$MPIEXEC" -n 1 "$SIMBI" -q simulate --task two_moons --budget "$ROWS" --seed 1 --out "$OUT/tm_$ROWS.h5" --force >/dev/null
 printf '%-8s %-6s %12s %12s %14s %10s\n' batch ranks "ms/step" samples/s "allreduce ms" speed-up
@@ -69,7 +65,7 @@ for batch in $BATCHES; do
     "$MPIEXEC" -n "$ranks" "$SIMBI" -q train --data "$OUT/tm_$ROWS.h5" "${FIXED[@]}" --batch-size "$batch" \
       --out "$model" >"$OUT/throughput_b${batch}_r$ranks.log" 2>&1 ||
       { tail -5 "$OUT/throughput_b${batch}_r$ranks.log"; die "training with batch $batch on $ranks rank(s) failed"; }
-    read -r ms rate allreduce < <(field "$model" \
+    read -r ms rate allreduce < <(model_field "$model" \
       "'%.3f %.0f %.4f' % (1e3 * j['history']['seconds'] / j['history']['steps'],
        j['history']['train_rows'] * j['epochs'] / j['history']['seconds'],
        1e3 * j['history']['allreduce_seconds'] / j['history']['steps'])")

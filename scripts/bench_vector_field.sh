@@ -60,10 +60,6 @@ RANKS="1 2"
 FIXED=(--method fmpe --field-blocks "$BLOCKS" --max-epochs "$EPOCHS" --patience 100000 --lr 1e-3 --weight-decay 0
        --checkpoint-every-epochs 0 --threads 1 --device "$DEVICE")
 
-field() {  # field MODEL EXPR: a Python expression on j = `simbi inspect --json MODEL`
-  "$SIMBI" inspect --json "$1" | "$PY" -c "import json,sys; j=json.load(sys.stdin); print($2)"
-}
-
 STORE="$OUT/${TASK}_$ROWS.h5"
 "$MPIEXEC" -n 1 "$SIMBI" -q simulate --task "$TASK" --budget "$ROWS" --seed 1 --out "$STORE" --force >/dev/null
 echo "== 1. training throughput: FMPE, $TASK, $ROWS simulations, $EPOCHS epoch(s), $BLOCKS residual blocks, $DEVICE"
@@ -80,7 +76,7 @@ for width in $WIDTHS; do
         tail -5 "$OUT/$tag.log"
         die "training width $width, batch $batch on $ranks rank(s) failed"
       fi
-      read -r ms rate allreduce < <(field "$OUT/$tag.pt" \
+      read -r ms rate allreduce < <(model_field "$OUT/$tag.pt" \
         "'%.3f %.0f %.4f' % (1e3 * j['history']['seconds'] / j['history']['steps'],
          j['history']['train_rows'] * j['epochs'] / j['history']['seconds'],
          1e3 * j['history']['allreduce_seconds'] / j['history']['steps'])")

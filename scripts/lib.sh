@@ -11,3 +11,5 @@ die() { echo "error: $*" >&2; exit 1; }
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"; }
 # usage: the script's header comment (line 2 up to `set -euo`), without the comment markers.
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+# model_field MODEL EXPR: a Python expression on j = `$SIMBI inspect --json MODEL` (the caller sets SIMBI).
+model_field() { "$SIMBI" inspect --json "$1" | "$PY" -c "import json,sys; j=json.load(sys.stdin); print($2)"; }
