@@ -13,6 +13,7 @@
 #include "simbi/core/timing.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/pipeline/pipeline.hpp"
+#include "simbi/pipeline/sequential.hpp"
 #include "simbi/store/atomic_file.hpp"
 
 namespace simbi::cli {
@@ -22,6 +23,8 @@ namespace {
 struct RunArgs {
   std::string config, workdir = "simbi_run", observation, reference;
   bool force = false, no_plots = false;
+  pipeline::SequentialOptions sequential;  // method empty and no --rounds: one round from the prior
+  const CLI::Option* rounds = nullptr;
 };
 
 // The typed options of one stage: `args` ("train --config F --data ..."), with F's options for that
@@ -98,7 +101,9 @@ int run_command(const RunArgs& a) {
     print_samples(request.sampling->options.num_samples, w);
   };
   observer.on_evaluated = print_evaluation;
-  const pipeline::RunResult result = pipeline::run_pipeline(request, task, observer);
+  const pipeline::RunResult result = a.sequential.method.empty() && a.rounds->count() == 0
+                                         ? pipeline::run_pipeline(request, task, observer)
+                                         : pipeline::run_sequential(request, a.sequential, task, observer);
   if (result.stopped || !dist::is_root()) return 0;
   std::printf("run complete: store %s, model %s", paths.sims.c_str(), paths.model.c_str());
   if (request.sampling) std::printf(", samples %s", paths.samples.c_str());
@@ -127,6 +132,15 @@ void add_run_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--observation", a->observation, "Observation(s) to sample for (CSV or file.h5:/dataset)");
   sub->add_option("--reference", a->reference, "Reference posterior samples to evaluate against (CSV)");
   sub->add_flag("--force", a->force, "Simulate again even if the workdir has a store");
+  sub->add_option("--sequential", a->sequential.method,
+                  "Sequential rounds for the --observation: tsnpe (npe/fmpe/npse; truncated prior) | snle (nle; "
+                  "MCMC posterior)");
+  a->rounds = add_integer_option(sub, "--rounds", a->sequential.rounds,
+                                 "Rounds of a sequential run, each of [simulate] budget simulations (with --sequential)",
+                                 kCount);
+  sub->add_option("--truncation-quantile", a->sequential.truncation.quantile,
+                  "tsnpe: the quantile of the posterior's log-density that bounds the truncated prior")
+      ->capture_default_str();
   sub->add_flag("--no-plots", a->no_plots, "No plots in the final report (run_report.md)");
   commands.push_back({sub, [a] { return run_command(*a); }});
 }

@@ -7,6 +7,7 @@
 #include "simbi/core/timing.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/nn/threads.hpp"
+#include "stage.hpp"
 
 namespace simbi::pipeline {
 
@@ -16,50 +17,45 @@ RunPaths run_paths(const std::string& workdir) {
           (w / "metrics.json").string(), (w / "run_report.md").string()};
 }
 
-namespace {
-
-// Times one stage into result.stage_seconds; false when a stop signal asks the run to end after it.
-template <class Stage>
-bool run_stage(const char* name, RunResult& result, const RunObserver& observer, Stage stage) {
-  log::info("run: stage " + std::string(name));
-  if (observer.on_stage) observer.on_stage(name);
-  const auto t0 = SteadyClock::now();
-  stage();
-  result.stage_seconds.emplace_back(name, seconds_since(t0));
-  // A stage stopped by SIGTERM/SIGUSR1 has checkpointed and said so; the next run resumes it.
-  result.stopped = stop_signal() != 0;
-  return !result.stopped;
-}
-
-}  // namespace
-
-RunResult run_pipeline(const RunRequest& request, sim::Task& task, const RunObserver& observer) {
-  RunResult result;
-  const bool simulated = run_stage("simulate", result, observer, [&] {
-    const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1: stop cleanly, killing external simulators
-    const store::SimulationSummary s = store::run_simulation(request.simulation, task);
-    if (observer.on_simulated) observer.on_simulated(s);
-  });
-  if (!simulated) return result;
-  const bool trained = run_stage("train", result, observer, [&] {
-    const StopSignalScope stop_signals;  // checkpoint at the next step and stop
-    train::TrainRequest r = request.training;
-    r.threads = nn::set_torch_threads(r.threads);
-    const train::TrainOutcome outcome = train::run_training(r);
-    if (observer.on_trained) observer.on_trained(r, outcome);
-    dist::barrier();
-  });
-  if (!trained || !request.sampling) return result;
+void sample_and_evaluate(const RunRequest& request, RunResult& result, const RunObserver& observer) {
+  if (!request.sampling) return;
   const bool sampled = run_stage("sample", result, observer, [&] {
     nn::set_torch_threads(request.sampling_threads);
     posterior::sample_to_files(*request.sampling, observer.on_sampled);
   });
-  if (!sampled || !request.evaluation) return result;
+  if (!sampled || !request.evaluation) return;
   run_stage("evaluate", result, observer, [&] {
     nn::set_torch_threads(1);  // the C2ST folds run on worker threads instead
     result.evaluation = posterior::evaluate_samples(*request.evaluation);
     if (observer.on_evaluated) observer.on_evaluated(*result.evaluation);
   });
+}
+
+bool simulate_stage(const std::string& name, const store::SimulationOptions& options, sim::Task& task,
+                    RunResult& result, const RunObserver& observer) {
+  return run_stage(name, result, observer, [&] {
+    const StopSignalScope stop_signals;  // SIGTERM/SIGUSR1: stop cleanly, killing external simulators
+    const store::SimulationSummary s = store::run_simulation(options, task);
+    if (observer.on_simulated) observer.on_simulated(s);
+  });
+}
+
+bool train_stage(const std::string& name, train::TrainRequest request, RunResult& result,
+                 const RunObserver& observer) {
+  return run_stage(name, result, observer, [&] {
+    const StopSignalScope stop_signals;  // checkpoint at the next step and stop
+    request.threads = nn::set_torch_threads(request.threads);
+    const train::TrainOutcome outcome = train::run_training(request);
+    if (observer.on_trained) observer.on_trained(request, outcome);
+    dist::barrier();
+  });
+}
+
+RunResult run_pipeline(const RunRequest& request, sim::Task& task, const RunObserver& observer) {
+  RunResult result;
+  if (simulate_stage("simulate", request.simulation, task, result, observer) &&
+      train_stage("train", request.training, result, observer))
+    sample_and_evaluate(request, result, observer);
   return result;
 }
 

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <limits>
 
+#include <nlohmann/json.hpp>
+
 #include "simbi/core/error.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/store/disk_space.hpp"
@@ -70,6 +72,19 @@ h5::Handle create_status_dataset(const std::string& path, hid_t file, int64_t ro
   if (!d.valid())
     throw Error(ErrorKind::io, path + ": cannot create dataset /status" + failure_suffix(path, errno, rows));
   return d;
+}
+
+// /round of a sequential store: row i holds its round, i / round_rows + 1 (fixed at creation).
+void write_round_dataset(const std::string& path, hid_t file, const SimStoreMeta& meta) {
+  const hsize_t dims[1] = {static_cast<hsize_t>(meta.budget)};
+  h5::Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
+  errno = 0;
+  h5::Handle d(H5Dcreate2(file, "/round", H5T_STD_I32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+               H5Dclose);
+  std::vector<int32_t> rounds(static_cast<size_t>(meta.budget));
+  for (int64_t i = 0; i < meta.budget; ++i) rounds[static_cast<size_t>(i)] = static_cast<int32_t>(i / meta.round_rows + 1);
+  if (!d.valid() || H5Dwrite(d.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, rounds.data()) < 0)
+    throw Error(ErrorKind::io, path + ": cannot write dataset /round" + failure_suffix(path, errno, 4 * meta.budget));
 }
 
 // File and memory dataspaces selecting rows [first, first + rows) (all columns; cols = 0 for 1-D).
@@ -177,8 +192,9 @@ SimStore& SimStore::operator=(SimStore&& o) noexcept {
     theta_ = o.theta_;
     x_ = o.x_;
     status_ = o.status_;
+    round_ = o.round_;
     independent_xfer_ = o.independent_xfer_;
-    o.file_ = o.theta_ = o.x_ = o.status_ = o.independent_xfer_ = -1;
+    o.file_ = o.theta_ = o.x_ = o.status_ = o.round_ = o.independent_xfer_ = -1;
   }
   return *this;
 }
@@ -207,6 +223,7 @@ void create_layout(const std::string& path, const SimStoreMeta& meta) {
           create_matrix_dataset(path, file.get(), "/theta", meta.budget, meta.theta_dim, theta_chunk);
       const h5::Handle x = create_matrix_dataset(path, file.get(), "/x", meta.budget, meta.x_dim, x_chunk);
       const h5::Handle status = create_status_dataset(path, file.get(), meta.budget, std::max(theta_chunk, x_chunk));
+      if (meta.is_sequential()) write_round_dataset(path, file.get(), meta);
     }
     const hid_t root = file.get();
     try {
@@ -224,6 +241,12 @@ void create_layout(const std::string& path, const SimStoreMeta& meta) {
       if (!meta.x_shape.empty()) h5::write_int_array_attribute(root, "x_shape", meta.x_shape);
       h5::write_string_attribute(root, "simbi_version", meta.simbi_version);
       h5::write_string_attribute(root, "created", meta.created);
+      if (meta.is_sequential()) {
+        h5::write_int_attribute(root, "rounds", meta.rounds);
+        h5::write_int_attribute(root, "round_rows", meta.round_rows);
+        h5::write_string_attribute(root, "sequential", meta.sequential);
+        h5::write_string_attribute(root, round_proposal_attribute(1), prior_proposal_description(meta.seed));
+      }
     } catch (const Error& e) {
       throw Error(e.kind(), path + ": " + e.what() + failure_suffix(path, errno, meta.budget));
     }
@@ -248,6 +271,8 @@ SimStore SimStore::create(const std::string& path, const SimStoreMeta& meta, MPI
           "SimStore::create: invalid meta");
   require(meta.x_shape.empty() || shape_product(meta.x_shape) == meta.x_dim, ErrorKind::internal,
           "SimStore::create: x_shape " + shape_string(meta.x_shape) + " does not match x_dim");
+  require(!meta.is_sequential() || (meta.round_rows > 0 && meta.rounds * meta.round_rows == meta.budget),
+          ErrorKind::internal, "SimStore::create: rounds x round_rows differs from the budget");
   int rank = 0;
   if (dist::mpi_active()) MPI_Comm_rank(comm, &rank);
   // One process writes the layout (a failure there is one rank's, agreed below, instead of a collective
@@ -280,6 +305,7 @@ SimStore SimStore::open(const std::string& path, MPI_Comm comm, bool writable) {
   s.theta_ = H5Dopen2(s.file_, "/theta", H5P_DEFAULT);
   s.x_ = H5Dopen2(s.file_, "/x", H5P_DEFAULT);
   s.status_ = H5Dopen2(s.file_, "/status", H5P_DEFAULT);
+  if (s.meta_.is_sequential()) s.round_ = H5Dopen2(s.file_, "/round", H5P_DEFAULT);
   if (comm != MPI_COMM_NULL) {
     s.independent_xfer_ = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(s.independent_xfer_, H5FD_MPIO_INDEPENDENT);
@@ -289,6 +315,13 @@ SimStore SimStore::open(const std::string& path, MPI_Comm comm, bool writable) {
 
 SimStore SimStore::open_for_resume(const std::string& path, MPI_Comm comm) { return open(path, comm, true); }
 SimStore SimStore::open_read(const std::string& path) { return open(path, MPI_COMM_NULL, false); }
+SimStore SimStore::open_serial_for_write(const std::string& path) { return open(path, MPI_COMM_NULL, true); }
+
+std::string round_proposal_attribute(int64_t round) { return "round_" + std::to_string(round) + "_proposal"; }
+
+std::string prior_proposal_description(uint64_t seed) {
+  return nlohmann::json{{"kind", "prior"}, {"seed", seed}}.dump();
+}
 
 void SimStore::read_meta() {
   const std::string& where = path_;
@@ -320,8 +353,20 @@ void SimStore::read_meta() {
   }
   meta_.simbi_version = h5::read_string_attribute(file_, "simbi_version", where);
   meta_.created = h5::read_string_attribute(file_, "created", where);
-  const std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
       {"/theta", {meta_.budget, meta_.theta_dim}}, {"/x", {meta_.budget, meta_.x_dim}}, {"/status", {meta_.budget}}};
+  meta_.rounds = meta_.round_rows = 0;
+  meta_.sequential.clear();
+  if (h5::has_attribute(file_, "rounds")) {
+    meta_.rounds = h5::read_int_attribute(file_, "rounds", where);
+    meta_.round_rows = h5::read_int_attribute(file_, "round_rows", where);
+    meta_.sequential = h5::read_string_attribute(file_, "sequential", where);
+    require(meta_.rounds >= 1 && meta_.round_rows >= 1 && meta_.rounds * meta_.round_rows == meta_.budget,
+            ErrorKind::format,
+            where + ": attributes 'rounds' (" + std::to_string(meta_.rounds) + ") x 'round_rows' (" +
+                std::to_string(meta_.round_rows) + ") differ from the budget " + std::to_string(meta_.budget));
+    expected.push_back({"/round", {meta_.budget}});
+  }
   for (const auto& [name, shape] : expected) {
     const auto found = h5::dataset_shape(file_, name);
     require(!found.empty(), ErrorKind::format, where + ": dataset " + name + " is missing");
@@ -363,8 +408,43 @@ void SimStore::read_rows(int64_t first, int64_t count, Matrix& theta, Matrix& x,
   read_block(status_, H5T_NATIVE_UINT8, first, count, 0, status.data(), path_ + " /status");
 }
 
+Matrix SimStore::read_theta(int64_t first, int64_t count) const {
+  require(first >= 0 && count >= 0 && first + count <= meta_.budget, ErrorKind::internal,
+          "SimStore::read_theta: range outside the store");
+  Matrix theta(count, meta_.theta_dim);
+  const hid_t xfer = independent_xfer_ >= 0 ? independent_xfer_ : H5P_DEFAULT;
+  if (count == 0) return theta;
+  const auto [fspace, mspace] = row_selection(theta_, first, count, meta_.theta_dim);
+  require(H5Dread(theta_, H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), xfer, theta.data()) >= 0, ErrorKind::format,
+          path_ + " /theta: reading " + rows_text(first, count) + " failed (file truncated or damaged?)");
+  return theta;
+}
+
+std::string SimStore::round_proposal(int64_t round) const {
+  require(meta_.is_sequential() && round >= 1 && round <= meta_.rounds, ErrorKind::internal,
+          "SimStore::round_proposal: no round " + std::to_string(round) + " in " + path_);
+  const std::string name = round_proposal_attribute(round);
+  return h5::has_attribute(file_, name) ? h5::read_string_attribute(file_, name, path_) : "";
+}
+
+void SimStore::write_proposal(int64_t round, ConstMatrixView theta, const std::string& description) {
+  require(meta_.is_sequential() && round >= 1 && round <= meta_.rounds && theta.rows == meta_.round_rows &&
+              theta.cols == meta_.theta_dim,
+          ErrorKind::internal, "SimStore::write_proposal: θ do not fit round " + std::to_string(round));
+  const int64_t first = meta_.round_first(round);
+  write_block(path_, theta_, H5T_NATIVE_FLOAT, first, theta.rows, theta.cols, theta.data, H5P_DEFAULT,
+              path_ + " /theta");
+  errno = 0;
+  require(H5Fflush(file_, H5F_SCOPE_GLOBAL) >= 0, ErrorKind::io,
+          path_ + ": writing round " + std::to_string(round) + "'s proposal failed" +
+              failure_suffix(path_, errno, 4 * theta.rows * theta.cols));
+  h5::write_string_attribute(file_, round_proposal_attribute(round), description);
+  require(H5Fflush(file_, H5F_SCOPE_GLOBAL) >= 0, ErrorKind::io,
+          path_ + ": writing round " + std::to_string(round) + "'s proposal failed" + failure_suffix(path_, errno, 0));
+}
+
 void SimStore::close() {
-  for (hid_t* d : {&theta_, &x_, &status_}) {
+  for (hid_t* d : {&theta_, &x_, &status_, &round_}) {
     if (*d >= 0) H5Dclose(*d);
     *d = -1;
   }
@@ -398,6 +478,11 @@ void check_resume_compatible(const SimStoreMeta& existing, const SimStoreMeta& r
     mismatch("prior", existing.prior_json, requested.prior_json);
   if (existing.x_shape != requested.x_shape)
     mismatch("x_shape", shape_string(existing.x_shape), shape_string(requested.x_shape));
+  if (existing.rounds != requested.rounds)
+    mismatch("rounds", std::to_string(existing.rounds), std::to_string(requested.rounds));
+  if (existing.round_rows != requested.round_rows)
+    mismatch("round_rows", std::to_string(existing.round_rows), std::to_string(requested.round_rows));
+  if (existing.sequential != requested.sequential) mismatch("sequential", existing.sequential, requested.sequential);
 }
 
 }  // namespace simbi::store

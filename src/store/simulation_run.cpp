@@ -72,6 +72,9 @@ SimStoreMeta requested_meta(const SimulationOptions& o, const sim::Task& task, i
   m.theta_labels = task.theta_labels;
   m.x_shape = task.x_shape;
   m.simbi_version = kVersion;
+  m.rounds = o.rounds;
+  m.round_rows = o.round_rows;
+  m.sequential = o.sequential;
   return m;
 }
 
@@ -79,29 +82,37 @@ SimStoreMeta requested_meta(const SimulationOptions& o, const sim::Task& task, i
 constexpr int kStopFailure = 1;  // a rank's simulation failed: every rank stops, the error is agreed
 constexpr int kStopSignal = 2;   // SIGTERM/SIGUSR1 on a rank: every rank stops cleanly, exit 0
 
-// Rank 0: the chunks of the budget with a row not yet simulated (all of them for a new store).
+// The rows a run simulates: the requested round's, or the whole budget. Chunks are counted from `first`.
+struct RowRange {
+  int64_t first = 0, end = 0;
+  int64_t chunks(int64_t chunk_rows) const { return (end - first + chunk_rows - 1) / chunk_rows; }
+  int64_t chunk_first(int64_t c, int64_t chunk_rows) const { return first + c * chunk_rows; }
+  int64_t chunk_end(int64_t c, int64_t chunk_rows) const { return std::min(end, first + (c + 1) * chunk_rows); }
+};
+
+// Rank 0: the chunks of the range with a row not yet simulated (all of them for a new store).
 // A resumed store's missing rows must fit the free space.
 std::vector<int64_t> chunks_to_simulate(const SimulationOptions& o, const sim::Task& task, SimStore& store,
-                                        int64_t chunk_rows, bool resumed) {
-  const int64_t n_chunks = (o.budget + chunk_rows - 1) / chunk_rows;
+                                        int64_t chunk_rows, const RowRange& range, bool resumed) {
+  const int64_t n_chunks = range.chunks(chunk_rows);
   std::vector<int64_t> todo;
   if (!resumed) {
     todo.resize(static_cast<size_t>(n_chunks));
     for (int64_t c = 0; c < n_chunks; ++c) todo[static_cast<size_t>(c)] = c;
     return todo;
   }
-  const std::vector<uint8_t> status = store.read_status();
+  const std::vector<uint8_t> status = store.read_status(range.first, range.end - range.first);
   for (int64_t c = 0; c < n_chunks; ++c) {
-    const int64_t end = std::min(o.budget, (c + 1) * chunk_rows);
-    for (int64_t r = c * chunk_rows; r < end; ++r)
-      if (status[static_cast<size_t>(r)] == kNotSimulated) {
+    for (int64_t r = range.chunk_first(c, chunk_rows); r < range.chunk_end(c, chunk_rows); ++r)
+      if (status[static_cast<size_t>(r - range.first)] == kNotSimulated) {
         todo.push_back(c);
         break;
       }
   }
   const int64_t missing = count_status(status).not_simulated;
-  require_free_space(o.out, store_row_bytes(missing, task.theta_dim(), task.x_dim()),
-                     rows_bytes_text(missing, task) + " still to write");
+  if (missing > 0)
+    require_free_space(o.out, store_row_bytes(missing, task.theta_dim(), task.x_dim()),
+                       rows_bytes_text(missing, task) + " still to write");
   log::info("resuming " + o.out + ": " + std::to_string(todo.size()) + " of " + std::to_string(n_chunks) +
             " chunks still to simulate");
   return todo;
@@ -131,21 +142,25 @@ struct LocalWork {
 };
 
 // Simulates one chunk into the store and returns its failed rows. Row r uses the streams (seed,
-// purpose, r) only. Throws sim::Interrupted when the stop flag goes up between slices.
+// purpose, r) only; its θ is a prior draw, or the round's proposal already in the store when
+// theta_in_store. Throws sim::Interrupted when the stop flag goes up between slices.
 class ChunkSimulator {
  public:
-  ChunkSimulator(const SimulationOptions& o, sim::Task& task, SimStore& store, int64_t chunk_rows)
+  ChunkSimulator(const SimulationOptions& o, sim::Task& task, SimStore& store, int64_t chunk_rows,
+                 const RowRange& range, bool theta_in_store)
       : o_(o),
         task_(task),
         store_(store),
+        range_(range),
+        theta_in_store_(theta_in_store),
         chunk_rows_(chunk_rows),
         slice_rows_(std::min(chunk_rows, automatic_chunk_rows(task.x_dim()))),
         theta_base_(o.seed, StreamPurpose::prior_draw, 0),
         sim_base_(o.seed, StreamPurpose::simulation, 0) {}
 
   int64_t run(int64_t c, const std::function<bool()>& stop_requested) {
-    const int64_t chunk_first = c * chunk_rows_;
-    const int64_t chunk_end = std::min(o_.budget, chunk_first + chunk_rows_);
+    const int64_t chunk_first = range_.chunk_first(c, chunk_rows_);
+    const int64_t chunk_end = range_.chunk_end(c, chunk_rows_);
     int64_t failed = 0;
     // The chunk in slices of at most slice_rows, each simulated and then written (data, then status):
     // memory per rank stays bounded whatever --chunk-rows is. A crash between slices leaves the
@@ -157,7 +172,10 @@ class ChunkSimulator {
         theta_ = Matrix(rows, task_.theta_dim());
         x_ = Matrix(rows, task_.x_dim());
       }
-      task_.prior->sample(theta_.view(), RowStreams{theta_base_, first});
+      if (theta_in_store_)
+        theta_ = store_.read_theta(first, rows);
+      else
+        task_.prior->sample(theta_.view(), RowStreams{theta_base_, first});
       task_.simulator->simulate(theta_.view(), x_.view(), RowStreams{sim_base_, first});
       status_.assign(static_cast<size_t>(rows), kOk);
       for (int64_t i = 0; i < rows; ++i)
@@ -169,12 +187,14 @@ class ChunkSimulator {
     }
     return failed;
   }
-  int64_t rows_of(int64_t c) const { return std::min(o_.budget, (c + 1) * chunk_rows_) - c * chunk_rows_; }
+  int64_t rows_of(int64_t c) const { return range_.chunk_end(c, chunk_rows_) - range_.chunk_first(c, chunk_rows_); }
 
  private:
   const SimulationOptions& o_;
   sim::Task& task_;
   SimStore& store_;
+  const RowRange range_;
+  const bool theta_in_store_;
   const int64_t chunk_rows_, slice_rows_;
   const RandomStream theta_base_, sim_base_;
   Matrix theta_, x_;
@@ -186,10 +206,10 @@ class ChunkSimulator {
 // interrupt check) every 50 ms of an external command's call, so every rank stops within a poll period
 // of the first failure instead of after its own batch.
 LocalWork simulate_chunks(const SimulationOptions& o, sim::Task& task, SimStore& store,
-                          const std::vector<int64_t>& todo, int64_t chunk_rows, dist::WorkCounter& counter,
-                          dist::StopFlag& flag) {
+                          const std::vector<int64_t>& todo, int64_t chunk_rows, const RowRange& range,
+                          bool theta_in_store, dist::WorkCounter& counter, dist::StopFlag& flag) {
   LocalWork w;
-  ChunkSimulator chunks(o, task, store, chunk_rows);
+  ChunkSimulator chunks(o, task, store, chunk_rows, range, theta_in_store);
   const std::function<bool()> stop_requested = [&flag] {
     if (stop_signal() != 0) flag.raise(kStopSignal);
     return flag.raised() != 0;
@@ -224,20 +244,23 @@ LocalWork simulate_chunks(const SimulationOptions& o, sim::Task& task, SimStore&
 }
 
 // Collective: this run's rows from every rank and the state of the whole store, into the summary.
-void add_totals(SimulationSummary& summary, const LocalWork& w, const std::string& out) {
+void add_totals(SimulationSummary& summary, const LocalWork& w, const std::string& out, const RowRange& range) {
   summary.rows_this_run = dist::allreduce_sum(w.rows);
   summary.failed_this_run = dist::allreduce_sum(w.failed);
   summary.rows_per_rank.assign(static_cast<size_t>(dist::size()), 0);
   summary.busy_seconds_per_rank.assign(static_cast<size_t>(dist::size()), 0.0);
   MPI_Gather(&w.rows, 1, MPI_INT64_T, summary.rows_per_rank.data(), 1, MPI_INT64_T, 0, dist::comm());
   MPI_Gather(&w.busy_seconds, 1, MPI_DOUBLE, summary.busy_seconds_per_rank.data(), 1, MPI_DOUBLE, 0, dist::comm());
-  std::vector<int64_t> counts(3, 0);
+  std::vector<int64_t> counts(6, 0);
   if (dist::is_root()) {
-    const StatusCounts c = count_status(SimStore::open_read(out).read_status());
-    counts = {c.not_simulated, c.ok, c.failed};
+    const std::vector<uint8_t> status = SimStore::open_read(out).read_status();
+    const StatusCounts c = count_status(status);
+    const StatusCounts r = count_status(std::vector<uint8_t>(status.begin() + range.first, status.begin() + range.end));
+    counts = {c.not_simulated, c.ok, c.failed, r.not_simulated, r.ok, r.failed};
   }
   dist::broadcast(counts);
   summary.store = StatusCounts{counts[0], counts[1], counts[2]};
+  summary.range = StatusCounts{counts[3], counts[4], counts[5]};
 }
 
 }  // namespace
@@ -263,6 +286,9 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
     require(o.chunk_rows >= 0, ErrorKind::invalid_argument,
             "--chunk-rows must be positive, got " + std::to_string(o.chunk_rows));
     require(!o.out.empty(), ErrorKind::invalid_argument, "--out is required");
+    require(o.rounds >= 0 && (o.rounds == 0 || (o.round_rows >= 1 && o.rounds * o.round_rows == o.budget)) &&
+                o.round >= 0 && o.round <= o.rounds,
+            ErrorKind::internal, "run_simulation: rounds, round_rows, round and budget do not agree");
     require(task.theta_dim() == task.simulator->theta_dim(), ErrorKind::invalid_argument,
             "task '" + task.name + "': prior dimension " + std::to_string(task.theta_dim()) +
                 " differs from the simulator's theta dimension " + std::to_string(task.simulator->theta_dim()));
@@ -287,12 +313,22 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
       store = SimStore::create(o.out, meta, dist::comm());
     }
   });
+  const RowRange range{store.meta().round_first(o.round), store.meta().round_end(o.round)};
+  // A later round's θ are its proposal, written into the store before the round is simulated.
+  bool theta_in_store = false;
   dist::run_agreed([&] {
-    if (dist::is_root()) todo = chunks_to_simulate(o, task, store, chunk_rows, summary.resumed);
+    if (o.round <= 1) return;
+    const std::string proposal = store.round_proposal(o.round);
+    require(!proposal.empty(), ErrorKind::internal,
+            o.out + ": round " + std::to_string(o.round) + " has no proposal yet; it cannot be simulated");
+    theta_in_store = true;
+  });
+  dist::run_agreed([&] {
+    if (dist::is_root()) todo = chunks_to_simulate(o, task, store, chunk_rows, range, summary.resumed);
   });
   dist::broadcast(todo);
   int64_t rows_todo = 0;
-  for (int64_t c : todo) rows_todo += std::min(o.budget, (c + 1) * chunk_rows) - c * chunk_rows;
+  for (int64_t c : todo) rows_todo += range.chunk_end(c, chunk_rows) - range.chunk_first(c, chunk_rows);
   log::info("simulate " + task.name + ": " + std::to_string(rows_todo) + " rows in " + std::to_string(todo.size()) +
             " chunks of " + std::to_string(chunk_rows) + " on " + std::to_string(dist::size()) + " rank(s) -> " +
             o.out);
@@ -300,7 +336,7 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
   // 3. Claim chunks until none is left, a rank fails or a stop signal arrives.
   dist::WorkCounter counter(static_cast<int64_t>(todo.size()), progress_reporter(rows_todo, t0), o.progress_seconds);
   dist::StopFlag flag;
-  const LocalWork w = simulate_chunks(o, task, store, todo, chunk_rows, counter, flag);
+  const LocalWork w = simulate_chunks(o, task, store, todo, chunk_rows, range, theta_in_store, counter, flag);
   counter.finish();
   std::string error = w.error;
   ErrorKind kind = w.kind;
@@ -318,9 +354,9 @@ SimulationSummary run_simulation(const SimulationOptions& o, sim::Task& task) {
 
   // 4. Summary: rows of this run from every rank, and the state of the whole store.
   summary.seconds = seconds_since(t0);
-  add_totals(summary, w, o.out);
+  add_totals(summary, w, o.out, range);
   const int64_t signal = static_cast<int64_t>(dist::allreduce_max(static_cast<double>(stop_signal())));
-  if (summary.store.completed() < o.budget) summary.stopped_by = static_cast<int>(signal);
+  if (summary.range.not_simulated > 0) summary.stopped_by = static_cast<int>(signal);
   return summary;
 }
 

@@ -163,12 +163,13 @@ TrainHistory TrainHistory::from_json(const nlohmann::json& j) {
   return h;
 }
 
-TrainingData load_training_data(const std::string& store_path) {
+TrainingData load_training_data(const std::string& store_path, int64_t rows_end) {
   const store::SimStore s = store::SimStore::open_read(store_path);
   const int64_t n = s.meta().budget;
   Matrix theta, x;
   std::vector<uint8_t> status;
   s.read_rows(0, n, theta, x, status);
+  if (rows_end > 0 && rows_end < n) std::fill(status.begin() + rows_end, status.end(), store::kNotSimulated);
   const std::vector<int64_t> keep = store::usable_rows(status, theta, x);
   require(!keep.empty(), ErrorKind::format,
           store_path + ": no usable rows to train on (" + std::to_string(n) +

@@ -228,9 +228,9 @@ TrainOutcome run_training(TrainRequest a) {
     if (const auto writer = store::read_lock_holder(a.data))
       log::warn(a.data + " is being written by another job (" + writer->describe() +
                 "); training uses only the rows completed so far");
-    a.data_loading = choose_data_loading(a.data_loading, store_meta);
+    a.data_loading = a.rows_end > 0 ? "memory" : choose_data_loading(a.data_loading, store_meta);
     source = a.data_loading == "memory"
-                 ? make_in_memory_source(load_training_data(a.data), a.data, a.seed, a.options.validation_fraction)
+                 ? make_in_memory_source(load_training_data(a.data, a.rows_end), a.data, a.seed, a.options.validation_fraction)
                  : make_streaming_source(a.data, a.seed, a.options.validation_fraction,
                                          static_cast<int64_t>(a.stream_buffer_mb * (1 << 20)));
     torch::manual_seed(a.seed);  // the same initial weights on every rank (also broadcast from rank 0)

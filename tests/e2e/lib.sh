@@ -43,6 +43,26 @@ same_datasets() {
   done
 }
 
+# same_store a.h5 b.h5: every dataset and attribute identical (h5diff -c), but the creation time.
+same_store() {
+  local out
+  out=$(h5diff -c "$1" "$2" 2>&1 || true)
+  out=$(printf '%s\n' "$out" | grep -v -e '^attribute: <created of </>> and <created of </>>$' \
+    -e '^[0-9]* differences found$' -e '^$' || true)
+  [ -z "$out" ] || { printf '%s\n' "$out" >&2; fail "$1 and $2 differ"; }
+}
+
+# rows_text FILE DATASET FIRST COUNT: rows [FIRST, FIRST + COUNT) of a dataset as text, to compare.
+rows_text() {
+  local cols
+  cols=$(h5dump -H -d "$2" "$1" | sed -nE 's/.*DATASPACE +SIMPLE \{ \( [0-9]+, ([0-9]+) \).*/\1/p')
+  if [ -n "$cols" ]; then
+    h5dump -m %.9g -y -w 0 -d "$2" -s "$3,0" -c "$4,$cols" "$1" | sed -n '/DATA {/,/}/p'
+  else
+    h5dump -y -w 0 -d "$2" -s "$3" -c "$4" "$1" | sed -n '/DATA {/,/}/p'
+  fi
+}
+
 inspect_field() {  # inspect_field FILE FIELD: a field of `simbi inspect --json`
   "$SIMBI" inspect --json "$1" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$2'])"
 }

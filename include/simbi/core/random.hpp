@@ -17,6 +17,7 @@ enum class StreamPurpose : uint64_t {
   training_noise = 6,  // reparameterisation draws in training losses, keyed by epoch and batch position
   task_definition = 7,  // fixed constants of a task drawn once from the task's own seed (gbi_linear_gaussian)
   observation = 8,      // `simbi observe`: θ, x and the misspecification walk of made-up observations
+  proposal = 9,         // prior candidates of a sequential round's truncated proposal, keyed by round
   test = 100,       // tests
 };
 

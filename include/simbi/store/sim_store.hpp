@@ -1,5 +1,6 @@
 // The simulation store (sims.h5, format "simbi-sims" version 1; docs/file_formats.md): /theta, /x,
-// /status and root attributes, written by all ranks through parallel HDF5 (MPI-IO).
+// /status and root attributes, written by all ranks through parallel HDF5 (MPI-IO). A sequential store
+// (the rounds of `simbi run`) adds /round and one proposal attribute per round.
 // Contract: create/open_for_resume/close are collective over the communicator given; write_rows is
 // independent (any rank, any time, disjoint rows); open_read is serial (one process, no MPI-IO).
 #pragma once
@@ -35,7 +36,21 @@ struct SimStoreMeta {
   std::string simbi_version;
   std::string created;  // ISO-8601 UTC
   int64_t version = kSimsVersion;
+  // Sequential stores (0: a store of one round drawn from the prior): `rounds` rounds of `round_rows`
+  // rows, row i in round i / round_rows + 1 (dataset /round, int32), budget = rounds · round_rows.
+  // `sequential` is the run's identity (method, observation, ...; JSON) that a resumed run must match.
+  int64_t rounds = 0, round_rows = 0;
+  std::string sequential;
+  bool is_sequential() const { return rounds > 0; }
+  // Rows [first, end) of round r (1-based); [0, budget) for r = 0.
+  int64_t round_first(int64_t round) const { return round > 0 ? (round - 1) * round_rows : 0; }
+  int64_t round_end(int64_t round) const { return round > 0 ? round * round_rows : budget; }
 };
+
+// The attribute holding round r's proposal description.
+std::string round_proposal_attribute(int64_t round);
+// Round 1's proposal (written when a sequential store is created): the prior, with the store's seed.
+std::string prior_proposal_description(uint64_t seed);
 
 // Row counts by status.
 struct StatusCounts {
@@ -66,6 +81,8 @@ class SimStore {
   static SimStore open_for_resume(const std::string& path, MPI_Comm comm);
   // Serial read-only open (inspect, training data loading on one rank).
   static SimStore open_read(const std::string& path);
+  // Serial read-write open by one process while no other has the file open (the proposal of a round).
+  static SimStore open_serial_for_write(const std::string& path);
 
   const SimStoreMeta& meta() const { return meta_; }
   const std::string& path() const { return path_; }
@@ -77,6 +94,13 @@ class SimStore {
   std::vector<uint8_t> read_status() const;  // all N entries
   std::vector<uint8_t> read_status(int64_t first, int64_t count) const;
   void read_rows(int64_t first, int64_t count, Matrix& theta, Matrix& x, std::vector<uint8_t>& status) const;
+  Matrix read_theta(int64_t first, int64_t count) const;
+
+  // Sequential stores. The proposal description (JSON) of round r, "" while it has not been drawn.
+  std::string round_proposal(int64_t round) const;
+  // Round r's θ (round_rows of them, status left "not simulated"), then its description — in that
+  // order, so a recorded proposal means its θ are on disk (a crash in between draws them again).
+  void write_proposal(int64_t round, ConstMatrixView theta, const std::string& description);
   void close();  // collective when opened collectively
 
  private:
@@ -86,7 +110,7 @@ class SimStore {
   std::string path_;
   SimStoreMeta meta_;
   hid_t file_ = -1;
-  hid_t theta_ = -1, x_ = -1, status_ = -1;
+  hid_t theta_ = -1, x_ = -1, status_ = -1, round_ = -1;
   hid_t independent_xfer_ = -1;
 };
 

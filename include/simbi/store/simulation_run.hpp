@@ -31,6 +31,13 @@ struct SimulationOptions {
   std::string simulator_description = "builtin";
   double progress_seconds = 5.0;
   bool break_lock = false;  // take the store's lock even when another process holds it
+  // A sequential store (`simbi run` with rounds): `rounds` rounds of `round_rows` rows (budget must be
+  // their product) and the run's identity, recorded in the store (SimStoreMeta). 0: a plain store.
+  int64_t rounds = 0, round_rows = 0;
+  std::string sequential;
+  // Simulate only the rows of this round (1-based; 0: every row). Round 1's θ are prior draws; a later
+  // round's θ are the proposal already written into the store (SimStore::write_proposal).
+  int64_t round = 0;
 };
 
 struct SimulationSummary {
@@ -38,6 +45,7 @@ struct SimulationSummary {
   int64_t rows_this_run = 0;  // rows simulated by this run (all ranks)
   int64_t failed_this_run = 0;
   StatusCounts store;  // whole store after the run
+  StatusCounts range;  // the rows this run was asked for (options.round's, or the whole store)
   double seconds = 0.0;
   std::vector<int64_t> rows_per_rank;         // on rank 0
   std::vector<double> busy_seconds_per_rank;  // time spent simulating and writing, on rank 0

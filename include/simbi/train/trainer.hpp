@@ -89,9 +89,10 @@ struct TrainingData {
   int64_t dropped_rows = 0;  // failed / non-finite rows left out
 };
 
-// Reads every row with status ok from a simulation store (every rank reads it; small-data path).
-// Error(format) when no usable row is left.
-TrainingData load_training_data(const std::string& store_path);
+// Reads every row with status ok from a simulation store (every rank reads it; small-data path); with
+// rows_end > 0 only rows [0, rows_end) count (the later ones are dropped rows). Error(format) when no
+// usable row is left.
+TrainingData load_training_data(const std::string& store_path, int64_t rows_end = 0);
 
 // When and where fit() writes checkpoints (see checkpoint.hpp). Rank 0 writes; every rank polls.
 struct CheckpointPlan {

@@ -32,6 +32,9 @@ struct TrainRequest {
   double checkpoint_seconds = 0;
   int threads = 1;   // torch threads per rank (recorded in the model file)
   std::string task;  // when set, the store must hold this task's simulations (Error(invalid_argument) otherwise)
+  // Train on the store's rows [0, rows_end) only (0: all rows): a sequential run's rounds so far, so a
+  // round's model never depends on later rounds' rows. In-memory loading only.
+  int64_t rows_end = 0;
 };
 
 struct TrainOutcome {
