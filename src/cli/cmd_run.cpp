@@ -21,7 +21,7 @@ namespace simbi::cli {
 namespace {
 
 struct RunArgs {
-  std::string config, workdir = "simbi_run", observation, reference;
+  std::string config, workdir = "simbi_run", observation, reference, until;
   bool force = false, no_plots = false;
   pipeline::SequentialOptions sequential;  // method empty and no --rounds: one round from the prior
   const CLI::Option* rounds = nullptr;
@@ -83,10 +83,13 @@ int run_command(const RunArgs& a) {
   dist::run_agreed([&] {
     require(fs::exists(a.config), ErrorKind::io, a.config + ": no such config file");
     request = run_request(a, paths, simulate);
+    request.until = a.until;
+    request.stages_done = paths.stages_done;
     if (dist::is_root()) {
       std::error_code ec;  // a failure is reported by the check below, which names the option
       fs::create_directories(a.workdir, ec);
       store::require_writable_output(paths.report, "--workdir");
+      if (a.force) fs::remove(paths.stages_done, ec);  // the stages are all done anew
     }
   });
   dist::run_agreed([&] { task = simulate.source.make(); });
@@ -105,6 +108,11 @@ int run_command(const RunArgs& a) {
                                          ? pipeline::run_pipeline(request, task, observer)
                                          : pipeline::run_sequential(request, a.sequential, task, observer);
   if (result.stopped || !dist::is_root()) return 0;
+  if (result.reached_until) {
+    std::printf("run stopped after stage %s (--until); run again without --until to go on\n", a.until.c_str());
+    std::fflush(stdout);
+    return 0;
+  }
   std::printf("run complete: store %s, model %s", paths.sims.c_str(), paths.model.c_str());
   if (request.sampling) std::printf(", samples %s", paths.samples.c_str());
   if (result.evaluation && result.evaluation->has_c2st) std::printf(", C2ST %.4f", result.evaluation->c2st);
@@ -141,6 +149,9 @@ void add_run_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--truncation-quantile", a->sequential.truncation.quantile,
                   "tsnpe: the quantile of the posterior's log-density that bounds the truncated prior")
       ->capture_default_str();
+  sub->add_option("--until", a->until,
+                  "Stop after this stage (simulate, train, sample, evaluate; sequential: <r>:propose, <r>:simulate, "
+                  "<r>:train); stages already done are skipped, as on any resume");
   sub->add_flag("--no-plots", a->no_plots, "No plots in the final report (run_report.md)");
   commands.push_back({sub, [a] { return run_command(*a); }});
 }

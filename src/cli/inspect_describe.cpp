@@ -21,6 +21,16 @@ void describe_store(const std::string& path, bool as_json) {
   const std::vector<int64_t> x_shape = m.x_shape.empty() ? std::vector<int64_t>{m.x_dim} : m.x_shape;
   std::string prior = "(unknown)";
   if (!m.prior_json.empty()) prior = sim::prior_from_json(nlohmann::json::parse(m.prior_json), path)->describe();
+  // A sequential store's rounds: each round's proposal (null while not drawn) and rows completed.
+  nlohmann::json rounds = nlohmann::json::array();
+  const std::vector<uint8_t> status = m.is_sequential() ? s.read_status() : std::vector<uint8_t>();
+  for (int64_t r = 1; r <= m.rounds; ++r) {
+    const std::string p = s.round_proposal(r);
+    const auto first = status.begin() + m.round_first(r), end = status.begin() + m.round_end(r);
+    rounds.push_back({{"round", r},
+                      {"completed", store::count_status(std::vector<uint8_t>(first, end)).completed()},
+                      {"proposal", p.empty() ? nlohmann::json() : nlohmann::json::parse(p, nullptr, false)}});
+  }
   if (as_json) {
     nlohmann::json j = {{"file", path},
                         {"format", store::kSimsFormat},
@@ -41,6 +51,10 @@ void describe_store(const std::string& path, bool as_json) {
                         {"x_shape", x_shape},
                         {"created", m.created},
                         {"simbi_version", m.simbi_version}};
+    if (m.is_sequential()) {
+      j["sequential"] = nlohmann::json::parse(m.sequential, nullptr, false);
+      j["rounds"] = rounds;
+    }
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
@@ -60,8 +74,16 @@ void describe_store(const std::string& path, bool as_json) {
               static_cast<long long>(c.completed()), static_cast<long long>(m.budget), pct,
               static_cast<long long>(c.ok), static_cast<long long>(c.failed), static_cast<long long>(c.not_simulated));
   std::printf("  seed          %llu\n", static_cast<unsigned long long>(m.seed));
+  if (m.is_sequential()) std::printf("  sequential    %s\n", m.sequential.c_str());
+  for (const nlohmann::json& r : rounds)
+    std::printf("  round %-7lld %lld / %lld rows, proposal %s\n", static_cast<long long>(r["round"].get<int64_t>()),
+                static_cast<long long>(r["completed"].get<int64_t>()), static_cast<long long>(m.round_rows),
+                r["proposal"].is_null() ? "(not drawn yet)" : r["proposal"].dump().c_str());
   std::printf("  created       %s by simbi %s\n", m.created.c_str(), m.simbi_version.c_str());
-  if (c.not_simulated > 0) std::printf("  status        INCOMPLETE: finish it with `simbi simulate ... --resume`\n");
+  if (c.not_simulated > 0)
+    std::printf("  status        INCOMPLETE: finish it with %s\n",
+                m.is_sequential() ? "the `simbi run ... --sequential` that made it (it resumes)"
+                                  : "`simbi simulate ... --resume`");
 }
 
 void describe_model(const std::string& path, bool as_json) {

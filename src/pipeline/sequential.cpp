@@ -65,21 +65,26 @@ nlohmann::json run_identity(const RunRequest& r, const SequentialOptions& o, con
 
 // Rank 0, resuming: a store of another sequential run is refused with what differs (the store's own
 // resume check names any other difference: rounds, budget, seed...).
-void check_same_run(const std::string& path, const nlohmann::json& identity) {
+void check_same_run(const std::string& path, const nlohmann::json& identity, int64_t rounds, int64_t per_round) {
   if (!fs::exists(path)) return;
   const store::SimStoreMeta m = store::SimStore::open_read(path).meta();
-  if (!m.is_sequential() || m.sequential == identity.dump()) return;
-  const nlohmann::json was = nlohmann::json::parse(m.sequential, nullptr, false);
   auto refuse = [&](const std::string& what) {
     throw Error(ErrorKind::invalid_argument,
-                path + ": cannot resume: the store holds a sequential run " + what + " (use --force to start over)");
+                path + ": cannot resume: the store holds " + what + " (use --force to start over)");
   };
-  if (was.is_discarded()) refuse("with unreadable settings");
+  if (!m.is_sequential()) refuse("one round of prior draws, not a sequential run");
+  if (m.rounds != rounds || m.round_rows != per_round)
+    refuse(std::to_string(m.rounds) + " rounds of " + std::to_string(m.round_rows) + " simulations, but this run asks for " +
+           std::to_string(rounds) + " rounds of " + std::to_string(per_round));
+  if (m.sequential == identity.dump()) return;
+  const nlohmann::json was = nlohmann::json::parse(m.sequential, nullptr, false);
+  if (was.is_discarded()) refuse("a sequential run with unreadable settings");
   if (was.value("method", "") != identity["method"])
-    refuse("by method " + was.value("method", "?") + ", but this run asks for " + identity["method"].get<std::string>());
+    refuse("a sequential run by method " + was.value("method", "?") + ", but this run asks for " +
+           identity["method"].get<std::string>());
   if (was["observation"] != identity["observation"] || was["iid"] != identity["iid"])
-    refuse("for another observation than this run's");
-  refuse("with other settings (" + m.sequential + "; this run: " + identity.dump() + ")");
+    refuse("a sequential run for another observation than this run's");
+  refuse("a sequential run with other settings (" + m.sequential + "; this run: " + identity.dump() + ")");
 }
 
 // A round's proposal, drawn from the previous round's model and written into the store, unless the
@@ -132,6 +137,7 @@ RunResult run_sequential(const RunRequest& request, const SequentialOptions& opt
             "a sequential run draws each round for one observation: pass --observation");
     observation = store::read_matrix(request.sampling->observation, "/x", nullptr);
     check_settings(request, options, observation);
+    check_until(request, options.rounds);
     const nlohmann::json identity = run_identity(request, options, observation);
     simulation.budget = options.rounds * per_round;
     simulation.rounds = options.rounds;
@@ -142,7 +148,7 @@ RunResult run_sequential(const RunRequest& request, const SequentialOptions& opt
       simulation.chunk_rows =
           std::min(store::automatic_chunk_rows(task.x_dim()), std::max<int64_t>(1, (per_round + 15) / 16));
     if (dist::is_root() && simulation.existing == store::ExistingOutput::resume)
-      check_same_run(simulation.out, identity);
+      check_same_run(simulation.out, identity, options.rounds, per_round);
   });
   const bool iid = request.sampling->options.iid_observations;
   const torch::Tensor x_o =
@@ -151,15 +157,15 @@ RunResult run_sequential(const RunRequest& request, const SequentialOptions& opt
   for (int64_t round = 1; round <= options.rounds; ++round) {
     const std::string name = "round " + std::to_string(round) + ": ";
     if (round > 1 &&
-        !run_stage(name + "propose", result, observer, [&] { propose(request, options, x_o, round); }))
+        !run_stage(request, name + "propose", result, observer, [&] { propose(request, options, x_o, round); }))
       return result;
     simulation.round = round;
     if (round > 1) simulation.existing = store::ExistingOutput::resume;  // round 1 made or opened the store
-    if (!simulate_stage(name + "simulate", simulation, task, result, observer)) return result;
+    if (!simulate_stage(request, name + "simulate", simulation, task, result, observer)) return result;
     train::TrainRequest training = request.training;
     training.out = round_model_path(request.training.out, round, options.rounds);
     training.rows_end = round * per_round;
-    if (!train_stage(name + "train", training, result, observer)) return result;
+    if (!train_stage(request, name + "train", training, result, observer)) return result;
   }
   sample_and_evaluate(request, result, observer);
   return result;

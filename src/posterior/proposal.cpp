@@ -79,7 +79,7 @@ Proposal truncated_prior_proposal(const LoadedModel& model, const PosteriorOptio
   const RandomStream base(options.seed, StreamPurpose::proposal, static_cast<uint64_t>(round));
   Proposal p;
   std::vector<float> kept;
-  int64_t tried = 0;
+  int64_t tried = 0, accepted = 0;
   Matrix candidates(t.block, d);
   for (int64_t wave = 0;; ++wave) {
     const int64_t b = wave * comm.size() + comm.rank();
@@ -96,6 +96,7 @@ Proposal truncated_prior_proposal(const LoadedModel& model, const PosteriorOptio
     tried += t.block * comm.size();
     std::vector<double> done(1, 0.0);
     if (comm.rank() == 0) {
+      accepted += static_cast<int64_t>(all.size()) / d;
       const size_t want = static_cast<size_t>(n * d) - kept.size();
       kept.insert(kept.end(), all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(want, all.size())));
       if (static_cast<int64_t>(kept.size()) == n * d) done[0] = 1;
@@ -108,7 +109,7 @@ Proposal truncated_prior_proposal(const LoadedModel& model, const PosteriorOptio
                          {"threshold", threshold[0]},
                          {"threshold_samples", t.threshold_samples},
                          {"candidates", tried},
-                         {"acceptance", static_cast<double>(kept.size() / d) / static_cast<double>(tried)}};
+                         {"acceptance", static_cast<double>(accepted) / static_cast<double>(tried)}};
       }
     }
     comm.broadcast(done);

@@ -24,6 +24,7 @@ namespace simbi::pipeline {
 // Where a run keeps its outputs inside its working folder.
 struct RunPaths {
   std::string sims, model, samples, metrics, report;
+  std::string stages_done;  // one line per finished stage (its key), for job scripts (docs/slurm.md)
 };
 RunPaths run_paths(const std::string& workdir);
 
@@ -33,7 +34,18 @@ struct RunRequest {
   std::optional<posterior::SamplingRequest> sampling;  // no observation: no sample stage
   int sampling_threads = 0;                            // torch threads per rank for sampling (0: 1)
   std::optional<posterior::EvaluationRequest> evaluation;  // no reference: no evaluate stage
+  // Stop after the stage with this key (empty: run every stage). Keys: simulate, train, sample, evaluate;
+  // a sequential run's rounds: <r>:propose (r >= 2), <r>:simulate, <r>:train. Stages before it that are
+  // already done are skipped as on any resume, so a job script can run one stage of the pipeline.
+  std::string until;
+  std::string stages_done;  // file each finished stage's key is appended to (rank 0; empty: none)
 };
+
+// The key of a stage named `name` ("round 2: simulate" -> "2:simulate", "sample" -> "sample").
+std::string stage_key(const std::string& name);
+// Error(invalid_argument) unless request.until is empty or the key of a stage of this run (rounds: 0
+// for a one-round run, else the sequential run's rounds).
+void check_until(const RunRequest& request, int64_t rounds);
 
 // What each stage reports as it finishes (on every rank; printing is the caller's).
 struct RunObserver {
@@ -47,6 +59,7 @@ struct RunObserver {
 struct RunResult {
   std::vector<std::pair<std::string, double>> stage_seconds;  // stages run, in order, wall seconds
   bool stopped = false;  // a stop signal ended the run after a stage (the next run resumes it)
+  bool reached_until = false;  // the run stopped after request.until, as asked
   std::optional<posterior::Evaluation> evaluation;
 };
 
