@@ -6,9 +6,17 @@
 # requeued job keeps its id, so the next stage keeps waiting). Every file and log goes to WORKDIR.
 # Prints one "<stage> <job id>" line per submitted job on stdout. docs/slurm.md has the details.
 #
-# Usage: [VAR=value ...] bash jobs/pipeline.sh, e.g.
+# Usage: [VAR=value ...] bash jobs/pipeline.sh [--rounds R], e.g.
 #   TASK=sir CONFIG=configs/sir/cpvae.toml BUDGET=100000 SIM_NTASKS=64 TRAIN_GPUS=4 \
 #     OBSERVATION=obs.csv REFERENCE=ref.csv SBATCH_ARGS="--account=myproj" bash jobs/pipeline.sh
+#
+# With --rounds R (or ROUNDS=R): a sequential run (`simbi run --sequential`, docs/methods.md) of R rounds
+# of the config's [simulate] budget each, as dependent jobs of jobs/run.sbatch, one per stage of each
+# round: round r's proposal (r >= 2, SAMPLE_NTASKS ranks), simulation (SIM_NTASKS), training
+# (TRAIN_NTASKS), then one job that samples and evaluates (SAMPLE_NTASKS); SEQUENTIAL (tsnpe | snle) or the config's [run] sequential
+# says which method. Each job runs `simbi run --until <stage>` on the shared WORKDIR, so it skips the
+# stages before it (done) and resumes its own after a requeue. STAGES, BUDGET, NUM_SAMPLES and the
+# *_EXTRA variables are for the one-round pipeline only.
 #
 # Variables (all optional but OBSERVATION for sample and REFERENCE for evaluate, which default to
 # the benchmark's observation 1 where examples/data/<task>/obs1 has it):
@@ -47,6 +55,15 @@ existing() {
   echo "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
 }
 
+ROUNDS=${ROUNDS:-}
+while [ $# -gt 0 ]; do
+  case $1 in
+  --rounds) [ $# -ge 2 ] || die "--rounds needs a number of rounds"; ROUNDS=$2; shift 2 ;;
+  --rounds=*) ROUNDS=${1#--rounds=}; shift ;;
+  *) die "unknown argument '$1' (the settings are environment variables; see the comment at the top)" ;;
+  esac
+done
+[ -z "$ROUNDS" ] || [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "--rounds '$ROUNDS': expected a number of rounds >= 1"
 command -v sbatch >/dev/null || die "sbatch not found: run this on a Slurm login node"
 SIMBI_HOME=$(cd "${SIMBI_HOME:-$(dirname "$0")/..}" && pwd)
 SIMBI=$(existing SIMBI "${SIMBI:-$SIMBI_HOME/build/simbi}")
@@ -86,8 +103,9 @@ previous=${AFTER:-}
 # submit STAGE "SBATCH OPTIONS" VAR=VALUE...: submits jobs/STAGE.sbatch after the previous stage with
 # the stage's variables in its environment (sbatch exports the submitting environment by default;
 # `env` rather than --export=ALL,VAR=... because values may contain commas, e.g. "--beta 10,100").
+# SCRIPT=<name> submits jobs/<name>.sbatch under the name STAGE instead.
 submit() {
-  local stage=$1 options=$2
+  local stage=$1 options=$2 script=${SCRIPT:-$1}
   shift 2
   local dep=()
   [ -z "$previous" ] || dep=(--dependency="afterok:$previous")
@@ -95,7 +113,7 @@ submit() {
   # shellcheck disable=SC2086  # options is a list
   if ! id=$(env SIMBI_HOME="$SIMBI_HOME" SIMBI="$SIMBI" SEED="$SEED" "$@" \
     sbatch "${COMMON[@]}" "${dep[@]}" --job-name="simbi-$stage" --output="$WORKDIR/logs/$stage-%j.log" \
-    $options "$SIMBI_HOME/jobs/$stage.sbatch"); then
+    $options "$SIMBI_HOME/jobs/$script.sbatch"); then
     # No half pipeline: the stages already submitted would run for nothing.
     [ -z "$submitted" ] || scancel $submitted || true
     die "sbatch refused the $stage job (see its message above)${submitted:+; cancelled the jobs already submitted:$submitted}"
@@ -106,6 +124,33 @@ submit() {
   submitted="$submitted $id"
 }
 submitted=""
+
+if [ -n "$ROUNDS" ]; then
+  # One jobs/run.sbatch per stage of each round, each `simbi run --until <stage>` in WORKDIR.
+  if [ "$TRAIN_GPUS" -gt 0 ]; then
+    train_resources="--nodes=${TRAIN_NODES:-1} --ntasks-per-node=$TRAIN_GPUS --gres=gpu:$TRAIN_GPUS"
+  else
+    train_resources="--ntasks=${TRAIN_NTASKS:-2} --cpus-per-task=1"
+  fi
+  run_vars=(CONFIG="$CONFIG" WORKDIR=. OBSERVATION="$OBSERVATION" ROUNDS="$ROUNDS" SEQUENTIAL="${SEQUENTIAL:-}")
+  for r in $(seq 1 "$ROUNDS"); do
+    if [ "$r" -gt 1 ]; then
+      SCRIPT=run submit "r$r-propose" "--ntasks=${SAMPLE_NTASKS:-2} --cpus-per-task=1 --time=${SAMPLE_TIME:-01:00:00}" \
+        "${run_vars[@]}" UNTIL="$r:propose"
+    fi
+    SCRIPT=run submit "r$r-simulate" "--ntasks=${SIM_NTASKS:-2} --cpus-per-task=1 --time=${SIM_TIME:-01:00:00}" \
+      "${run_vars[@]}" UNTIL="$r:simulate"
+    SCRIPT=run submit "r$r-train" "$train_resources --time=${TRAIN_TIME:-04:00:00} ${TRAIN_SBATCH_ARGS:-}" \
+      "${run_vars[@]}" UNTIL="$r:train"
+  done
+  # The last model's samples and, with a reference, their evaluation: one job to the end of the run.
+  reference_var=()
+  has_stage evaluate && reference_var=(REFERENCE="$REFERENCE")
+  SCRIPT=run submit sample "--ntasks=${SAMPLE_NTASKS:-2} --cpus-per-task=1 --time=${SAMPLE_TIME:-01:00:00}" \
+    "${run_vars[@]}" "${reference_var[@]}" UNTIL=
+  echo "jobs/pipeline.sh: submitted $ROUNDS rounds; outputs and logs in $WORKDIR (squeue -u ${USER:-$(id -un)} to follow)" >&2
+  exit 0
+fi
 
 budget_var=()
 [ -z "${BUDGET:-}" ] || budget_var=(BUDGET="$BUDGET")

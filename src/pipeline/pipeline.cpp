@@ -95,6 +95,7 @@ RunResult run_pipeline(const RunRequest& request, sim::Task& task, const RunObse
   if (simulate_stage(request, "simulate", request.simulation, task, result, observer) &&
       train_stage(request, "train", request.training, result, observer))
     sample_and_evaluate(request, result, observer);
+  if (!result.stopped && !result.reached_until) record_stage_done(request, "done");
   return result;
 }
 

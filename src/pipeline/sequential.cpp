@@ -168,6 +168,7 @@ RunResult run_sequential(const RunRequest& request, const SequentialOptions& opt
     if (!train_stage(request, name + "train", training, result, observer)) return result;
   }
   sample_and_evaluate(request, result, observer);
+  if (!result.stopped && !result.reached_until) record_stage_done(request, "done");
   return result;
 }
 

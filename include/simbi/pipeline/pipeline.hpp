@@ -38,7 +38,9 @@ struct RunRequest {
   // a sequential run's rounds: <r>:propose (r >= 2), <r>:simulate, <r>:train. Stages before it that are
   // already done are skipped as on any resume, so a job script can run one stage of the pipeline.
   std::string until;
-  std::string stages_done;  // file each finished stage's key is appended to (rank 0; empty: none)
+  // File each finished stage's key is appended to (rank 0; empty: none), and "done" when the whole run
+  // has finished.
+  std::string stages_done;
 };
 
 // The key of a stage named `name` ("round 2: simulate" -> "2:simulate", "sample" -> "sample").
