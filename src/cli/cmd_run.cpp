@@ -143,9 +143,9 @@ void add_run_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--sequential", a->sequential.method,
                   "Sequential rounds for the --observation: tsnpe (npe/fmpe/npse; truncated prior) | snle (nle; "
                   "MCMC posterior)");
-  a->rounds = add_integer_option(sub, "--rounds", a->sequential.rounds,
-                                 "Rounds of a sequential run, each of [simulate] budget simulations (with --sequential)",
-                                 kCount);
+  a->rounds = add_integer_option(
+      sub, "--rounds", a->sequential.rounds,
+      "Rounds of a sequential run, each of [simulate] budget simulations (with --sequential)", kCount);
   sub->add_option("--truncation-quantile", a->sequential.truncation.quantile,
                   "tsnpe: the quantile of the posterior's log-density that bounds the truncated prior")
       ->capture_default_str();

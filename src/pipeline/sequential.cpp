@@ -74,8 +74,8 @@ void check_same_run(const std::string& path, const nlohmann::json& identity, int
   };
   if (!m.is_sequential()) refuse("one round of prior draws, not a sequential run");
   if (m.rounds != rounds || m.round_rows != per_round)
-    refuse(std::to_string(m.rounds) + " rounds of " + std::to_string(m.round_rows) + " simulations, but this run asks for " +
-           std::to_string(rounds) + " rounds of " + std::to_string(per_round));
+    refuse(std::to_string(m.rounds) + " rounds of " + std::to_string(m.round_rows) +
+           " simulations, but this run asks for " + std::to_string(rounds) + " rounds of " + std::to_string(per_round));
   if (m.sequential == identity.dump()) return;
   const nlohmann::json was = nlohmann::json::parse(m.sequential, nullptr, false);
   if (was.is_discarded()) refuse("a sequential run with unreadable settings");

@@ -89,8 +89,7 @@ Proposal truncated_prior_proposal(const LoadedModel& model, const PosteriorOptio
       const torch::Tensor theta = torch::from_blob(candidates.data(), {t.block, d}, torch::kFloat);
       const torch::Tensor lp = posterior->log_prob(theta, x_o).to(torch::kDouble).contiguous();
       for (int64_t i = 0; i < t.block; ++i)
-        if (lp.data_ptr<double>()[i] >= threshold[0])
-          mine.insert(mine.end(), candidates.row(i), candidates.row(i) + d);
+        if (lp.data_ptr<double>()[i] >= threshold[0]) mine.insert(mine.end(), candidates.row(i), candidates.row(i) + d);
     });
     const std::vector<float> all = comm.gather_to_root(mine);
     tried += t.block * comm.size();
@@ -99,24 +98,23 @@ Proposal truncated_prior_proposal(const LoadedModel& model, const PosteriorOptio
       accepted += static_cast<int64_t>(all.size()) / d;
       const size_t want = static_cast<size_t>(n * d) - kept.size();
       kept.insert(kept.end(), all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(want, all.size())));
-      if (static_cast<int64_t>(kept.size()) == n * d) done[0] = 1;
-      else if (tried >= t.max_candidates) done[0] = -1;
+      if (static_cast<int64_t>(kept.size()) == n * d)
+        done[0] = 1;
+      else if (tried >= t.max_candidates)
+        done[0] = -1;
       if (done[0] != 0) {
-        p.description = {{"kind", "truncated_prior"},
-                         {"model", model_name(model)},
-                         {"seed", options.seed},
-                         {"quantile", t.quantile},
-                         {"threshold", threshold[0]},
-                         {"threshold_samples", t.threshold_samples},
-                         {"candidates", tried},
-                         {"acceptance", static_cast<double>(accepted) / static_cast<double>(tried)}};
+        p.description = {
+            {"kind", "truncated_prior"}, {"model", model_name(model)},
+            {"seed", options.seed},      {"quantile", t.quantile},
+            {"threshold", threshold[0]}, {"threshold_samples", t.threshold_samples},
+            {"candidates", tried},       {"acceptance", static_cast<double>(accepted) / static_cast<double>(tried)}};
       }
     }
     comm.broadcast(done);
     comm.run_agreed([&] {
       require(done[0] >= 0, ErrorKind::numeric,
-              "round " + std::to_string(round) + ": the truncated prior kept fewer than " + std::to_string(n) +
-                  " of " + std::to_string(tried) + " prior draws (the posterior of " + model.path +
+              "round " + std::to_string(round) + ": the truncated prior kept fewer than " + std::to_string(n) + " of " +
+                  std::to_string(tried) + " prior draws (the posterior of " + model.path +
                   " is too narrow for rejection from the prior)");
     });
     if (done[0] > 0) break;

@@ -10,7 +10,6 @@
 #include <ctime>
 #include <filesystem>
 #include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "simbi/core/error.hpp"
@@ -79,10 +78,10 @@ void write_round_dataset(const std::string& path, hid_t file, const SimStoreMeta
   const hsize_t dims[1] = {static_cast<hsize_t>(meta.budget)};
   h5::Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
   errno = 0;
-  h5::Handle d(H5Dcreate2(file, "/round", H5T_STD_I32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-               H5Dclose);
+  h5::Handle d(H5Dcreate2(file, "/round", H5T_STD_I32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
   std::vector<int32_t> rounds(static_cast<size_t>(meta.budget));
-  for (int64_t i = 0; i < meta.budget; ++i) rounds[static_cast<size_t>(i)] = static_cast<int32_t>(i / meta.round_rows + 1);
+  for (int64_t i = 0; i < meta.budget; ++i)
+    rounds[static_cast<size_t>(i)] = static_cast<int32_t>(i / meta.round_rows + 1);
   if (!d.valid() || H5Dwrite(d.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, rounds.data()) < 0)
     throw Error(ErrorKind::io, path + ": cannot write dataset /round" + failure_suffix(path, errno, 4 * meta.budget));
 }

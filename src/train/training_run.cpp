@@ -229,10 +229,10 @@ TrainOutcome run_training(TrainRequest a) {
       log::warn(a.data + " is being written by another job (" + writer->describe() +
                 "); training uses only the rows completed so far");
     a.data_loading = a.rows_end > 0 ? "memory" : choose_data_loading(a.data_loading, store_meta);
-    source = a.data_loading == "memory"
-                 ? make_in_memory_source(load_training_data(a.data, a.rows_end), a.data, a.seed, a.options.validation_fraction)
-                 : make_streaming_source(a.data, a.seed, a.options.validation_fraction,
-                                         static_cast<int64_t>(a.stream_buffer_mb * (1 << 20)));
+    source = a.data_loading == "memory" ? make_in_memory_source(load_training_data(a.data, a.rows_end), a.data, a.seed,
+                                                                a.options.validation_fraction)
+                                        : make_streaming_source(a.data, a.seed, a.options.validation_fraction,
+                                                                static_cast<int64_t>(a.stream_buffer_mb * (1 << 20)));
     torch::manual_seed(a.seed);  // the same initial weights on every rank (also broadcast from rank 0)
     model = estimators::make_estimator(estimator_config(a.estimator, store_meta));
     if (!a.estimator.ace_targets.empty()) {

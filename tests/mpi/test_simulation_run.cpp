@@ -61,6 +61,83 @@ TEST(SimulationRun, TwoRanksWriteWhatASerialLoopComputes) {
   }
 }
 
+// A sequential store: round 1 holds prior draws of its rows only; round 2 simulates the θ its proposal
+// wrote into the store (not prior draws), with the rows' own simulation streams; /round and the proposal
+// attributes say which row is in which round and where its θ came from.
+TEST(SimulationRun, RoundsSimulateTheirOwnRowsFromTheirProposal) {
+  sim::Task task = sim::make_task("two_moons");
+  SimulationOptions o;
+  o.out = temp_path("rounds.h5");
+  o.rounds = 2;
+  o.round_rows = 700;
+  o.budget = 1400;
+  o.seed = 5;
+  o.chunk_rows = 64;
+  o.sequential = R"({"method":"test"})";
+  o.round = 1;
+  SimulationSummary s = run_simulation(o, task);
+  EXPECT_EQ(s.rows_this_run, 700);
+  EXPECT_EQ(s.range.ok, 700);
+  EXPECT_EQ(s.store.not_simulated, 700);
+  EXPECT_EQ(s.stopped_by, 0);
+  // Round 2 cannot be simulated before its proposal is written.
+  o.round = 2;
+  o.existing = ExistingOutput::resume;
+  EXPECT_THROW(run_simulation(o, task), dist::AgreedError);
+  Matrix proposal(700, 2);
+  for (int64_t i = 0; i < 700; ++i) {
+    proposal.row(i)[0] = 0.001f * static_cast<float>(i);
+    proposal.row(i)[1] = -0.5f;
+  }
+  if (dist::is_root()) {
+    SimStore w = SimStore::open_serial_for_write(o.out);
+    EXPECT_EQ(w.round_proposal(1), prior_proposal_description(5));
+    EXPECT_EQ(w.round_proposal(2), "");
+    w.write_proposal(2, proposal.view(), R"({"kind":"test"})");
+  }
+  dist::barrier();
+  s = run_simulation(o, task);
+  EXPECT_EQ(s.rows_this_run, 700);
+  EXPECT_EQ(s.store.ok, 1400);
+  if (dist::is_root()) {
+    const SimStore store = SimStore::open_read(o.out);
+    EXPECT_EQ(store.meta().rounds, 2);
+    EXPECT_EQ(store.meta().round_rows, 700);
+    EXPECT_EQ(store.round_proposal(2), R"({"kind":"test"})");
+    Matrix theta, x, theta_ref, x_ref;
+    std::vector<uint8_t> status;
+    store.read_rows(0, 1400, theta, x, status);
+    expected_rows(task, o.seed, 0, 700, theta_ref, x_ref);
+    EXPECT_TRUE(std::equal(theta_ref.storage().begin(), theta_ref.storage().end(), theta.storage().begin()));
+    // Round 2: the proposal's θ, simulated with the streams of rows 700..1399.
+    EXPECT_TRUE(std::equal(proposal.storage().begin(), proposal.storage().end(), theta.row(700)));
+    Matrix x2(700, 2);
+    task.simulator->simulate(proposal.view(), x2.view(),
+                             RowStreams{RandomStream(o.seed, StreamPurpose::simulation, 0), 700});
+    EXPECT_TRUE(std::equal(x2.storage().begin(), x2.storage().end(), x.row(700)));
+    const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_file_locking(fapl, false, true);  // as the store itself opens it
+    const hid_t f = H5Fopen(o.out.c_str(), H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    std::vector<int32_t> rounds(1400);
+    const hid_t d = H5Dopen2(f, "/round", H5P_DEFAULT);
+    ASSERT_GE(H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, rounds.data()), 0);
+    H5Dclose(d);
+    H5Fclose(f);
+    EXPECT_EQ(rounds[699], 1);
+    EXPECT_EQ(rounds[700], 2);
+    EXPECT_EQ(rounds[1399], 2);
+  }
+  // A plain (one-round) resume of a sequential store is refused.
+  SimulationOptions plain;
+  plain.out = o.out;
+  plain.budget = 1400;
+  plain.seed = 5;
+  plain.chunk_rows = 64;
+  plain.existing = ExistingOutput::resume;
+  EXPECT_THROW(run_simulation(plain, task), dist::AgreedError);
+}
+
 TEST(SimulationRun, BadBudgetIsAnAgreedError) {
   sim::Task task = sim::make_task("two_moons");
   SimulationOptions o;

@@ -60,7 +60,7 @@ struct RunObserver {
 
 struct RunResult {
   std::vector<std::pair<std::string, double>> stage_seconds;  // stages run, in order, wall seconds
-  bool stopped = false;  // a stop signal ended the run after a stage (the next run resumes it)
+  bool stopped = false;        // a stop signal ended the run after a stage (the next run resumes it)
   bool reached_until = false;  // the run stopped after request.until, as asked
   std::optional<posterior::Evaluation> evaluation;
 };

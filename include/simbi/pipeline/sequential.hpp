@@ -22,8 +22,8 @@
 namespace simbi::pipeline {
 
 struct SequentialOptions {
-  int64_t rounds = 0;  // at least 1
-  std::string method;  // tsnpe | snle (`simbi run --sequential`)
+  int64_t rounds = 0;                       // at least 1
+  std::string method;                       // tsnpe | snle (`simbi run --sequential`)
   posterior::TruncationOptions truncation;  // tsnpe
 };
 

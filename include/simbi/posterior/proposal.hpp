@@ -22,9 +22,9 @@ struct Proposal {
 };
 
 struct TruncationOptions {
-  double quantile = 1e-4;            // of log q(θ | x_o) over the threshold draws
-  int64_t threshold_samples = 10000;  // draws of q that set the threshold
-  int64_t block = 4096;               // prior candidates per block (one rank's unit of work)
+  double quantile = 1e-4;                     // of log q(θ | x_o) over the threshold draws
+  int64_t threshold_samples = 10000;          // draws of q that set the threshold
+  int64_t block = 4096;                       // prior candidates per block (one rank's unit of work)
   int64_t max_candidates = int64_t{1} << 31;  // give up (Error) when fewer than n are kept by then
 };
 
