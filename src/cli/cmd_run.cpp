@@ -146,6 +146,8 @@ void add_run_command(CLI::App& app, std::vector<Command>& commands) {
   a->rounds = add_integer_option(
       sub, "--rounds", a->sequential.rounds,
       "Rounds of a sequential run, each of [simulate] budget simulations (with --sequential)", kCount);
+  sub->add_flag("--from-scratch", a->sequential.from_scratch,
+                "Sequential: train each round from a fresh initialisation (default: from the previous round's weights)");
   sub->add_option("--truncation-quantile", a->sequential.truncation.quantile,
                   "tsnpe: the quantile of the posterior's log-density that bounds the truncated prior")
       ->capture_default_str();

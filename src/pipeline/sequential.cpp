@@ -60,6 +60,7 @@ nlohmann::json run_identity(const RunRequest& r, const SequentialOptions& o, con
                       {"observation_rows", observation.rows()},
                       {"iid", r.sampling->options.iid_observations}};
   if (o.method == "tsnpe") j["truncation_quantile"] = o.truncation.quantile;
+  if (o.from_scratch) j["from_scratch"] = true;
   return j;
 }
 
@@ -165,6 +166,7 @@ RunResult run_sequential(const RunRequest& request, const SequentialOptions& opt
     train::TrainRequest training = request.training;
     training.out = round_model_path(request.training.out, round, options.rounds);
     training.rows_end = round * per_round;
+    if (round > 1 && !options.from_scratch) training.init_from = round_model_path(request.training.out, round - 1, options.rounds);
     if (!train_stage(request, name + "train", training, result, observer)) return result;
   }
   sample_and_evaluate(request, result, observer);

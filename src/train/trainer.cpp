@@ -108,6 +108,7 @@ nlohmann::json TrainOptions::to_json() const {
                       {"seed", seed}};
   // Only when on: the fingerprints of runs without an average stay those of models trained before it existed.
   if (ema_decay > 0) j["ema_decay"] = ema_decay;
+  if (!warm_start.empty()) j["warm_start"] = warm_start;
   return j;
 }
 
@@ -318,7 +319,8 @@ TrainingLoop::TrainingLoop(estimators::Estimator& model, TrainingSource& source,
     : model_(model), source_(source), o_(o), sync_(sync), plan_(plan), resume_(resume) {
   {
     const auto [theta, x] = source.standardization_rows();
-    model.fit_standardization(theta, x);
+    // A warm start keeps the standardization its weights were trained with.
+    if (o.warm_start.empty()) model.fit_standardization(theta, x);
     theta_cols_ = theta.size(1);
     x_cols_ = x.size(1);
   }

@@ -235,6 +235,14 @@ TrainOutcome run_training(TrainRequest a) {
                                                                 static_cast<int64_t>(a.stream_buffer_mb * (1 << 20)));
     torch::manual_seed(a.seed);  // the same initial weights on every rank (also broadcast from rank 0)
     model = estimators::make_estimator(estimator_config(a.estimator, store_meta));
+    if (!a.init_from.empty()) {
+      const store::ModelMeta init = store::read_model_meta(a.init_from);
+      require(init.estimator == model->config(), ErrorKind::invalid_argument,
+              "--init-from " + a.init_from + ": a " + init.method +
+                  " model of another configuration than this training's (a warm start needs the same estimator)");
+      store::load_model_weights(a.init_from, *model);
+      a.options.warm_start = std::filesystem::path(a.init_from).filename().string() + " (" + init.created + ")";
+    }
     if (!a.estimator.ace_targets.empty()) {
       auto* ace = dynamic_cast<estimators::Ace*>(model.get());
       require(ace != nullptr, ErrorKind::invalid_argument, "--ace-targets is for --method ace");

@@ -1,8 +1,8 @@
 // `simbi run` with rounds: sequential inference for one observation x_o, as one resumable cluster run
 // (docs/methods.md, "Sequential rounds"). Round 1 simulates prior draws; round r ≥ 2 draws its θ from
 // the posterior of the model trained on rounds 1..r-1 (the proposal), writes them into the store with the
-// proposal's description, simulates them, and trains round r's model on rows of rounds 1..r (from
-// scratch). After the last round the last model is sampled and evaluated like `simbi run`'s.
+// proposal's description, simulates them, and trains round r's model on rows of rounds 1..r, starting
+// from round r-1's weights (or from scratch). After the last round the last model is sampled and evaluated like `simbi run`'s.
 //  - tsnpe (an npe / fmpe / npse estimator): the prior truncated to the posterior's highest-probability
 //    region (posterior/proposal.hpp); the plain NPE loss on every round's rows.
 //  - snle (an nle estimator): the MCMC posterior's draws; the likelihood is proposal-free.
@@ -25,6 +25,7 @@ struct SequentialOptions {
   int64_t rounds = 0;                       // at least 1
   std::string method;                       // tsnpe | snle (`simbi run --sequential`)
   posterior::TruncationOptions truncation;  // tsnpe
+  bool from_scratch = false;  // train each round from a fresh initialisation, not the previous round's weights
 };
 
 // The model file of round r of `rounds`: the last round's is `model` itself, the others

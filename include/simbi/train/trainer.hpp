@@ -43,6 +43,10 @@ struct TrainOptions {
   // model fit() returns use the averaged weights; the optimizer keeps stepping the raw ones. Standard for
   // flow-matching and score models, whose per-step gradients are noisy (docs/methods.md §9).
   double ema_decay = 0.0;
+  // Non-empty: the model starts from another model's weights and standardization (a warm start, set by
+  // run_training from TrainRequest::init_from; the text names that model), and fit() keeps them instead
+  // of standardizing by this data.
+  std::string warm_start;
   double validation_fraction = 0.1;
   uint64_t seed = 0;
   double max_seconds = std::numeric_limits<double>::infinity();

@@ -35,6 +35,10 @@ struct TrainRequest {
   // Train on the store's rows [0, rows_end) only (0: all rows): a sequential run's rounds so far, so a
   // round's model never depends on later rounds' rows. In-memory loading only.
   int64_t rows_end = 0;
+  // Start from this model's weights and standardization instead of a fresh initialisation (a sequential
+  // run's previous round): it must be a model of the same estimator config. Recorded in the training
+  // options (TrainOptions::warm_start) as its file name and creation time.
+  std::string init_from;
 };
 
 struct TrainOutcome {
