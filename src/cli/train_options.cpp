@@ -17,6 +17,8 @@ void add_run_options(CLI::App* sub, train::TrainRequest* a) {
   sub->add_option("--backend", a->backend, "Gradient sync: mpi | nccl")->capture_default_str();
   sub->add_flag("--resume", a->resume,
                 "Continue from the checkpoint OUT.ckpt if there is one (any rank count), else start from scratch");
+  sub->add_option("--init-from", a->init_from,
+                  "Start from this model's weights and standardization (the same estimator config): a warm start");
   add_integer_option(sub, "--checkpoint-every-epochs", a->checkpoint_every_epochs,
                      "Write OUT.ckpt at the end of every k-th epoch (0 = only on a stop signal / --checkpoint-seconds)",
                      kCount)

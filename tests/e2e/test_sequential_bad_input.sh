@@ -44,4 +44,7 @@ expect_error "resuming for another observation" "cannot resume: the store holds 
 expect_error "resuming with more rounds" "cannot resume: the store holds 2 rounds of 200 simulations, but this run asks for 3 rounds of 200" \
   "${RUN[@]}" --config tsnpe.toml --rounds 3 --workdir w --observation "$OBS"
 cmp before.h5 w/sims.h5 || fail "a refused resume changed the store"
+expect_error "a warm start from a model of another estimator" \
+  "--init-from w/model.pt: a npe model of another configuration than this training's" \
+  "${MPI2[@]}" "$SIMBI" train --data w/sims.h5 --method nle --max-epochs 1 --init-from w/model.pt --out nle.pt
 echo "ok: every bad sequential setting refused with one line, the store untouched"
