@@ -78,3 +78,13 @@ for d in /theta /x /status; do
     fail "round 1's $d differs between 1 and 2 ranks"
 done
 echo "ok: round 1 identical on 1 and 2 ranks; /round and the proposals recorded"
+
+# The truncated proposal does not depend on the rank count: round 2's θ drawn again on 2 ranks, from the
+# same round-1 model, after removing the 1-rank run's record of them, are the same.
+before=$(rows_text one/sims.h5 /theta 400 400)
+"$PY" -c "import h5py; f = h5py.File('one/sims.h5', 'r+'); del f.attrs['round_2_proposal']; f.close()"
+mpirun2 "$SIMBI" run --config tsnpe.toml --workdir one --observation "$OBS" --until 2:propose >again.log 2>&1 ||
+  { tail -n 30 again.log; fail "drawing round 2's proposal again on 2 ranks failed"; }
+grep -q "round 2: proposal {" again.log || fail "round 2's proposal was not drawn again"
+[ "$(rows_text one/sims.h5 /theta 400 400)" = "$before" ] || fail "round 2's proposal differs between 1 and 2 ranks"
+echo "ok: round 2's truncated proposal is the same drawn on 1 or 2 ranks"
