@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Accuracy / time benchmark of simbi's sequential runs on the sbibm tasks (docs/results_sequential.md):
-# for each task x method (tsnpe, snle) x observation, one `simbi run --sequential METHOD --rounds R`
+# for each task x method (tsnpe, snpe, snle) x observation, one `simbi run --sequential METHOD --rounds R`
 # (R rounds of BUDGET / R simulations, each round's training warm-started from the previous round's,
 # docs/methods.md §11) on RANKS ranks, timed, with C2ST and MMD of its 10,000 samples against sbibm's
 # reference posterior of that observation. The run config is the task's own: configs/<task>/npe.toml for
-# tsnpe, configs/<task>/nle.toml for snle, with [simulate] budget set to a round's budget and the training
+# tsnpe and snpe, configs/<task>/nle.toml for snle, with [simulate] budget set to a round's budget and the training
 # batch capped at a fifth of it (so every round has at least five steps per epoch). Then it writes
 #   <out>/results.csv  one row per task, method, observation: C2ST, MMD, seconds, and the seconds spent
 #                      proposing, simulating and training over all rounds (from each run's report)
 #   <out>/results.md   C2ST mean ± std over the observations next to sbibm's SNPE and SNLE and the best
 #                      published figure of any algorithm (main_paper.csv, the same observations and
 #                      budget), and the median wall time next to sbibm's median runtime (RT, minutes
-#                      on one thread) of the same algorithm (SNPE for tsnpe, SNLE for snle)
+#                      on one thread) of the same algorithm (SNPE for tsnpe and snpe, SNLE for snle)
 # Usage:
 #   bash scripts/benchmark_sequential.sh [--tasks "two_moons slcp ..."] [--methods "tsnpe snle"]
 #       [--rounds 10] [--budget 10000] [--observations "1 2 3 4 5"] [--ranks 2]
@@ -66,9 +66,9 @@ mkdir -p "$OUT"
 
 base_config() {  # base_config TASK METHOD: the task's config the method's run starts from
   case $2 in
-  tsnpe) echo "configs/$1/npe.toml" ;;
+  tsnpe | snpe) echo "configs/$1/npe.toml" ;;
   snle) echo "configs/$1/nle.toml" ;;
-  *) die "--methods: unknown method '$2' (tsnpe, snle)" ;;
+  *) die "--methods: unknown method '$2' (tsnpe, snpe, snle)" ;;
   esac
 }
 
@@ -160,7 +160,7 @@ for (task, method) in sorted({(r["task"], r["method"]) for r in rows}):
         v = [d[k][0] for k in obs if k in d]
         if t == task and len(v) == len(obs) and (best is None or statistics.mean(v) < best[0]):
             best = (statistics.mean(v), alg, v)
-    ref_alg = "SNPE" if method == "tsnpe" else "SNLE"
+    ref_alg = "SNLE" if method == "snle" else "SNPE"
     rt = [published.get((task, ref_alg), {}).get(k, (None, float("nan")))[1] for k in obs]
     secs = [r["seconds"] for r in mine if r["seconds"] != ""]
     lines.append(f"| {task} | {method} | {','.join(map(str, obs))} | {ms([r['c2st'] for r in mine])} | {ms(pub('SNPE'))} | "

@@ -141,13 +141,16 @@ void add_run_command(CLI::App& app, std::vector<Command>& commands) {
   sub->add_option("--reference", a->reference, "Reference posterior samples to evaluate against (CSV)");
   sub->add_flag("--force", a->force, "Simulate again even if the workdir has a store");
   sub->add_option("--sequential", a->sequential.method,
-                  "Sequential rounds for the --observation: tsnpe (npe/fmpe/npse; truncated prior) | snle (nle; "
-                  "MCMC posterior)");
+                  "Sequential rounds for the --observation: tsnpe (npe/fmpe/npse; truncated prior) | snpe (npe; "
+                  "SNPE-C's atomic loss) | snle (nle; MCMC posterior)");
+  add_integer_option(sub, "--atoms", a->sequential.atoms, "snpe: atoms per row of the atomic loss", kCount)
+      ->capture_default_str();
   a->rounds = add_integer_option(
       sub, "--rounds", a->sequential.rounds,
       "Rounds of a sequential run, each of [simulate] budget simulations (with --sequential)", kCount);
-  sub->add_flag("--from-scratch", a->sequential.from_scratch,
-                "Sequential: train each round from a fresh initialisation (default: from the previous round's weights)");
+  sub->add_flag(
+      "--from-scratch", a->sequential.from_scratch,
+      "Sequential: train each round from a fresh initialisation (default: from the previous round's weights)");
   sub->add_option("--truncation-quantile", a->sequential.truncation.quantile,
                   "tsnpe: the quantile of the posterior's log-density that bounds the truncated prior")
       ->capture_default_str();

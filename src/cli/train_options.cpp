@@ -61,6 +61,11 @@ void add_run_options(CLI::App* sub, train::TrainRequest* a) {
                   "Validate, keep and write an exponential moving average of the weights with this decay, e.g. "
                   "0.999 (0 = off)")
       ->capture_default_str();
+  add_integer_option(sub, "--atoms", o.atoms,
+                     "npe: SNPE-C's atomic loss with this many atoms per row, for rows from proposals other than "
+                     "the prior (0 = the plain loss)",
+                     kCount)
+      ->capture_default_str();
   sub->add_option("--max-minutes", a->max_minutes, "Stop after this many minutes (keeps the best weights)");
 }
 

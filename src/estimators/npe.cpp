@@ -1,6 +1,8 @@
 #include "simbi/estimators/npe.hpp"
 
+#include <cmath>
 #include <limits>
+#include <vector>
 
 #include "simbi/core/error.hpp"
 
@@ -86,6 +88,44 @@ torch::Tensor Npe::log_prob(const torch::Tensor& theta, const torch::Tensor& x) 
   if (!support_) return lp;
   lp = lp - log_det;
   return torch::where(inside, lp, torch::full_like(lp, -std::numeric_limits<float>::infinity()));
+}
+
+void Npe::set_atomic_loss(int64_t atoms, std::shared_ptr<const sim::Prior> prior) {
+  require(atoms == 0 || atoms >= 2, ErrorKind::invalid_argument,
+          "--atoms must be 0 (the plain NPE loss) or at least 2, got " + std::to_string(atoms));
+  require(atoms == 0 || (prior != nullptr && prior->dim() == config_.theta_dim), ErrorKind::invalid_argument,
+          "--atoms: the atomic loss needs the prior of the training data (the store records none)");
+  atoms_ = atoms;
+  prior_ = std::move(prior);
+}
+
+torch::Tensor Npe::loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& noise) {
+  if (atoms_ == 0) return loss(theta, x);
+  // The batch the atoms come from: the global one in training (collective: every rank gathers, rows or
+  // not), this block of rows in validation.
+  const BatchExchange::Gathered g =
+      exchange_ && is_training() ? exchange_->gather_rows(theta.detach()) : BatchExchange::Gathered{theta, 0};
+  const int64_t b = theta.size(0), all = g.rows.size(0), k = atoms_, d = config_.theta_dim;
+  if (b == 0) return torch::zeros({0}, theta.options());
+  if (all < 2) return loss(theta, x);
+  // Atom a of row i: index ⌊Φ(noise)·(all − 1)⌋ among the other rows of the batch.
+  const torch::Tensor u = 0.5 * torch::erfc(-noise.to(torch::kDouble) / std::sqrt(2.0));
+  torch::Tensor j = (u * static_cast<double>(all - 1)).floor().clamp(0, static_cast<double>(all - 2)).to(torch::kLong);
+  const torch::Tensor self = (torch::arange(b, j.options()) + g.offset).unsqueeze(1);
+  j = j + (j >= self).to(torch::kLong);
+  const torch::Tensor atoms =
+      g.rows.detach().index_select(0, j.reshape({-1}).to(g.rows.device())).reshape({b, k - 1, d});
+  const torch::Tensor thetas = torch::cat({theta.unsqueeze(1), atoms}, 1).reshape({b * k, d});
+  const torch::Tensor xs = x.unsqueeze(1).expand({b, k, x.size(1)}).reshape({b * k, x.size(1)});
+  const torch::Tensor lq = log_prob(thetas, xs).reshape({b, k});
+  // log p(θ_k): constants of the loss (the prior has no parameters).
+  const torch::Tensor cpu = thetas.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  std::vector<float> lp(static_cast<size_t>(b * k));
+  for (int64_t r = 0; r < b * k; ++r)
+    lp[static_cast<size_t>(r)] = static_cast<float>(prior_->log_prob_one(cpu.data_ptr<float>() + r * d));
+  const torch::Tensor log_prior = torch::from_blob(lp.data(), {b, k}, torch::kFloat).clone().to(lq.device());
+  const torch::Tensor logits = lq - log_prior;
+  return -(logits.select(1, 0) - torch::logsumexp(logits, 1));
 }
 
 torch::Tensor Npe::sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) {

@@ -23,20 +23,26 @@ namespace fs = std::filesystem;
 // The estimators each method trains.
 bool method_takes(const std::string& method, const std::string& estimator) {
   if (method == "tsnpe") return estimator == "npe" || estimator == "fmpe" || estimator == "npse";
+  if (method == "snpe") return estimator == "npe";
   return method == "snle" && estimator == "nle";
 }
 
 // The settings checked before anything is written (inside run_agreed).
 void check_settings(const RunRequest& r, const SequentialOptions& o, const Matrix& observation) {
   require(!o.method.empty(), ErrorKind::invalid_argument,
-          "--rounds is for a sequential run: add --sequential tsnpe or snle");
+          "--rounds is for a sequential run: add --sequential tsnpe, snpe or snle");
   require(o.rounds >= 1, ErrorKind::invalid_argument,
           "--rounds must be at least 1 (round 1 draws from the prior), got " + std::to_string(o.rounds));
-  require(o.method == "tsnpe" || o.method == "snle", ErrorKind::invalid_argument,
-          "--sequential must be tsnpe or snle, got '" + o.method + "'");
+  require(o.method == "tsnpe" || o.method == "snle" || o.method == "snpe", ErrorKind::invalid_argument,
+          "--sequential must be tsnpe, snpe or snle, got '" + o.method + "'");
+  require(o.method != "snpe" || o.atoms >= 2, ErrorKind::invalid_argument,
+          "--atoms must be at least 2 for snpe, got " + std::to_string(o.atoms));
   const std::string& estimator = r.training.estimator.method;
   require(method_takes(o.method, estimator), ErrorKind::invalid_argument,
-          "--sequential " + o.method + " trains " + (o.method == "snle" ? "an nle" : "an npe, fmpe or npse") +
+          "--sequential " + o.method + " trains " +
+              (o.method == "snle"   ? "an nle"
+               : o.method == "snpe" ? "an npe"
+                                    : "an npe, fmpe or npse") +
               " estimator, but [train] method is '" + estimator + "'");
   const int64_t batch = r.training.options.batch_size;
   require(r.simulation.budget >= batch, ErrorKind::invalid_argument,
@@ -60,6 +66,7 @@ nlohmann::json run_identity(const RunRequest& r, const SequentialOptions& o, con
                       {"observation_rows", observation.rows()},
                       {"iid", r.sampling->options.iid_observations}};
   if (o.method == "tsnpe") j["truncation_quantile"] = o.truncation.quantile;
+  if (o.method == "snpe") j["atoms"] = o.atoms;
   if (o.from_scratch) j["from_scratch"] = true;
   return j;
 }
@@ -166,7 +173,11 @@ RunResult run_sequential(const RunRequest& request, const SequentialOptions& opt
     train::TrainRequest training = request.training;
     training.out = round_model_path(request.training.out, round, options.rounds);
     training.rows_end = round * per_round;
-    if (round > 1 && !options.from_scratch) training.init_from = round_model_path(request.training.out, round - 1, options.rounds);
+    // SNPE-C: from round 2 on, every row is trained with the atomic loss (the rows come from a mixture of
+    // proposals).
+    if (round > 1 && options.method == "snpe") training.options.atoms = options.atoms;
+    if (round > 1 && !options.from_scratch)
+      training.init_from = round_model_path(request.training.out, round - 1, options.rounds);
     if (!train_stage(request, name + "train", training, result, observer)) return result;
   }
   sample_and_evaluate(request, result, observer);

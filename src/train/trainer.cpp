@@ -109,6 +109,7 @@ nlohmann::json TrainOptions::to_json() const {
   // Only when on: the fingerprints of runs without an average stay those of models trained before it existed.
   if (ema_decay > 0) j["ema_decay"] = ema_decay;
   if (!warm_start.empty()) j["warm_start"] = warm_start;
+  if (atoms > 0) j["atoms"] = atoms;
   return j;
 }
 
@@ -213,6 +214,8 @@ void check_options(const TrainOptions& o) {
           "--lr-schedule cosine and --lr-decay-patience exclude each other (pick one way to lower the rate)");
   require(o.clip_norm >= 0 && std::isfinite(o.clip_norm), ErrorKind::invalid_argument,
           "--clip-norm must be 0 (off) or a finite number > 0, got " + format_number(o.clip_norm, "%g"));
+  require(o.atoms == 0 || o.atoms >= 2, ErrorKind::invalid_argument,
+          "--atoms must be 0 (off) or at least 2, got " + std::to_string(o.atoms));
   require(o.ema_decay == 0 || (o.ema_decay > 0 && o.ema_decay < 1), ErrorKind::invalid_argument,
           "--ema-decay must be 0 (off) or in (0, 1), got " + format_number(o.ema_decay, "%g"));
   require(o.max_seconds > 0, ErrorKind::invalid_argument,

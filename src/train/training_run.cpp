@@ -13,6 +13,8 @@
 #include "simbi/core/version.hpp"
 #include "simbi/dist/world.hpp"
 #include "simbi/estimators/ace.hpp"
+#include "simbi/estimators/npe.hpp"
+#include "simbi/sim/prior.hpp"
 #include "simbi/store/atomic_file.hpp"
 #include "simbi/store/model_file.hpp"
 #include "simbi/store/store_lock.hpp"
@@ -235,6 +237,14 @@ TrainOutcome run_training(TrainRequest a) {
                                                                 static_cast<int64_t>(a.stream_buffer_mb * (1 << 20)));
     torch::manual_seed(a.seed);  // the same initial weights on every rank (also broadcast from rank 0)
     model = estimators::make_estimator(estimator_config(a.estimator, store_meta));
+    if (a.options.atoms > 0) {
+      auto* npe = dynamic_cast<estimators::Npe*>(model.get());
+      require(npe != nullptr, ErrorKind::invalid_argument,
+              "--atoms (SNPE-C's atomic loss) is for --method npe, not " + a.estimator.method);
+      require(!store_meta.prior_json.empty(), ErrorKind::invalid_argument,
+              "--atoms: " + a.data + " records no prior, which the atomic loss needs");
+      npe->set_atomic_loss(a.options.atoms, sim::prior_from_json(nlohmann::json::parse(store_meta.prior_json), a.data));
+    }
     if (!a.init_from.empty()) {
       const store::ModelMeta init = store::read_model_meta(a.init_from);
       require(init.estimator == model->config(), ErrorKind::invalid_argument,

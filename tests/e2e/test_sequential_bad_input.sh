@@ -19,10 +19,12 @@ expect_error "--rounds 0" "--rounds must be at least 1" "${RUN[@]}" --config tsn
 no_store w0
 expect_error "--rounds without --sequential" "--rounds is for a sequential run" \
   "${RUN[@]}" --config tsnpe.toml --sequential "" --workdir w0 --observation "$OBS"
-expect_error "an unknown sequential method" "--sequential must be tsnpe or snle, got 'snpe-b'" \
+expect_error "an unknown sequential method" "--sequential must be tsnpe, snpe or snle, got 'snpe-b'" \
   "${RUN[@]}" --config tsnpe.toml --sequential snpe-b --workdir w0 --observation "$OBS"
 expect_error "snle with an npe estimator" "--sequential snle trains an nle estimator, but \[train\] method is 'npe'" \
   "${RUN[@]}" --config tsnpe.toml --sequential snle --workdir w0 --observation "$OBS"
+expect_error "snpe with one atom" "--atoms must be at least 2 for snpe, got 1" \
+  "${RUN[@]}" --config tsnpe.toml --sequential snpe --atoms 1 --workdir w0 --observation "$OBS"
 expect_error "a per-round budget below the training batch" \
   "\[simulate\] budget 50 is each round's budget .* at least the training batch \(--batch-size 100\)" \
   "${RUN[@]}" --config small.toml --workdir w0 --observation "$OBS"
@@ -44,6 +46,8 @@ expect_error "resuming for another observation" "cannot resume: the store holds 
 expect_error "resuming with more rounds" "cannot resume: the store holds 2 rounds of 200 simulations, but this run asks for 3 rounds of 200" \
   "${RUN[@]}" --config tsnpe.toml --rounds 3 --workdir w --observation "$OBS"
 cmp before.h5 w/sims.h5 || fail "a refused resume changed the store"
+expect_error "the atomic loss for an nle" "--atoms \(SNPE-C's atomic loss\) is for --method npe, not nle" \
+  "${MPI2[@]}" "$SIMBI" train --data w/sims.h5 --method nle --max-epochs 1 --atoms 5 --out nle.pt
 expect_error "a warm start from a model of another estimator" \
   "--init-from w/model.pt: a npe model of another configuration than this training's" \
   "${MPI2[@]}" "$SIMBI" train --data w/sims.h5 --method nle --max-epochs 1 --init-from w/model.pt --out nle.pt

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sequential rounds in `simbi run` (docs/methods.md, "Sequential rounds"): a 3-round TSNPE and a 3-round
-# SNLE run under mpiexec -n 2, each repeated, give identical stores (every dataset and attribute but the
+# Sequential rounds in `simbi run` (docs/methods.md §11): a 3-round TSNPE, SNLE and SNPE-C run under
+# mpiexec -n 2, each repeated, give identical stores (every dataset and attribute but the
 # creation time); round 1, drawn from the prior, is identical to a 1-rank run's; the store records every
 # row's round and each round's proposal; later rounds' θ come from the proposal, not the prior.
 source "$(dirname "$0")/lib.sh"
@@ -42,7 +42,9 @@ sequential = "snle"
 rounds = 3
 TOML
 
-for m in tsnpe snle; do
+sed 's/^sequential = "tsnpe"/sequential = "snpe"/' tsnpe.toml >snpe.toml
+
+for m in tsnpe snle snpe; do
   for w in ${m}_a ${m}_b; do
     mpirun2 "$SIMBI" run --config $m.toml --workdir $w --observation "$OBS" --no-plots >$w.log 2>&1 ||
       { tail -n 30 $w.log; fail "$m run $w failed"; }
@@ -62,6 +64,16 @@ h5dump -a round_2_proposal tsnpe_a/sims.h5 | grep -q '"kind":"truncated_prior".*
   fail "round 2's proposal is not the truncated prior of round 1's model"
 h5dump -a round_3_proposal snle_a/sims.h5 | grep -q '"kind":"posterior".*"model":"model_round2.pt"' ||
   fail "snle round 3's proposal is not round 2's posterior"
+# SNPE-C trains rounds 2 and 3 with the atomic loss, each warm-started from the round before.
+"$SIMBI" inspect --json snpe_a/model.pt | "$PY" -c '
+import json, sys
+t = json.load(sys.stdin)["training"]
+assert t.get("atoms") == 10 and t.get("warm_start", "").startswith("model_round2.pt"), t' ||
+  fail "snpe's last round is not the atomic loss warm-started from round 2"
+"$SIMBI" inspect --json snpe_a/model_round1.pt | "$PY" -c '
+import json, sys
+t = json.load(sys.stdin)["training"]
+assert "atoms" not in t and "warm_start" not in t, t' || fail "snpe's round 1 is not the plain NPE loss from scratch"
 [ "$(inspect_field tsnpe_a/sims.h5 completed)" = 1200 ] || fail "the store does not hold 3 x 400 rows"
 # Later rounds are not prior draws: a plain 1200-row store of the same seed differs from row 400 on.
 "$SIMBI" -q simulate --task two_moons --budget 1200 --seed 3 --out prior.h5

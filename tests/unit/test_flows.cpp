@@ -5,14 +5,18 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "simbi/core/error.hpp"
 #include "simbi/estimators/npe.hpp"
 #include "simbi/nn/flows.hpp"
 #include "simbi/nn/rq_spline.hpp"
+#include "simbi/sim/prior.hpp"
 
 namespace simbi {
 namespace {
@@ -416,6 +420,51 @@ TEST(Npe, SupportTransformKeepsDrawsInTheBoxAndIsADensityOnIt) {
   const double step = (hi - lo) / static_cast<double>(k - 1);
   const double mass = (density.sum().item<double>() - 0.5 * (density[0] + density[-1]).item<double>()) * step;
   EXPECT_NEAR(mass, 1.0, 5e-3);
+}
+
+// SNPE-C's atomic loss, by hand: row i's atoms are the rows the noise picks (index ⌊Φ(n)·(B − 1)⌋ among
+// the other rows), and the loss is −log softmax over [log q(θ_k | x_i) − log p(θ_k)] at θ_i — here with a
+// Gaussian prior, so log p matters. Refused for fewer than 2 atoms or a prior of another dimension.
+TEST(Npe, AtomicLossIsTheSoftmaxOverTheAtomsThePositionPicks) {
+  torch::Tensor theta, x;
+  linear_data(6, theta, x);
+  estimators::Npe npe(small_npe(1, 2));
+  npe.fit_standardization(theta, x);
+  perturb(*npe.flow(), 0.3, 11);
+  const std::shared_ptr<const sim::Prior> prior =
+      sim::prior_from_json({{"type", "gaussian"}, {"mean", {10.0}}, {"std", {3.0}}}, "test");
+  EXPECT_THROW(npe.set_atomic_loss(1, prior), Error);
+  EXPECT_THROW(npe.set_atomic_loss(
+                   3, sim::prior_from_json({{"type", "gaussian"}, {"mean", {0.0, 0.0}}, {"std", {1.0, 1.0}}}, "t")),
+               Error);
+  npe.set_atomic_loss(3, prior);
+  EXPECT_TRUE(npe.couples_batch());
+  EXPECT_EQ(npe.noise_dim(), 2);
+  // Noise picking, for each row, two of the other five rows: Φ(n)·5 floored, shifted past the row itself.
+  const torch::Tensor noise =
+      torch::tensor({{-2.0f, 0.1f}, {1.5f, -0.3f}, {0.0f, 2.5f}, {-1.0f, 1.0f}, {0.4f, -2.2f}, {0.8f, 0.2f}});
+  torch::NoGradGuard no_grad;
+  const torch::Tensor loss = npe.loss_with_noise(theta, x, noise);
+  ASSERT_EQ(loss.size(0), 6);
+  for (int64_t i = 0; i < 6; ++i) {
+    std::vector<int64_t> rows = {i};
+    for (int a = 0; a < 2; ++a) {
+      const double u = 0.5 * std::erfc(-noise[i][a].item<double>() / std::sqrt(2.0));
+      int64_t j = std::min<int64_t>(4, static_cast<int64_t>(std::floor(u * 5.0)));
+      if (j >= i) ++j;
+      rows.push_back(j);
+    }
+    std::vector<double> logits;
+    for (int64_t k : rows) {
+      const double lq = npe.log_prob(theta.slice(0, k, k + 1), x.slice(0, i, i + 1)).item<double>();
+      const float t = theta[k][0].item<float>();
+      logits.push_back(lq - prior->log_prob_one(&t));
+    }
+    const double m = *std::max_element(logits.begin(), logits.end());
+    double z = 0;
+    for (double l : logits) z += std::exp(l - m);
+    EXPECT_NEAR(loss[i].item<double>(), -(logits[0] - m - std::log(z)), 1e-4) << "row " << i;
+  }
 }
 
 TEST(Npe, ConfigRoundTripRebuildsTheSameArchitecture) {

@@ -12,6 +12,7 @@
 #include "simbi/nn/flows.hpp"
 #include "simbi/nn/mlp.hpp"
 #include "simbi/nn/zscore.hpp"
+#include "simbi/sim/prior.hpp"
 
 namespace simbi::estimators {
 
@@ -46,6 +47,18 @@ class Npe final : public Estimator, public PosteriorSampler, public PosteriorDen
   torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x) override;
   torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator& gen) override;
 
+  // SNPE-C's atomic loss (APT, Greenberg, Nonnenmacher & Macke 2019), for training on rows simulated
+  // from proposals other than the prior: row i's loss is −log softmax_k [log q(θ_k | x_i) − log p(θ_k)]
+  // at k = 0, over θ_0 = θ_i and atoms − 1 other θ drawn uniformly from the global batch (in validation:
+  // from the same block of rows). Which rows are drawn is keyed by the row's global batch position (the
+  // trainer's noise), so the loss is the same on any rank count. atoms = 0: the plain loss.
+  void set_atomic_loss(int64_t atoms, std::shared_ptr<const sim::Prior> prior);
+  bool couples_batch() const override { return atoms_ > 0; }
+  int64_t noise_dim() const override { return atoms_ > 0 ? atoms_ - 1 : 0; }
+  void set_batch_exchange(BatchExchange* exchange) override { exchange_ = exchange; }
+  torch::Tensor loss_with_noise(const torch::Tensor& theta, const torch::Tensor& x,
+                                const torch::Tensor& noise) override;
+
   const NpeConfig& npe_config() const { return config_; }
   nn::ConditionalFlow& flow() { return flow_; }
   const nn::ZScore& theta_zscore() const { return theta_z_; }
@@ -59,6 +72,9 @@ class Npe final : public Estimator, public PosteriorSampler, public PosteriorDen
   nn::Mlp embedding_{nullptr};
   nn::ConditionalFlow flow_{nullptr};
   std::optional<SupportTransform> support_;
+  int64_t atoms_ = 0;
+  std::shared_ptr<const sim::Prior> prior_;
+  BatchExchange* exchange_ = nullptr;
   // θ as the flow sees it: T⁻¹(θ) with a support transform, else θ; and what that adds to log q.
   torch::Tensor flow_space(const torch::Tensor& theta, torch::Tensor* log_det, torch::Tensor* inside) const;
 };

@@ -2,10 +2,13 @@
 // (docs/methods.md, "Sequential rounds"). Round 1 simulates prior draws; round r ≥ 2 draws its θ from
 // the posterior of the model trained on rounds 1..r-1 (the proposal), writes them into the store with the
 // proposal's description, simulates them, and trains round r's model on rows of rounds 1..r, starting
-// from round r-1's weights (or from scratch). After the last round the last model is sampled and evaluated like `simbi run`'s.
+// from round r-1's weights (or from scratch). After the last round the last model is sampled and evaluated like `simbi
+// run`'s.
 //  - tsnpe (an npe / fmpe / npse estimator): the prior truncated to the posterior's highest-probability
 //    region (posterior/proposal.hpp); the plain NPE loss on every round's rows.
 //  - snle (an nle estimator): the MCMC posterior's draws; the likelihood is proposal-free.
+//  - snpe (SNPE-C / APT, an npe estimator): the posterior's own draws; from round 2 on the atomic loss
+//    (Npe::set_atomic_loss) on every round's rows.
 // One store holds every round (SimStoreMeta::rounds; /round, round_<r>_proposal), so a store is the
 // complete record of the run. Every stage resumes: a proposal recorded in the store is not drawn again,
 // a round's rows already simulated are not simulated again, a round's finished model is not trained
@@ -23,7 +26,8 @@ namespace simbi::pipeline {
 
 struct SequentialOptions {
   int64_t rounds = 0;                       // at least 1
-  std::string method;                       // tsnpe | snle (`simbi run --sequential`)
+  std::string method;                       // tsnpe | snpe | snle (`simbi run --sequential`)
+  int64_t atoms = 10;                       // snpe: atoms per row of the atomic loss (sbibm's num_atoms)
   posterior::TruncationOptions truncation;  // tsnpe
   bool from_scratch = false;  // train each round from a fresh initialisation, not the previous round's weights
 };

@@ -47,6 +47,9 @@ struct TrainOptions {
   // run_training from TrainRequest::init_from; the text names that model), and fit() keeps them instead
   // of standardizing by this data.
   std::string warm_start;
+  // SNPE-C's atomic loss with this many atoms per row (npe only; Npe::set_atomic_loss, set by
+  // run_training); 0: the estimator's own loss.
+  int64_t atoms = 0;
   double validation_fraction = 0.1;
   uint64_t seed = 0;
   double max_seconds = std::numeric_limits<double>::infinity();
