@@ -124,7 +124,10 @@ torch::Tensor Npe::loss_with_noise(const torch::Tensor& theta, const torch::Tens
   for (int64_t r = 0; r < b * k; ++r)
     lp[static_cast<size_t>(r)] = static_cast<float>(prior_->log_prob_one(cpu.data_ptr<float>() + r * d));
   const torch::Tensor log_prior = torch::from_blob(lp.data(), {b, k}, torch::kFloat).clone().to(lq.device());
-  const torch::Tensor logits = lq - log_prior;
+  // An atom outside the prior's support (log p = −inf) cannot have come from a proposal: left out.
+  torch::Tensor logits = lq - log_prior;
+  logits =
+      torch::where(torch::isinf(log_prior), torch::full_like(logits, -std::numeric_limits<float>::infinity()), logits);
   return -(logits.select(1, 0) - torch::logsumexp(logits, 1));
 }
 

@@ -112,9 +112,13 @@ void propose(const RunRequest& r, const SequentialOptions& o, const torch::Tenso
   posterior::LoadedModel model;
   dist::run_agreed([&] { model = posterior::load_model(round_model_path(r.training.out, round - 1, o.rounds)); });
   const int64_t n = r.simulation.budget;
-  const posterior::Proposal p =
-      o.method == "tsnpe" ? posterior::truncated_prior_proposal(model, r.sampling->options, x_o, n, round, o.truncation)
-                          : posterior::posterior_proposal(model, r.sampling->options, x_o, n, round);
+  // SNPE-C's proposal stays inside the prior's support, as sbi's posterior does: the atomic loss needs
+  // log p(θ) of every atom finite.
+  posterior::PosteriorOptions sampling = r.sampling->options;
+  if (o.method == "snpe") sampling.reject_outside_prior = true;
+  const posterior::Proposal p = o.method == "tsnpe"
+                                    ? posterior::truncated_prior_proposal(model, sampling, x_o, n, round, o.truncation)
+                                    : posterior::posterior_proposal(model, sampling, x_o, n, round);
   dist::run_agreed([&] {
     if (!dist::is_root()) return;
     store::StoreLock lock = store::StoreLock::acquire(out, r.simulation.break_lock);
