@@ -211,6 +211,35 @@ double ess_bulk(const double* draws, int64_t m, int64_t n) {
   return ess(z.data(), 2 * m, half);
 }
 
+std::vector<double> chain_offsets(const double* draws, int64_t m, int64_t n) {
+  std::vector<double> out(static_cast<size_t>(std::max<int64_t>(m, 0)), kNaN);
+  if (m < 2 || n < 4 || !all_finite(draws, m * n)) return out;
+  double total = 0, total_sq = 0;
+  std::vector<double> means(static_cast<size_t>(m));
+  for (int64_t c = 0; c < m; ++c) {
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = draws[c * n + i];
+      s += v;
+      total_sq += v * v;
+    }
+    means[static_cast<size_t>(c)] = s / static_cast<double>(n);
+    total += s;
+  }
+  const double count = static_cast<double>(m * n), mean = total / count;
+  const double sd = std::sqrt(std::max(0.0, total_sq / count - mean * mean));
+  if (!(sd > 0)) return out;
+  for (int64_t c = 0; c < m; ++c) {
+    const double others =
+        (total - means[static_cast<size_t>(c)] * static_cast<double>(n)) / (count - static_cast<double>(n));
+    // A chain's own ESS (at least 1: a chain that did not move has one draw's worth of information).
+    double e = ess(draws + c * n, 1, n);
+    if (!(e >= 1)) e = 1;
+    out[static_cast<size_t>(c)] = std::abs(means[static_cast<size_t>(c)] - others) / (sd / std::sqrt(e));
+  }
+  return out;
+}
+
 Diagnostics diagnose(const at::Tensor& chains) {
   require(chains.dim() == 3, ErrorKind::internal, "diagnose: chains must be [chains, draws, dims]");
   const int64_t m = chains.size(0), n = chains.size(1), d = chains.size(2);
@@ -224,6 +253,7 @@ Diagnostics diagnose(const at::Tensor& chains) {
   const at::Tensor t = chains.to(torch::kFloat64).permute({2, 0, 1}).contiguous();
   const double* p = t.data_ptr<double>();
   out.computed = true;
+  std::vector<char> off(static_cast<size_t>(m), 0);
   for (int64_t j = 0; j < d; ++j) {
     const double* x = p + j * m * n;
     out.rhat[j] = rank_normalized_split_rhat(x, m, n);
@@ -234,7 +264,16 @@ Diagnostics diagnose(const at::Tensor& chains) {
     }
     if (!std::isnan(out.ess_bulk[j]) && (std::isnan(out.min_ess_bulk) || out.ess_bulk[j] < out.min_ess_bulk))
       out.min_ess_bulk = out.ess_bulk[j];
+    const std::vector<double> z = chain_offsets(x, m, n);
+    for (int64_t c = 0; c < m; ++c) {
+      const double zc = z[static_cast<size_t>(c)];
+      if (std::isnan(zc)) continue;
+      out.max_chain_offset = std::max(out.max_chain_offset, zc);
+      if (zc > kOffChainZ) off[static_cast<size_t>(c)] = 1;
+    }
   }
+  for (int64_t c = 0; c < m; ++c)
+    if (off[static_cast<size_t>(c)]) out.off_chains.push_back(c);
   return out;
 }
 

@@ -250,7 +250,8 @@ void gather_and_diagnose(McmcResult& res, const std::vector<float>& draws, const
                          int64_t dim, bool diagnostics) {
   const int64_t nc = res.num_chains, per_chain = res.draws_per_chain, d = dim;
   std::vector<float> all = comm.gather_to_root(draws);
-  std::vector<double> packed(static_cast<size_t>(2 * d + 1), std::numeric_limits<double>::quiet_NaN());
+  // [computed, R̂ × d, ESS × d, largest chain offset, off chains × nc (1 = off)]
+  std::vector<double> packed(static_cast<size_t>(2 * d + 2 + nc), std::numeric_limits<double>::quiet_NaN());
   if (comm.rank() == 0) {
     res.chains = torch::from_blob(all.data(), {nc, per_chain, d}, torch::kFloat32).clone();
     // Draw-major order: row i is draw i / C of chain i % C; the first num_samples rows are kept.
@@ -262,6 +263,9 @@ void gather_and_diagnose(McmcResult& res, const std::vector<float>& draws, const
         packed[1 + j] = dg.rhat[j];
         packed[1 + d + j] = dg.ess_bulk[j];
       }
+      packed[1 + 2 * d] = dg.max_chain_offset;
+      std::fill(packed.begin() + 2 * d + 2, packed.end(), 0.0);
+      for (int64_t c : dg.off_chains) packed[2 * d + 2 + c] = 1.0;
     } else {
       packed[0] = 0.0;
     }
@@ -269,7 +273,11 @@ void gather_and_diagnose(McmcResult& res, const std::vector<float>& draws, const
   comm.broadcast(packed);
   res.diagnostics.computed = packed[0] == 1.0;
   res.diagnostics.rhat.assign(packed.begin() + 1, packed.begin() + 1 + d);
-  res.diagnostics.ess_bulk.assign(packed.begin() + 1 + d, packed.end());
+  res.diagnostics.ess_bulk.assign(packed.begin() + 1 + d, packed.begin() + 1 + 2 * d);
+  res.diagnostics.max_chain_offset = packed[1 + 2 * d];
+  res.diagnostics.off_chains.clear();
+  for (int64_t c = 0; c < nc; ++c)
+    if (packed[2 * d + 2 + c] == 1.0) res.diagnostics.off_chains.push_back(c);
   set_max_min(res.diagnostics);
 }
 
@@ -297,6 +305,14 @@ std::vector<std::string> run_warnings(const McmcResult& res, const McmcOptions& 
                   format_number(o.rhat_warn, "%.4g") + " (parameter " +
                   std::to_string(res.diagnostics.max_rhat_dim + 1) +
                   "): the chains have not mixed; use more warm-up, thinning or samples");
+    const std::vector<int64_t>& off = res.diagnostics.off_chains;
+    if (!off.empty())
+      w.push_back("MCMC: " + std::to_string(off.size()) + " of " + std::to_string(res.num_chains) +
+                  " chains lie off the others' draws (chain " + std::to_string(off.front() + 1) +
+                  (off.size() > 1 ? " and more" : "") + "; largest offset " +
+                  format_number(res.diagnostics.max_chain_offset, "%.1f") +
+                  " standard errors): stuck in a mode the others do not visit, or not yet mixed; use more "
+                  "mode jumps or warm-up");
   }
   return w;
 }

@@ -24,13 +24,17 @@ DrawSet mcmc_draw_set(const sim::Prior& prior, mcmc::Potential* potential, const
   set.seconds = r.wall_seconds;
   set.max_rhat = r.diagnostics.max_rhat;
   set.min_ess_bulk = r.diagnostics.min_ess_bulk;
-  char line[400];
+  set.off_chains = static_cast<int64_t>(r.diagnostics.off_chains.size());
+  set.chains = r.num_chains;
+  char line[480];
   std::snprintf(line, sizeof line,
                 " in %.2f s: %lld chains (%s, warm-up %lld, thin %lld), max R-hat %.3f, min bulk ESS "
-                "%.0f, %s potential evaluations/s (%.1f rows per call; initialisation %.2f s)",
+                "%.0f, chains off the others %lld (largest offset %.1f SE), %s potential evaluations/s (%.1f rows "
+                "per call; initialisation %.2f s)",
                 r.wall_seconds, static_cast<long long>(r.num_chains), sampler.c_str(),
                 static_cast<long long>(o.mcmc.warmup), static_cast<long long>(o.mcmc.thin), r.diagnostics.max_rhat,
-                r.diagnostics.min_ess_bulk, log::human_count(r.evaluations_per_second()).c_str(),
+                r.diagnostics.min_ess_bulk, static_cast<long long>(set.off_chains), r.diagnostics.max_chain_offset,
+                log::human_count(r.evaluations_per_second()).c_str(),
                 r.potential_calls > 0 ? static_cast<double>(r.potential_evaluations) / r.potential_calls : 0.0,
                 r.init_seconds);
   set.summary = line;

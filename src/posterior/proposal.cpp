@@ -143,6 +143,7 @@ Proposal posterior_proposal(const LoadedModel& model, const PosteriorOptions& op
   if (sets[0].max_rhat > 0) {
     p.description["max_rhat"] = sets[0].max_rhat;
     p.description["min_ess_bulk"] = sets[0].min_ess_bulk;
+    p.description["off_chains"] = sets[0].off_chains;
   }
   return p;
 }

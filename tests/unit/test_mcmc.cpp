@@ -198,8 +198,8 @@ TEST(Mcmc, ModeJumpsMixSeparatedModesInProportion) {
   EXPECT_GT(stuck.diagnostics.max_rhat, 1.05) << "the control mixes on its own: the test cannot tell";
   const McmcResult r = bimodal_run(10);
   const McMean share = mc_mean(series(r.chains, [](const double* th) { return th[0] > 0 ? 1.0 : 0.0; }), 20);
-  std::cout << "[ bimodal ] with jumps: max R-hat " << r.diagnostics.max_rhat << ", share right " << share.mean
-            << " ± " << share.se << ", jumps accepted " << r.jumps_accepted << " of " << r.jumps_proposed << "\n";
+  std::cout << "[ bimodal ] with jumps: max R-hat " << r.diagnostics.max_rhat << ", share right " << share.mean << " ± "
+            << share.se << ", jumps accepted " << r.jumps_accepted << " of " << r.jumps_proposed << "\n";
   EXPECT_LE(r.diagnostics.max_rhat, 1.01);
   EXPECT_LT(std::fabs(share.mean - 0.7) / share.se, 4.5);
   EXPECT_GT(r.jumps_accepted, 0);
@@ -474,6 +474,36 @@ TEST(McmcDiagnostics, Ar1ChainsHaveTheKnownEss) {
     EXPECT_NEAR(ess_bulk(x.data(), m, n) / expected, 1.0, 0.12) << "rho " << rho;
     EXPECT_LT(rank_normalized_split_rhat(x.data(), m, n), 1.01);
   }
+}
+
+// Chains exploring one distribution have offsets of about N(0, 1) (AR(1) too: the standard error uses
+// each chain's own ESS), so none of 40 chains x 2 dimensions passes 6; one chain moved by a few posterior
+// sds (a chain stuck in another mode) is the only one flagged, and the largest offset is its.
+TEST(McmcDiagnostics, ChainsOffThePoolAreFlagged) {
+  const int64_t m = 40, n = 400;
+  for (double rho : {0.0, 0.7}) {
+    const auto a = ar1_chains(m, n, rho, std::vector<double>(m, 0.0), 11);
+    const std::vector<double> z = chain_offsets(a.data(), m, n);
+    double zmax = 0;
+    for (double v : z) zmax = std::max(zmax, v);
+    EXPECT_LT(zmax, 4.5) << "rho " << rho;  // P(max of 40 |N(0,1)| > 4.5) ≈ 3e-4
+    std::vector<double> means(m, 0.0);
+    means[17] = 2.0;
+    const auto b = ar1_chains(m, n, rho, means, 12);
+    const std::vector<double> w = chain_offsets(b.data(), m, n);
+    // 2 / (sd / √ESS_c): about 40 for iid draws (ESS 400), 16 for ρ = 0.7 (ESS ≈ 400·0.3/1.7).
+    EXPECT_GT(w[17], 10.0) << "rho " << rho;
+    for (int64_t c = 0; c < m; ++c)
+      if (c != 17) EXPECT_LT(w[c], 4.5) << "rho " << rho << " chain " << c;
+  }
+  // diagnose() lists the flagged chains over all dimensions.
+  torch::Tensor ch = torch::randn({40, 400, 2}, torch::kFloat64);
+  EXPECT_TRUE(diagnose(ch).off_chains.empty());
+  ch[5].select(1, 1) += 3.0;
+  ch[31].select(1, 0) -= 3.0;
+  const Diagnostics dg = diagnose(ch);
+  EXPECT_EQ(dg.off_chains, (std::vector<int64_t>{5, 31}));
+  EXPECT_GT(dg.max_chain_offset, 30.0);
 }
 
 TEST(McmcDiagnostics, HandComputedValuesAndEdgeCases) {

@@ -31,17 +31,28 @@ double ess_bulk(const double* draws, int64_t m, int64_t n);
 // Rank normalisation: z = Φ⁻¹((r − 3/8) / (S + 1/4)) with r the average rank (ties) among all S draws.
 std::vector<double> rank_normalize(const double* draws, int64_t count);
 
+// How far each chain of [m, n] draws of one quantity lies from the others: |mean_c − mean of the other
+// chains| in units of chain c's own Monte-Carlo standard error, sd / sqrt(ESS_c) with sd over all draws.
+// Chains that explore the same distribution give offsets of about N(0, 1); a chain stuck in a mode the
+// others do not share (two_moons' crescents, slcp's four modes) gives offsets of tens. NaN when n < 4.
+std::vector<double> chain_offsets(const double* draws, int64_t m, int64_t n);
+
 // Per-dimension diagnostics of chains [m, n, d] (any floating dtype): rank-normalised split-R̂ and
-// bulk ESS of each dimension. When m < 2 or n < 8 (the split halves need 4 draws for an ESS) the
-// vectors hold NaN and `computed` is false.
+// bulk ESS of each dimension, and the chains off the pool (chain_offsets above kOffChainZ in a dimension). When m < 2
+// or n < 8 (the split halves need 4 draws for an ESS) the vectors hold NaN and `computed` is false.
 struct Diagnostics {
   bool computed = false;
-  std::vector<double> rhat;      // rank-normalised split-R̂ per dimension
-  std::vector<double> ess_bulk;  // bulk ESS per dimension
-  double max_rhat = 0.0;         // NaN when not computed
-  int64_t max_rhat_dim = -1;     // 0-based dimension of max_rhat
-  double min_ess_bulk = 0.0;     // NaN when not computed
+  std::vector<double> rhat;         // rank-normalised split-R̂ per dimension
+  std::vector<double> ess_bulk;     // bulk ESS per dimension
+  double max_rhat = 0.0;            // NaN when not computed
+  int64_t max_rhat_dim = -1;        // 0-based dimension of max_rhat
+  double min_ess_bulk = 0.0;        // NaN when not computed
+  std::vector<int64_t> off_chains;  // 0-based chains whose offset exceeds kOffChainZ in some dimension
+  double max_chain_offset = 0.0;    // the largest offset over chains and dimensions (NaN when not computed)
 };
+// The offset beyond which a chain counts as off the pool: for chains that mix, each offset is about
+// N(0, 1), so 6 flags one with probability ~2·10⁻⁹ per chain and dimension.
+inline constexpr double kOffChainZ = 6.0;
 Diagnostics diagnose(const at::Tensor& chains);
 
 }  // namespace simbi::mcmc

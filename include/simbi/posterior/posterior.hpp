@@ -60,6 +60,8 @@ struct DrawSet {
   std::string summary;
   // MCMC diagnostics (0 when the draws are independent): the largest split-R̂ and smallest bulk ESS.
   double max_rhat = 0.0, min_ess_bulk = 0.0;
+  // Chains whose draws lie off the others' (mcmc::Diagnostics::off_chains), of `chains`.
+  int64_t off_chains = 0, chains = 0;
 };
 
 class Posterior {
