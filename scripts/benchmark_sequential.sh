@@ -162,10 +162,11 @@ for (task, method) in sorted({(r["task"], r["method"]) for r in rows}):
             best = (statistics.mean(v), alg, v)
     ref_alg = "SNLE" if method == "snle" else "SNPE"
     rt = [published.get((task, ref_alg), {}).get(k, (None, float("nan")))[1] for k in obs]
+    rt = [v for v in rt if v == v]  # main_paper.csv lacks some runtimes
     secs = [r["seconds"] for r in mine if r["seconds"] != ""]
     lines.append(f"| {task} | {method} | {','.join(map(str, obs))} | {ms([r['c2st'] for r in mine])} | {ms(pub('SNPE'))} | "
                  f"{ms(pub('SNLE'))} | {ms(best[2]) + ' (' + best[1] + ')' if best else '–'} | "
-                 f"{statistics.median(secs) / 60:.2f} | {statistics.median(rt):.1f} |")
+                 f"{statistics.median(secs) / 60:.2f} | {f'{statistics.median(rt):.1f}' if rt else '–'} |")
 text = (f"# Sequential runs: {rounds} rounds of {per_round} simulations\n\n" + "\n".join(lines) + "\n")
 tmp = os.path.join(out, "results.md.tmp")
 open(tmp, "w").write(text)
