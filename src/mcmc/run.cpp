@@ -40,6 +40,9 @@ void validate(const sim::Prior& prior, Potential* potential, int64_t num_samples
   bad(o.mode_jumps < 0, "mode jumps must be >= 0, got " + std::to_string(o.mode_jumps));
   bad(o.mode_jumps > 0 && o.chains < 2, "mode jumps need at least 2 chains, got " + std::to_string(o.chains));
   bad(o.init_candidates < 1, "initialisation candidates must be >= 1, got " + std::to_string(o.init_candidates));
+  bad(o.init == InitKind::given && o.initial_states.size() != static_cast<size_t>(o.chains * prior.dim()),
+      "given initial states hold " + std::to_string(o.initial_states.size()) + " values, expected chains x " +
+          std::to_string(prior.dim()) + " = " + std::to_string(o.chains * prior.dim()));
   bad(o.max_batch_rows < 1, "max_batch_rows must be >= 1, got " + std::to_string(o.max_batch_rows));
   bad(!(o.slice_width > 0.0) || !std::isfinite(o.slice_width),
       "the initial slice width must be a positive number, got " + format_number(o.slice_width, "%g"));
@@ -61,6 +64,7 @@ void validate(const sim::Prior& prior, Potential* potential, int64_t num_samples
   }
 }
 
+// "given": chain c starts at row c of o.initial_states. "prior": one prior draw per chain.
 // "resample": per chain, init_candidates prior draws; one is picked with probability ∝ exp(log ℓ(θ))
 // — importance resampling with the prior as the proposal, so the weight is the potential term alone.
 // The pick uses the Gumbel-max trick (argmax of log ℓ + Gumbel noise), which is exact, streams over
@@ -73,7 +77,13 @@ void initialise(ChainSet& ch, UnconstrainedTarget& target, const McmcOptions& o,
   const bool resample = o.init == InitKind::resample && target.has_potential();
   const int64_t k = resample ? o.init_candidates : 1;
   std::vector<RandomStream> cand = candidate_rng, gum = gumbel_rng;
-  if (!resample) {
+  if (o.init == InitKind::given) {
+    std::copy_n(o.initial_states.data() + ch.first * d, n * d, best.data());
+    for (int64_t c = 0; c < n; ++c)
+      require(prior.in_support(best.data() + c * d), ErrorKind::invalid_argument,
+              "MCMC initialisation: the given initial state of chain " + std::to_string(ch.first + c) +
+                  " is outside the prior's support");
+  } else if (!resample) {
     for (int64_t c = 0; c < n; ++c) prior.sample_one(best.data() + c * d, cand[c]);
   } else {
     std::vector<double> best_score(static_cast<size_t>(n), kNegInf);

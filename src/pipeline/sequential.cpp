@@ -7,7 +7,9 @@
 #include "simbi/core/error.hpp"
 #include "simbi/core/log.hpp"
 #include "simbi/core/text.hpp"
+#include "simbi/dist/comm.hpp"
 #include "simbi/dist/world.hpp"
+#include "simbi/mcmc/sampler.hpp"
 #include "simbi/nn/threads.hpp"
 #include "simbi/store/sim_store.hpp"
 #include "simbi/store/store_lock.hpp"
@@ -95,6 +97,37 @@ void check_same_run(const std::string& path, const nlohmann::json& identity, int
   refuse("a sequential run with other settings (" + m.sequential + "; this run: " + identity.dump() + ")");
 }
 
+// SNLE's MCMC after round 2 (later rounds' proposals and the final posterior): the chains start at the
+// last `chains` θ of round `round`'s proposal, which are the last draws of each of that proposal's chains
+// (the engine orders its draws draw by draw over the chains), instead of resampling init_candidates
+// prior draws per chain. That posterior is close to the one sampled now, so warm-up starts near the
+// typical set with the chains spread over the modes in proportion to their mass, and the 10⁶ potential
+// evaluations of the resampling (most of a proposal's time on small tasks) are saved. Round 1's θ are
+// prior draws, so round 2's proposal resamples.
+void start_at_round_draws(const std::string& store_path, int64_t round, mcmc::McmcOptions& mcmc) {
+  if (round < 2) return;
+  int64_t dim = 0, first = 0, count = 0;
+  dist::run_agreed([&] {
+    if (!dist::is_root()) return;
+    const store::SimStoreMeta m = store::SimStore::open_read(store_path).meta();
+    dim = m.theta_dim;
+    count = m.round_rows;
+    first = m.round_end(round) - mcmc.chains;
+  });
+  dist::broadcast(dim);
+  dist::broadcast(count);
+  if (count < mcmc.chains) return;  // fewer draws than chains: resample
+  std::vector<double> starts(static_cast<size_t>(mcmc.chains * dim));
+  dist::run_agreed([&] {
+    if (!dist::is_root()) return;
+    const Matrix theta = store::SimStore::open_read(store_path).read_theta(first, mcmc.chains);
+    std::copy_n(theta.data(), starts.size(), starts.begin());
+  });
+  dist::Comm(MPI_COMM_NULL).broadcast(starts);
+  mcmc.init = mcmc::InitKind::given;
+  mcmc.initial_states.assign(starts.begin(), starts.end());
+}
+
 // A round's proposal, drawn from the previous round's model and written into the store, unless the
 // store records it already (a resumed run).
 void propose(const RunRequest& r, const SequentialOptions& o, const torch::Tensor& x_o, int64_t round) {
@@ -116,6 +149,7 @@ void propose(const RunRequest& r, const SequentialOptions& o, const torch::Tenso
   // log p(θ) of every atom finite.
   posterior::PosteriorOptions sampling = r.sampling->options;
   if (o.method == "snpe") sampling.reject_outside_prior = true;
+  if (o.method == "snle") start_at_round_draws(out, round - 1, sampling.mcmc);
   const posterior::Proposal p = o.method == "tsnpe"
                                     ? posterior::truncated_prior_proposal(model, sampling, x_o, n, round, o.truncation)
                                     : posterior::posterior_proposal(model, sampling, x_o, n, round);
@@ -184,7 +218,10 @@ RunResult run_sequential(const RunRequest& request, const SequentialOptions& opt
       training.init_from = round_model_path(request.training.out, round - 1, options.rounds);
     if (!train_stage(request, name + "train", training, result, observer)) return result;
   }
-  sample_and_evaluate(request, result, observer);
+  RunRequest final_request = request;
+  if (options.method == "snle")
+    start_at_round_draws(simulation.out, options.rounds, final_request.sampling->options.mcmc);
+  sample_and_evaluate(final_request, result, observer);
   if (!result.stopped && !result.reached_until) record_stage_done(request, "done");
   return result;
 }

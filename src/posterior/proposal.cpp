@@ -140,6 +140,7 @@ Proposal posterior_proposal(const LoadedModel& model, const PosteriorOptions& op
   if (comm.rank() != 0) return p;
   p.theta = to_matrix(sets[0].samples);
   p.description = {{"kind", "posterior"}, {"model", model_name(model)}, {"seed", options.seed}};
+  if (options.mcmc.init == mcmc::InitKind::given) p.description["chains_start"] = "the previous proposal's draws";
   if (sets[0].max_rhat > 0) {
     p.description["max_rhat"] = sets[0].max_rhat;
     p.description["min_ess_bulk"] = sets[0].min_ess_bulk;

@@ -346,6 +346,58 @@ TEST(Mcmc, SliceChainsDependOnSeedAndChainIndexOnly) {
   EXPECT_FALSE(torch::equal(other.chains, large.chains));
 }
 
+// InitKind::given: chain c starts at row c of initial_states — no prior candidates are evaluated, and in
+// two modes separated by a barrier of density e^-200 (no mode jumps) every chain stays in the mode it was
+// started in. Starts of the wrong size or outside the prior's support are one-line errors.
+TEST(Mcmc, GivenInitialStatesStartTheChains) {
+  auto prior = sim::make_box_uniform({-3.0}, {3.0});
+  auto potential = make_potential([](const torch::Tensor& th) {
+    const torch::Tensor t = th.select(1, 0);
+    return torch::logaddexp(-0.5 * ((t - 2.0) / 0.1).pow(2), -0.5 * ((t + 2.0) / 0.1).pow(2));
+  });
+  McmcOptions o;
+  o.chains = 8;
+  o.warmup = 10;
+  o.thin = 1;
+  o.diagnostics = false;
+  o.init = InitKind::given;
+  for (int64_t c = 0; c < o.chains; ++c) o.initial_states.push_back(c % 3 == 0 ? -2.05f : 1.9f);
+  const McmcResult r = run_mcmc(*prior, potential.get(), 8 * 50, o);
+  EXPECT_EQ(r.init_evaluations, o.chains);  // the initial states' log density only
+  for (int64_t c = 0; c < o.chains; ++c) {
+    const double m = r.chains[c].mean().item<double>();
+    EXPECT_NEAR(m, c % 3 == 0 ? -2.0 : 2.0, 0.1) << "chain " << c;
+  }
+  McmcOptions short_states = o;
+  short_states.initial_states.pop_back();
+  EXPECT_THROW(
+      {
+        try {
+          run_mcmc(*prior, potential.get(), 80, short_states);
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("given initial states hold 7 values, expected chains x 1 = 8"),
+                    std::string::npos)
+              << e.what();
+          throw;
+        }
+      },
+      Error);
+  McmcOptions outside = o;
+  outside.initial_states[5] = 3.5f;
+  EXPECT_THROW(
+      {
+        try {
+          run_mcmc(*prior, potential.get(), 80, outside);
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("initial state of chain 5 is outside the prior's support"),
+                    std::string::npos)
+              << e.what();
+          throw;
+        }
+      },
+      Error);
+}
+
 // Every potential evaluation is one batched call over the chains still working: no call has more rows
 // than 2 × chains (stepping out on both sides), and the result's counters match the potential's.
 TEST(Mcmc, EveryPotentialEvaluationIsOneBatchedCall) {

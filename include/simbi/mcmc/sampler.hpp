@@ -26,6 +26,7 @@ enum class SamplerKind {
 enum class InitKind {
   resample,  // per chain: init_candidates prior draws, pick one with probability ∝ ℓ(θ) (Gumbel-max)
   prior,     // one prior draw per chain
+  given,     // chain c starts at row c of initial_states (e.g. an earlier posterior's draws)
 };
 const char* to_string(SamplerKind kind);
 // "slice" | "rwm"; throws simbi::Error (invalid_argument) naming the accepted values otherwise.
@@ -40,7 +41,10 @@ struct McmcOptions {
   uint64_t stream_index = 0;  // separates independent runs with one seed (e.g. observation k, β j)
   InitKind init = InitKind::resample;
   int64_t init_candidates = 10000;  // prior candidates per chain for InitKind::resample
-  int64_t max_batch_rows = 65536;   // most θ rows in one potential call during initialisation
+  // InitKind::given: [chains × dθ] row-major starting points in θ's units, inside the prior's support
+  // and with a finite potential. They depend on nothing rank-local, so the chains stay rank invariant.
+  std::vector<float> initial_states;
+  int64_t max_batch_rows = 65536;  // most θ rows in one potential call during initialisation
   // slice sampler
   double slice_width = 0.01;        // initial bracket width per dimension in u-space
   int64_t slice_tune_sweeps = 50;   // widths = running mean of the final brackets over these sweeps (≤ warmup)
