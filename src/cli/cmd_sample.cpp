@@ -67,6 +67,11 @@ void add_sample_options(CLI::App* sub, SampleArgs* a) {
                      "density over all chains' states, so chains move between separated modes (0 = off)",
                      kCount)
       ->capture_default_str();
+  add_integer_option(sub, "--modes", a->request.options.mcmc.mode_clusters,
+                     "MCMC: report how the chains share this many modes (k-means on the pooled draws): a "
+                     "summary in the report line and each chain's shares in <out stem>_modes.csv (0 = off)",
+                     kCount)
+      ->capture_default_str();
   nlohmann::json* ode = &a->request.options.ode_solver;
   add_json_option<std::string>(sub, "--solver", ode, "solver",
                                "FMPE/NPSE: ODE solver, rk4 | dopri5, or for NPSE pc (predictor–corrector SDE "

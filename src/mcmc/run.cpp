@@ -43,6 +43,9 @@ void validate(const sim::Prior& prior, Potential* potential, int64_t num_samples
   bad(o.init == InitKind::given && o.initial_states.size() != static_cast<size_t>(o.chains * prior.dim()),
       "given initial states hold " + std::to_string(o.initial_states.size()) + " values, expected chains x " +
           std::to_string(prior.dim()) + " = " + std::to_string(o.chains * prior.dim()));
+  bad(o.mode_clusters < 0, "the number of modes must be >= 0, got " + std::to_string(o.mode_clusters));
+  bad(o.mode_clusters > o.chains * ((num_samples + o.chains - 1) / o.chains),
+      "the number of modes (" + std::to_string(o.mode_clusters) + ") is larger than the number of draws");
   bad(o.max_batch_rows < 1, "max_batch_rows must be >= 1, got " + std::to_string(o.max_batch_rows));
   bad(!(o.slice_width > 0.0) || !std::isfinite(o.slice_width),
       "the initial slice width must be a positive number, got " + format_number(o.slice_width, "%g"));
@@ -257,7 +260,8 @@ void sum_counters(McmcResult& res, const EvalCounters& init_counters, const Eval
 // Gathers the draws on rank 0 (ranks hold consecutive chains, so rank order is chain order) into
 // res.chains / res.samples, and the diagnostics computed there onto every rank.
 void gather_and_diagnose(McmcResult& res, const std::vector<float>& draws, const Comm& comm, int64_t num_samples,
-                         int64_t dim, bool diagnostics) {
+                         int64_t dim, const McmcOptions& o) {
+  const bool diagnostics = o.diagnostics;
   const int64_t nc = res.num_chains, per_chain = res.draws_per_chain, d = dim;
   std::vector<float> all = comm.gather_to_root(draws);
   // [computed, R̂ × d, ESS × d, largest chain offset, off chains × nc (1 = off)]
@@ -266,6 +270,7 @@ void gather_and_diagnose(McmcResult& res, const std::vector<float>& draws, const
     res.chains = torch::from_blob(all.data(), {nc, per_chain, d}, torch::kFloat32).clone();
     // Draw-major order: row i is draw i / C of chain i % C; the first num_samples rows are kept.
     res.samples = res.chains.transpose(0, 1).reshape({nc * per_chain, d}).narrow(0, 0, num_samples).contiguous();
+    if (o.mode_clusters > 0) res.occupancy = mode_occupancy(res.chains, o.mode_clusters, o.seed);
     if (diagnostics) {
       const Diagnostics dg = diagnose(res.chains);
       packed[0] = dg.computed ? 1.0 : 0.0;
@@ -365,7 +370,7 @@ McmcResult run_mcmc(const sim::Prior& prior, Potential* potential, int64_t num_s
     res.jumps_proposed = comm.sum(jumps->proposed());
     res.jumps_accepted = comm.sum(jumps->accepted());
   }
-  gather_and_diagnose(res, draws, comm, num_samples, d, o.diagnostics);
+  gather_and_diagnose(res, draws, comm, num_samples, d, o);
   res.warnings = run_warnings(res, o);
   if (comm.rank() == 0)
     for (const auto& w : res.warnings) log::warn(w);

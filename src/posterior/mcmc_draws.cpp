@@ -39,6 +39,10 @@ DrawSet mcmc_draw_set(const sim::Prior& prior, mcmc::Potential* potential, const
                 r.init_seconds);
   set.summary = line;
   set.summary += r.jump_summary();
+  if (r.occupancy.modes > 0) {
+    set.summary += "; " + r.occupancy.summary();
+    set.occupancy = r.occupancy;
+  }
   return set;
 }
 

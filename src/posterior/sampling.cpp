@@ -30,6 +30,22 @@ Matrix read_observations(const std::string& spec, const LoadedModel& model) {
   return obs;
 }
 
+// The per-chain mode table: one row per chain, its share of draws in each mode (modes ordered by the
+// pool's share, largest first).
+store::Table mode_table(const mcmc::ModeOccupancy& o) {
+  store::Table t;
+  t.header.push_back("chain");
+  for (int64_t j = 1; j <= o.modes; ++j) t.header.push_back("mode_" + std::to_string(j));
+  const int64_t m = o.chain_shares.size(0);
+  t.values = Matrix(m, o.modes + 1);
+  for (int64_t c = 0; c < m; ++c) {
+    t.values.row(c)[0] = static_cast<float>(c + 1);
+    for (int64_t j = 0; j < o.modes; ++j)
+      t.values.row(c)[j + 1] = static_cast<float>(o.chain_shares[c][j].item<double>());
+  }
+  return t;
+}
+
 }  // namespace
 
 std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
@@ -74,6 +90,7 @@ std::vector<WrittenSamples> sample_to_files(const SamplingRequest& request,
         if (comm.rank() != 0) return;
         const torch::Tensor t = set.samples.contiguous();
         store::write_samples_csv(w.path, labels, ConstMatrixView{t.data_ptr<float>(), t.size(0), t.size(1)});
+        if (set.occupancy.modes > 0) store::write_csv(modes_path(w.path), mode_table(set.occupancy));
       });
       if (comm.rank() != 0) continue;
       set.samples = torch::Tensor();
@@ -134,6 +151,11 @@ LogProbResult log_prob_to_file(const LogProbRequest& r) {
   });
   result.seconds = seconds_since(t0);
   return result;
+}
+
+std::string modes_path(const std::string& samples) {
+  const std::filesystem::path p(samples);
+  return (p.parent_path() / (p.stem().string() + "_modes" + p.extension().string())).string();
 }
 
 std::string samples_path(const std::string& out, int64_t k, int64_t m, double beta, size_t betas) {

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -21,6 +22,7 @@
 #include "simbi/core/error.hpp"
 #include "simbi/core/random.hpp"
 #include "simbi/mcmc/diagnostics.hpp"
+#include "simbi/mcmc/modes.hpp"
 #include "simbi/mcmc/potential.hpp"
 #include "simbi/mcmc/sampler.hpp"
 #include "simbi/sim/prior.hpp"
@@ -189,6 +191,7 @@ McmcResult bimodal_run(int64_t mode_jumps) {
   o.seed = 4;
   o.init_candidates = 200;
   o.mode_jumps = mode_jumps;
+  o.mode_clusters = 2;
   return run_mcmc(*prior, potential.get(), 20 * 400, o);
 }
 
@@ -203,6 +206,55 @@ TEST(Mcmc, ModeJumpsMixSeparatedModesInProportion) {
   EXPECT_LE(r.diagnostics.max_rhat, 1.01);
   EXPECT_LT(std::fabs(share.mean - 0.7) / share.se, 4.5);
   EXPECT_GT(r.jumps_accepted, 0);
+  // The occupancy report tells the two runs apart: with jumps every chain visits both modes and the
+  // larger one (centre θ₁ = 4) holds the share measured above; without, chains keep their initial mode.
+  std::cout << "[ bimodal ] occupancy without jumps: " << stuck.occupancy.summary()
+            << "; with: " << r.occupancy.summary() << "\n";
+  ASSERT_EQ(r.occupancy.modes, 2);
+  EXPECT_EQ(r.occupancy.chains_visiting_all, 20);
+  EXPECT_NEAR(r.occupancy.shares[0], share.mean, 1e-9);
+  EXPECT_NEAR(r.occupancy.centers[0][0].item<double>(), 4.0, 0.2);
+  EXPECT_LT(stuck.occupancy.chains_visiting_all, 20);
+  EXPECT_GT(stuck.occupancy.max_share_gap, 0.5);
+}
+
+// mode_occupancy on draws whose modes are known: three blobs 10+ sd apart, ten chains drawing from all
+// three (masses 0.5, 0.3, 0.2) and two chains stuck in the third. k-means recovers every draw's blob, so
+// the pooled shares are the exact label counts, the stuck chains have share 1 in their mode, and exactly
+// the ten mixing chains visit every mode (missing a mode of mass 0.2 in 200 draws: 0.8^200).
+TEST(McmcModes, OccupancyOfKnownModes) {
+  const int64_t m = 12, n = 200;
+  const double cx[3] = {-5.0, 5.0, 0.0}, cy[3] = {0.0, 0.0, 8.0}, w[3] = {0.5, 0.3, 0.2};
+  torch::Tensor chains = torch::empty({m, n, 2}, torch::kFloat64);
+  std::vector<int64_t> count(3, 0);
+  std::vector<int64_t> stuck_blob(m, -1);
+  for (int64_t c = 0; c < m; ++c) {
+    RandomStream rs(3, StreamPurpose::test, static_cast<uint64_t>(c));
+    for (int64_t i = 0; i < n; ++i) {
+      const double u = rs.uniform();
+      const int64_t b = c >= 10 ? 2 : (u < w[0] ? 0 : (u < w[0] + w[1] ? 1 : 2));
+      if (c >= 10) stuck_blob[c] = b;
+      ++count[b];
+      chains[c][i][0] = cx[b] + 0.3 * rs.normal();
+      chains[c][i][1] = cy[b] + 0.3 * rs.normal();
+    }
+  }
+  const ModeOccupancy o = mode_occupancy(chains, 3, 1);
+  std::cout << "[ modes ] " << o.summary() << "\n";
+  ASSERT_EQ(o.modes, 3);
+  std::vector<double> expected;
+  for (int64_t b = 0; b < 3; ++b) expected.push_back(static_cast<double>(count[b]) / (m * n));
+  std::sort(expected.rbegin(), expected.rend());
+  for (int64_t j = 0; j < 3; ++j) EXPECT_DOUBLE_EQ(o.shares[j], expected[j]) << "mode " << j;
+  EXPECT_EQ(o.chains_visiting_all, 10);
+  for (int64_t c = 10; c < m; ++c) EXPECT_DOUBLE_EQ(o.chain_shares[c].max().item<double>(), 1.0) << "chain " << c;
+  // The stuck chains' mode has its centre at the third blob.
+  const int64_t j = o.chain_shares[10].argmax().item<int64_t>();
+  EXPECT_NEAR(o.centers[j][0].item<double>(), cx[2], 0.1);
+  EXPECT_NEAR(o.centers[j][1].item<double>(), cy[2], 0.1);
+  EXPECT_GT(o.max_share_gap, 0.6);
+  EXPECT_THROW(mode_occupancy(chains, 0, 1), Error);
+  EXPECT_THROW(mode_occupancy(chains, m * n + 1, 1), Error);
 }
 
 TEST(Mcmc, ModeJumpOptionsAreChecked) {

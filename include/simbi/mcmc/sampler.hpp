@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "simbi/mcmc/diagnostics.hpp"
+#include "simbi/mcmc/modes.hpp"
 #include "simbi/mcmc/potential.hpp"
 #include "simbi/sim/prior.hpp"
 
@@ -60,15 +61,19 @@ struct McmcOptions {
   // diagnostics: rank-normalised split-R̂ and bulk ESS over all chains (needs chains ≥ 2)
   bool diagnostics = true;
   double rhat_warn = 1.01;  // a warning line when max R̂ exceeds this
+  // > 0: McmcResult::occupancy — how the chains share this many modes found by k-means on the pooled
+  // draws (mcmc/modes.hpp); 0 = not computed.
+  int64_t mode_clusters = 0;
   // The communicator the chains are split over; MPI_COMM_NULL = simbi's world (dist::comm()).
   MPI_Comm comm = MPI_COMM_NULL;
 };
 
 struct McmcResult {
   // Rank 0 only (undefined tensors elsewhere):
-  at::Tensor samples;  // [num_samples, d] float32, θ in original units; row i = draw i / C of chain i % C
-                       // (draw-major over all C chains, so trimming to num_samples drops latest draws)
-  at::Tensor chains;   // [C, draws_per_chain, d] float32, all kept draws in global chain order
+  at::Tensor samples;       // [num_samples, d] float32, θ in original units; row i = draw i / C of chain i % C
+                            // (draw-major over all C chains, so trimming to num_samples drops latest draws)
+  at::Tensor chains;        // [C, draws_per_chain, d] float32, all kept draws in global chain order
+  ModeOccupancy occupancy;  // with options.mode_clusters > 0
   // Every rank (the same values):
   int64_t num_chains = 0;
   int64_t draws_per_chain = 0;        // ceil(num_samples / C)

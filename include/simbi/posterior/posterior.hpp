@@ -36,7 +36,8 @@ struct PosteriorOptions {
   // ACE, NLE: slice (default) | rwm. E&E: auto (default: exact rejection, MCMC when its acceptance is below
   // min_acceptance) | rejection | slice | rwm. Empty = the estimator's default; refused for direct ones.
   std::string sampler;
-  // MCMC (ACE, NLE, E&E): chains, warm-up, thinning, initial candidates, diagnostics. The seed, sampler and
+  // MCMC (ACE, NLE, E&E): chains, warm-up, thinning, initial candidates, diagnostics, mode occupancy
+  // (mcmc.mode_clusters: sample_to_files then writes each set's per-chain table). The seed, sampler and
   // stream index are set per call from the fields above.
   mcmc::McmcOptions mcmc;
   // E&E rejection: prior draws tried before auto decides, lowest acceptance auto accepts, draw cap.
@@ -62,6 +63,8 @@ struct DrawSet {
   double max_rhat = 0.0, min_ess_bulk = 0.0;
   // Chains whose draws lie off the others' (mcmc::Diagnostics::off_chains), of `chains`.
   int64_t off_chains = 0, chains = 0;
+  // With mcmc.mode_clusters > 0, MCMC draws: how the chains share the modes (rank 0; `summary` has its line).
+  mcmc::ModeOccupancy occupancy;
 };
 
 class Posterior {

@@ -56,5 +56,8 @@ LogProbResult log_prob_to_file(const LogProbRequest& request);
 // written: `out` itself for one observation and at most one β, else <stem>[_obs<k>][_beta<β>]<ext> (β as
 // %g) — the naming of `simbi sample` and `simbi abc`.
 std::string samples_path(const std::string& out, int64_t k, int64_t m, double beta = 0.0, size_t betas = 0);
+// Where the per-chain mode table of a samples file goes (options.mcmc.mode_clusters > 0): <stem>_modes<ext>,
+// one row per chain (chain, mode_1..mode_k: its share of draws in each mode, largest pooled mode first).
+std::string modes_path(const std::string& samples);
 
 }  // namespace simbi::posterior
