@@ -22,7 +22,8 @@
 #       [--out results/vae] [--max-epochs N] [--seed S] [--num-samples N] [--plots] [--resume]
 #       [--fail-fast] [--report-only] [--dry-run]
 #   --methods      default "cpvae upvae"; cpvae_nsf / upvae_nsf: the VAEs with the NSF decoder
-#                  (configs/<task>/cpvae_nsf.toml)
+#                  (configs/<task>/cpvae_nsf.toml); npe_tuned: NPE with the settings chosen by validation
+#                  loss (configs/<task>/npe_tuned.toml; npe is sbibm's own NPE configuration)
 #   --resume       reuse finished stages in --out (same config, seed, ranks, max-epochs); default: redo all
 #   --plots        also a corner plot per observation and the loss curves (scripts/plot_posterior.py)
 #   --report-only  rebuild results.csv / results.md from what --out holds; run nothing
@@ -95,11 +96,11 @@ for v in "$TASKS" "$METHODS" "$BUDGETS" "$OBSERVATIONS"; do
 done
 for m in $METHODS; do
   case "$m" in
-    cpvae | upvae | cpvae_nsf | upvae_nsf | ene | npe | fmpe | npse | nle) ;;
-    *) die "unknown method '$m' (cpvae | upvae | cpvae_nsf | upvae_nsf | ene | npe | fmpe | npse | nle)" ;;
+    cpvae | upvae | cpvae_nsf | upvae_nsf | ene | npe | npe_tuned | fmpe | npse | nle) ;;
+    *) die "unknown method '$m' (cpvae | upvae | cpvae_nsf | upvae_nsf | ene | npe | npe_tuned | fmpe | npse | nle)" ;;
   esac
 done
-is_flow_method() { case "$1" in npe | fmpe | npse | nle) return 0 ;; *) return 1 ;; esac; }
+is_flow_method() { case "$1" in npe | npe_tuned | fmpe | npse | nle) return 0 ;; *) return 1 ;; esac; }
 [ -d "$SBIBM_DIR" ] || die "sbibm folder not found: $SBIBM_DIR (give --sbibm-dir)"
 SBIBM_DIR=$(cd "$SBIBM_DIR" && pwd)
 SBIBM_RESULTS_NOTE=""
@@ -218,7 +219,7 @@ if [ "$REPORT_ONLY" -eq 0 ]; then
         case "$method" in
           cpvae) name=CP-VAE ;; upvae) name=UP-VAE ;; ene) name="E&E" ;;
           cpvae_nsf) name="CP-VAE (NSF decoder)" ;; upvae_nsf) name="UP-VAE (NSF decoder)" ;;
-          npe) name="NPE (NSF)" ;; fmpe) name=FMPE ;; npse) name=NPSE ;; nle) name=NLE ;;
+          npe) name="NPE (NSF)" ;; npe_tuned) name="NPE (NSF, tuned)" ;; fmpe) name=FMPE ;; npse) name=NPSE ;; nle) name=NLE ;;
         esac
         sample_cfg=()  # NPE / FMPE / NPSE: the config's [sample] section (reject-outside-prior, solver)
         if is_flow_method "$method"; then sample_cfg=(--config "$cfg"); fi
@@ -407,10 +408,10 @@ SBIBM_NPE_10K = {
     "sir": 0.680, "lotka_volterra": 0.997,
 }
 NAMES = {"cpvae": "CP-VAE", "upvae": "UP-VAE", "cpvae_nsf": "CP-VAE (NSF decoder)", "upvae_nsf": "UP-VAE (NSF decoder)",
-         "ene": "E&E", "npe": "NPE (NSF)", "fmpe": "FMPE", "npse": "NPSE", "nle": "NLE"}
+         "ene": "E&E", "npe": "NPE (NSF)", "npe_tuned": "NPE (NSF, tuned)", "fmpe": "FMPE", "npse": "NPSE", "nle": "NLE"}
 # Compared with the paper's Table 1 (E&E: sbibm's NRE; a VAE with the NSF decoder: the paper's VAE).
 OLD_METHODS = ("cpvae", "upvae", "cpvae_nsf", "upvae_nsf", "ene")
-FLOW_METHODS = ("npe", "fmpe", "npse", "nle")  # compared with sbibm's NPE (NLE: its NLE) and best amortized
+FLOW_METHODS = ("npe", "npe_tuned", "fmpe", "npse", "nle")  # compared with sbibm's NPE (NLE: its NLE) and best amortized
 SBIBM_SAME_KIND = {"nle": "NLE"}  # the sbibm algorithm a method is compared with (default NPE)
 AMORTIZED = ("NPE", "NLE", "NRE")  # sbibm's single-round (amortizable) neural methods
 

@@ -13,13 +13,15 @@
 #   --data     the simulations to train on (default: simulated once into <out>/sims.h5 with --budget/--seed)
 #   --out      relative to the repository root, as in the other scripts
 #   --resume   keep variants whose model.pt exists in --out (a killed training resumes from its checkpoint)
-# The losses compare only within one method and one validation split: a variant may not set
-# --validation-fraction, --seed or --data (refused). NPE and NLE losses are negative log-densities in θ's
-# (x's) own units, so they compare across flows, widths, batch sizes and support transforms; FMPE/NPSE
-# losses are regression losses of the vector field, comparable across optimiser settings and widths of
-# one method but not across methods.
+# Every variant is measured on one validation split: a variant may not set --validation-fraction, --seed
+# or --data (refused). The criterion: where every variant's model records a held-out posterior density
+# (NPE, FMPE, NPSE: the mean log q(θ | x) over the validation rows, in θ's own units, measured by
+# `simbi train` with the kept weights), the highest one — it compares across methods, widths, batch
+# sizes and support transforms; otherwise the lowest best validation loss (NLE's is a negative
+# log-density of x; a VAE's or ACE's loss compares only within one method).
 # Writes <out>/<name>/{model.pt,train.log} per variant and <out>/selection.csv (variant, options, best
-# validation loss, best epoch, epochs, training seconds, chosen) and prints the table. Environment:
+# validation loss, held-out log density, best epoch, epochs, training seconds, chosen) and prints the
+# table. Environment:
 # SIMBI_BUILD_DIR (default build), MPIEXEC (default mpiexec).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,12 +108,12 @@ for v in "${VARIANTS[@]}"; do
 done
 
 rows=$OUT/selection.csv.tmp
-echo "variant,options,best_val_loss,best_epoch,epochs,train_seconds" >"$rows"
+echo "variant,options,best_val_loss,val_log_prob,best_epoch,epochs,train_seconds" >"$rows"
 for v in "${VARIANTS[@]}"; do
   name=${v%%=*}
   model=$OUT/$name/model.pt
   [ -f "$model" ] || continue
-  fields=$(model_field "$model" "'{},{},{},{:.1f}'.format(j['history']['best_val_loss'], j['history']['best_epoch'], j['epochs'], j['train_seconds'])")
+  fields=$(model_field "$model" "'{},{},{},{},{:.1f}'.format(j['history']['best_val_loss'], '' if j['history'].get('val_log_prob') is None else j['history']['val_log_prob'], j['history']['best_epoch'], j['epochs'], j['train_seconds'])")
   echo "$name,\"${v#*=}\",$fields" >>"$rows"
 done
 "$PY" - "$rows" "$OUT/selection.csv" <<'PYEOF'
@@ -121,7 +123,13 @@ rows = list(csv.DictReader(open(src)))
 os.remove(src)
 if not rows:
     sys.exit("no variant has a model: nothing to select")
-best = min(rows, key=lambda r: float(r["best_val_loss"]))
+by_density = all(r["val_log_prob"] != "" for r in rows)
+if by_density:
+    best = max(rows, key=lambda r: float(r["val_log_prob"]))
+    criterion = "the highest held-out log q(θ | x)"
+else:
+    best = min(rows, key=lambda r: float(r["best_val_loss"]))
+    criterion = "the lowest best validation loss (not every model records a held-out density)"
 for r in rows:
     r["chosen"] = "yes" if r is best else ""
 tmp = dst + ".tmp"
@@ -130,11 +138,13 @@ with open(tmp, "w", newline="") as f:
     w.writeheader()
     w.writerows(rows)
 os.replace(tmp, dst)
-print(f"{'variant':<16} {'best val loss':>14} {'best epoch':>10} {'epochs':>7} {'train s':>8}  options")
+print(f"{'variant':<16} {'best val loss':>14} {'val log q':>10} {'best epoch':>10} {'epochs':>7} {'train s':>8}  options")
 for r in rows:
-    mark = "  <- lowest" if r is best else ""
-    print(f"{r['variant']:<16} {float(r['best_val_loss']):>14.4f} {r['best_epoch']:>10} {r['epochs']:>7} "
+    mark = "  <- chosen" if r is best else ""
+    lq = f"{float(r['val_log_prob']):>10.4f}" if r["val_log_prob"] != "" else f"{'–':>10}"
+    print(f"{r['variant']:<16} {float(r['best_val_loss']):>14.4f} {lq} {r['best_epoch']:>10} {r['epochs']:>7} "
           f"{r['train_seconds']:>8}  {r['options'] or '(the config)'}{mark}")
+print(f"chosen by {criterion}: {best['variant']}")
 print(f"wrote {dst}")
 PYEOF
 exit $failed

@@ -168,8 +168,9 @@ void add_density_options(CLI::App* sub, train::TrainRequest* a) {
                      "NPE: output width of the x embedding (0 = none)", kCount)
       ->capture_default_str();
   sub->add_option("--support-transform", a->estimator.support_transform,
-                  "NPE: auto | prior (learn the flow through the prior's bijection to R^d: every draw inside the "
-                  "support) | none (the plain flow; sample --reject-outside-prior rejects)")
+                  "NPE/FMPE/NPSE: prior (learn through the prior's bijection to R^d: every draw inside the "
+                  "support) | none (on θ itself; sample --reject-outside-prior rejects) | auto (NPE: prior, "
+                  "FMPE/NPSE: none)")
       ->capture_default_str();
   // FMPE / NPSE: set only what is given (the method's defaults otherwise).
   nlohmann::json* vf = &a->estimator.vector_field;

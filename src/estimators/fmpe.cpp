@@ -34,6 +34,7 @@ FmpeConfig FmpeConfig::from_json(const nlohmann::json& j) {
   check(std::isfinite(c.time_prior_exponent) && c.time_prior_exponent >= 0,
         "'time_prior_exponent' must be >= 0 (0 = uniform times), got " + format_number(c.time_prior_exponent));
   c.solver = nn::OdeSolverOptions::from_json(j, c.solver);
+  c.support_prior = j.value("support_prior", nlohmann::json());
   return c;
 }
 
@@ -43,11 +44,12 @@ nlohmann::json FmpeConfig::to_json() const {
                       {"blocks", blocks},       {"time_features", time_features},
                       {"sigma_min", sigma_min}, {"time_prior_exponent", time_prior_exponent}};
   solver.to_json(j);
+  if (!support_prior.is_null()) j["support_prior"] = support_prior;  // absent: the configs of older models
   return j;
 }
 
 Fmpe::Fmpe(const FmpeConfig& config)
-    : OdeFlowEstimator(config.theta_dim, config.x_dim, config.solver, "fmpe"), config_(config) {
+    : OdeFlowEstimator(config.theta_dim, config.x_dim, config.solver, "fmpe", config.support_prior), config_(config) {
   check(config_.sigma_min > 0 && config_.sigma_min < 1,
         "'sigma_min' must be in (0, 1), got " + format_number(config_.sigma_min));
   check(config_.time_prior_exponent >= 0, "'time_prior_exponent' must be >= 0");
@@ -78,7 +80,7 @@ torch::Tensor Fmpe::loss_with_noise(const torch::Tensor& theta, const torch::Ten
           "fmpe: noise must be [" + std::to_string(rows) + ", " + std::to_string(noise_dim()) + "]");
   const torch::Tensor t = time_from_normal(n.slice(1, 0, 1), config_.time_prior_exponent);  // [B, 1]
   const torch::Tensor theta0 = n.slice(1, 1, 1 + d);
-  const torch::Tensor theta1 = theta_z_->forward(theta);
+  const torch::Tensor theta1 = standardized_theta(theta);
   const double shrink = 1.0 - config_.sigma_min;
   const torch::Tensor theta_t = (1.0 - shrink * t) * theta0 + t * theta1;
   const torch::Tensor target = theta1 - shrink * theta0;

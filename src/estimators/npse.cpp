@@ -64,6 +64,7 @@ NpseConfig NpseConfig::from_json(const nlohmann::json& j) {
   c.sigma_min = j.value("sigma_min", c.sigma_min);
   c.sigma_max = j.value("sigma_max", c.sigma_max);
   c.solver = nn::OdeSolverOptions::from_json(j, c.solver);
+  c.support_prior = j.value("support_prior", nlohmann::json());
   validate(c);
   return c;
 }
@@ -81,11 +82,12 @@ nlohmann::json NpseConfig::to_json() const {
     j["t_min"] = t_min;
   }
   solver.to_json(j);
+  if (!support_prior.is_null()) j["support_prior"] = support_prior;  // absent: the configs of older models
   return j;
 }
 
 Npse::Npse(const NpseConfig& config)
-    : OdeFlowEstimator(config.theta_dim, config.x_dim, config.solver, "npse"), config_(config) {
+    : OdeFlowEstimator(config.theta_dim, config.x_dim, config.solver, "npse", config.support_prior), config_(config) {
   validate(config_);
   check_solver(config_.solver);
   net_ = register_module(
@@ -143,7 +145,7 @@ torch::Tensor Npse::loss_with_noise(const torch::Tensor& theta, const torch::Ten
           "npse: noise must be [" + std::to_string(rows) + ", " + std::to_string(noise_dim()) + "]");
   const torch::Tensor u = 0.5 * torch::erfc(-n.slice(1, 0, 1) / std::sqrt(2.0));  // Φ: uniform on [0, 1]
   const torch::Tensor eps = n.slice(1, 1, 1 + d);
-  const torch::Tensor theta0 = theta_z_->forward(theta);
+  const torch::Tensor theta0 = standardized_theta(theta);
   torch::Tensor t, a, s;
   if (ve()) {
     t = u;

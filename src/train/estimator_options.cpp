@@ -61,6 +61,19 @@ nlohmann::json ene_config(const EstimatorOptions& a, const store::SimStoreMeta& 
   return c.to_json();
 }
 
+// --support-transform: whether the estimator learns through the store's prior's bijection. "auto" is
+// "prior" for NPE (where the store records a prior) and "none" for FMPE / NPSE, whose defaults were
+// chosen without it.
+bool learns_through_prior(const EstimatorOptions& a, const store::SimStoreMeta& m, bool auto_means_prior) {
+  const std::string& t = a.support_transform;
+  require(t == "auto" || t == "prior" || t == "none", ErrorKind::invalid_argument,
+          "--support-transform must be auto, prior or none, got '" + t + "'");
+  require(t != "prior" || !m.prior_json.empty(), ErrorKind::invalid_argument,
+          "--support-transform prior: the store records no prior (imported data without a task)");
+  if (m.prior_json.empty()) return false;
+  return t == "prior" || (t == "auto" && auto_means_prior);
+}
+
 // NPE: the flow as given (checked by FlowConfig::from_json when the estimator is built).
 nlohmann::json npe_config(const EstimatorOptions& a, const store::SimStoreMeta& m) {
   nlohmann::json c = {{"method", "npe"},
@@ -69,12 +82,7 @@ nlohmann::json npe_config(const EstimatorOptions& a, const store::SimStoreMeta& 
                       {"flow", a.flow.to_json()},
                       {"embedding_dim", a.embedding_dim}};
   if (!a.embedding_hidden.empty()) c["embedding_hidden"] = parse_widths(a.embedding_hidden, "--embedding-hidden");
-  const std::string& t = a.support_transform;
-  require(t == "auto" || t == "prior" || t == "none", ErrorKind::invalid_argument,
-          "--support-transform must be auto, prior or none, got '" + t + "'");
-  require(t != "prior" || !m.prior_json.empty(), ErrorKind::invalid_argument,
-          "--support-transform prior: the store records no prior (imported data without a task)");
-  if (t != "none" && !m.prior_json.empty()) c["support_prior"] = nlohmann::json::parse(m.prior_json);
+  if (learns_through_prior(a, m, /*auto_means_prior=*/true)) c["support_prior"] = nlohmann::json::parse(m.prior_json);
   return c;
 }
 
@@ -89,6 +97,7 @@ nlohmann::json vector_field_config(const EstimatorOptions& a, const store::SimSt
   c["method"] = a.method;
   c["theta_dim"] = m.theta_dim;
   c["x_dim"] = m.x_dim;
+  if (learns_through_prior(a, m, /*auto_means_prior=*/false)) c["support_prior"] = nlohmann::json::parse(m.prior_json);
   return c;
 }
 

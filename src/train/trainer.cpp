@@ -120,6 +120,7 @@ nlohmann::json TrainHistory::to_json() const {
           {"lr", lr},
           {"best_epoch", best_epoch + 1},
           {"best_val_loss", best_val_loss},
+          {"val_log_prob", std::isfinite(val_log_prob) ? nlohmann::json(val_log_prob) : nlohmann::json()},
           {"train_rows", train_rows},
           {"val_rows", val_rows},
           {"seconds", seconds},
@@ -147,6 +148,9 @@ TrainHistory TrainHistory::from_json(const nlohmann::json& j) {
   // JSON has no infinity (written as null): the best loss before the first validation.
   const nlohmann::json& best = j.at("best_val_loss");
   h.best_val_loss = best.is_number() ? best.get<double>() : std::numeric_limits<double>::infinity();
+  // Absent in checkpoints and models written before it was measured; null where there is none.
+  const nlohmann::json lp = j.value("val_log_prob", nlohmann::json());
+  h.val_log_prob = lp.is_number() ? lp.get<double>() : std::numeric_limits<double>::quiet_NaN();
   h.train_rows = j.at("train_rows").get<int64_t>();
   h.val_rows = j.at("val_rows").get<int64_t>();
   h.seconds = j.at("seconds").get<double>();
@@ -291,6 +295,7 @@ class TrainingLoop {
   bool end_epoch(const Epoch& e, double train_loss, double val_loss);
   void write_checkpoint(int64_t epoch, int64_t next_row, double local_loss_sum, double epoch_seconds);
   TrainHistory finish(bool stopped);
+  double validation_log_prob();
   torch::Tensor on_device(const torch::Tensor& t) const { return t.defined() ? t.to(o_.device) : t; }
 
   estimators::Estimator& model_;
@@ -521,6 +526,22 @@ double TrainingLoop::validation_loss() {
   return sync_.allreduce_sum(val_sum) / static_cast<double>(source_.val_rows());
 }
 
+// Collective (an allreduce on every rank; the estimator's kind is the same on all of them).
+double TrainingLoop::validation_log_prob() {
+  auto* density = dynamic_cast<estimators::PosteriorDensity*>(&model_);
+  if (density == nullptr || source_.val_rows() == 0) return std::numeric_limits<double>::quiet_NaN();
+  model_.eval();
+  double sum = 0.0;
+  {
+    torch::NoGradGuard no_grad;
+    source_.for_each_validation_piece([&](const ValidationPiece& v) {
+      if (v.theta.size(0) > 0) sum += density->log_prob(on_device(v.theta), on_device(v.x)).sum().item<double>();
+    });
+  }
+  const double mean = sync_.allreduce_sum(sum) / static_cast<double>(source_.val_rows());
+  return std::isfinite(mean) ? mean : std::numeric_limits<double>::quiet_NaN();
+}
+
 bool TrainingLoop::end_epoch(const Epoch& e, double train_loss, double val_loss) {
   const int64_t epoch = e.index;
   h_.lr.push_back(optimizer_->lr());
@@ -610,6 +631,7 @@ TrainHistory TrainingLoop::finish(bool stopped) {
   } else {
     if (h_.stop_reason.empty()) h_.stop_reason = "max epochs reached";
     restore(model_, best_state_);
+    h_.val_log_prob = validation_log_prob();
   }
   h_.seconds = seconds_before_ + seconds_since(t_start_);
   h_.allreduce_seconds = allreduce_before_ + sync_.seconds_in_allreduce();

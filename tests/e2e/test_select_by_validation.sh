@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # scripts/select_by_validation.sh end to end at a toy size on 2 ranks: two NPE variants trained on the
-# same simulations; selection.csv has one row per variant with the best validation loss each model file
-# records (read back with `simbi inspect`), exactly one chosen — the lowest; --resume keeps the trained
-# variants; options that would change the validation split are refused with one error line.
+# same simulations; selection.csv has one row per variant with the best validation loss and the held-out
+# density each model file records (read back with `simbi inspect`); for NPE the held-out mean log q(θ | x)
+# that `simbi train` measures with the kept weights is minus the best validation loss (the NPE loss is
+# −log q in θ's units), an independent check of that measurement; exactly one variant chosen — the highest
+# held-out density; --resume keeps the trained variants; options that would change the validation split
+# are refused with one error line.
 source "$(dirname "$0")/lib.sh"
 SIMBI_BUILD_DIR=$(cd "$(dirname "$SIMBI")" && pwd)
 export SIMBI_BUILD_DIR
@@ -14,18 +17,23 @@ select_run >select.txt 2>&1 || { cat select.txt >&2; fail "select_by_validation.
 cat select.txt
 for v in full small; do
   "$SIMBI" inspect --json "sel/$v/model.pt" | "$PY" -c \
-    "import json,sys; print('$v', json.load(sys.stdin)['history']['best_val_loss'])" >>recorded.txt
+    "import json,sys; h = json.load(sys.stdin)['history']; print('$v', h['best_val_loss'], h['val_log_prob'])" >>recorded.txt
 done
 "$PY" - sel/selection.csv recorded.txt <<'PYEOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 recorded = dict((l.split()[0], float(l.split()[1])) for l in open(sys.argv[2]))
+density = dict((l.split()[0], float(l.split()[2])) for l in open(sys.argv[2]))
 assert [r["variant"] for r in rows] == ["full", "small"], rows
 for r in rows:
-    assert abs(float(r["best_val_loss"]) - recorded[r["variant"]]) <= 1e-6 * max(1.0, abs(recorded[r["variant"]])), (r, recorded)
+    v = r["variant"]
+    assert abs(float(r["best_val_loss"]) - recorded[v]) <= 1e-6 * max(1.0, abs(recorded[v])), (r, recorded)
+    assert abs(float(r["val_log_prob"]) - density[v]) <= 1e-6 * max(1.0, abs(density[v])), (r, density)
+    # float32 sums over ~100 rows in another order: agreement to 1e-4 relative
+    assert abs(density[v] + recorded[v]) <= 1e-4 * max(1.0, abs(recorded[v])), (v, density[v], recorded[v])
 chosen = [r["variant"] for r in rows if r["chosen"] == "yes"]
-assert chosen == [min(recorded, key=recorded.get)], (chosen, recorded)
-print(f"ok: losses {recorded}, chosen {chosen[0]}")
+assert chosen == [max(density, key=density.get)], (chosen, density)
+print(f"ok: losses {recorded}, held-out log q {density}, chosen {chosen[0]}")
 PYEOF
 before=$(stat -c %Y sel/full/model.pt)
 select_run --resume >resume.txt 2>&1 || { cat resume.txt >&2; fail "--resume failed"; }

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "simbi/core/error.hpp"
 #include "simbi/estimators/fmpe.hpp"
@@ -222,6 +223,62 @@ TEST_F(FlowMatching, FmpeLogProbAndSamplesOfALinearFieldAreExact) {
     model.set_solver(o);
     EXPECT_LT(max_abs(model.log_prob(theta, x_o).to(torch::kDouble) - exact), 1e-4) << solver;
   }
+}
+
+// Through a box prior's bijection θ = lo + (hi − lo)·σ(u): with the linear field of the test above the
+// density of u is a known Gaussian, so log q(θ) = log N_u(u(θ)) − log|dθ/du| by hand; every draw lies in
+// the box and is T of the exact linear flow's end; −inf outside the box. One x per row (the trainer's
+// held-out density) gives row i's log q at x_i. A config without a support prior keeps the keys it had.
+TEST_F(FlowMatching, FmpeThroughABoxPriorIsADensityOnTheBox) {
+  const int64_t d = 2;
+  const std::vector<double> lo{0.0, -1.0}, hi{4.0, 3.0};
+  estimators::FmpeConfig config = small_config(d, 1);
+  EXPECT_FALSE(config.to_json().contains("support_prior"));
+  config.support_prior = {{"type", "uniform"}, {"low", lo}, {"high", hi}};
+  EXPECT_EQ(estimators::FmpeConfig::from_json(config.to_json()).support_prior, config.support_prior);
+  estimators::Fmpe model(config);
+  const torch::Tensor low = torch::tensor(lo, torch::kDouble), width = torch::tensor(hi, torch::kDouble) - low;
+  auto to_theta = [&](const torch::Tensor& u) { return low + width * torch::sigmoid(u.to(torch::kDouble)); };
+  // z-scoring fitted on u: mean (0.5, −1), std (1.5, 0.7), from two rows ±std around the mean.
+  const torch::Tensor mu = torch::tensor({0.5, -1.0}, torch::kDouble), sd = torch::tensor({1.5, 0.7}, torch::kDouble);
+  const double r = 1.0 / std::sqrt(2.0);
+  model.fit_standardization(to_theta(torch::stack({mu + r * sd, mu - r * sd})).to(torch::kFloat),
+                            torch::tensor({0.0f, 1.0f}).reshape({2, 1}));
+  const torch::Tensor m = torch::tensor({-0.3f, 0.5f, 0.2f, 0.1f}).reshape({2, 2});
+  make_field_linear(model, m);
+  const torch::Tensor e = torch::linalg_matrix_exp(m.to(torch::kDouble));
+  const torch::Tensor cov = e.matmul(e.t());
+  const torch::Tensor x_o = torch::tensor({0.5f});
+
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  auto same = at::make_generator<at::CPUGeneratorImpl>(3);
+  const torch::Tensor draws = model.sample_posterior(x_o, 2000, gen).to(torch::kDouble);
+  const torch::Tensor u_end = torch::randn({2000, d}, same, torch::kFloat).to(torch::kDouble).matmul(e.t()) * sd + mu;
+  EXPECT_LT(max_abs(draws - to_theta(u_end)), 1e-4);
+  EXPECT_TRUE((draws >= low).all().item<bool>() && (draws <= low + width).all().item<bool>());
+
+  const torch::Tensor theta = torch::tensor({1.0, 0.5, 3.5, -0.8, 0.2, 2.9}, torch::kDouble).reshape({3, 2});
+  const torch::Tensor p = (theta - low) / width;
+  const torch::Tensor u = torch::log(p) - torch::log1p(-p);
+  const torch::Tensor z = (u - mu) / sd;
+  const torch::Tensor log_q_u =
+      -0.5 * (z.matmul(torch::linalg_inv(cov)) * z).sum(1) - 0.5 * torch::logdet(cov) - kLog2Pi - torch::log(sd).sum();
+  const torch::Tensor log_det = (torch::log(width) + torch::log(p) + torch::log1p(-p)).sum(1);
+  EXPECT_LT(max_abs(model.log_prob(theta.to(torch::kFloat), x_o).to(torch::kDouble) - (log_q_u - log_det)), 1e-4);
+  const torch::Tensor outside = model.log_prob(torch::tensor({-0.5f, 1.0f, 2.0f, 3.5f}).reshape({2, 2}), x_o);
+  EXPECT_TRUE((torch::isinf(outside) & (outside < 0)).all().item<bool>()) << outside;
+
+  torch::manual_seed(4);  // a field with random weights, so that x matters
+  estimators::Fmpe random_field(config);
+  random_field.fit_standardization(to_theta(torch::randn({50, d}, torch::kDouble)).to(torch::kFloat),
+                                   torch::randn({50, 1}));
+  const torch::Tensor xs = torch::tensor({-1.0f, 0.0f, 2.0f}).reshape({3, 1});
+  const torch::Tensor per_row = random_field.log_prob(theta.to(torch::kFloat), xs);
+  for (int64_t i = 0; i < 3; ++i) {
+    const double alone = random_field.log_prob(theta.slice(0, i, i + 1).to(torch::kFloat), xs[i]).item<double>();
+    EXPECT_NEAR(per_row[i].item<double>(), alone, 1e-4) << "row " << i;
+  }
+  EXPECT_GT(max_abs(per_row - random_field.log_prob(theta.to(torch::kFloat), xs[0])), 1e-3);  // x does matter
 }
 
 // ---------------------------------------------------------------------------------------------------

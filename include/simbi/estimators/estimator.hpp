@@ -68,8 +68,9 @@ class PosteriorSampler {
 class PosteriorDensity {
  public:
   virtual ~PosteriorDensity() = default;
-  // log q(θ | x_o) [B] for θ [B, dθ] at one observation x_o [dx], in original units; −inf outside the
-  // prior's support where the estimator learned through it.
+  // log q(θ | x_o) [B] for θ [B, dθ] at one observation x_o [dx] (or at one x per row, x_o [B, dx]: the
+  // trainer's held-out density), in original units; −inf outside the prior's support where the
+  // estimator learned through it.
   virtual torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) = 0;
 };
 

@@ -29,6 +29,9 @@ struct FmpeConfig {
   // Solver for sampling and log_prob. RK4 with 10 steps: the OT paths are nearly straight for a
   // well-trained field, and it keeps 10k draws in 2-D within ~1 s on one core (tests measure it).
   nn::OdeSolverOptions solver;
+  // The prior to learn through (its JSON; null: the plain field on θ, draws outside the prior rejected
+  // by the sampler where asked). `simbi train --support-transform prior` sets it (ode_flow.hpp).
+  nlohmann::json support_prior;
 
   // Missing keys take the defaults; bad values are Error(invalid_argument) naming the field.
   static FmpeConfig from_json(const nlohmann::json& j);

@@ -41,6 +41,9 @@ struct NpseConfig {
   double sigma_max = 50.0;
   // The probability-flow ODE bends more than FMPE's straight paths: RK4 needs more steps.
   nn::OdeSolverOptions solver{"rk4", 50};
+  // The prior to learn through (its JSON; null: the plain field on θ, draws outside the prior rejected
+  // by the sampler where asked). `simbi train --support-transform prior` sets it (ode_flow.hpp).
+  nlohmann::json support_prior;
 
   // Missing keys take the defaults; bad values are Error(invalid_argument) naming the field, and so is a
   // key of the other SDE's schedule (beta_* or t_min with "ve", sigma_* with "vp").

@@ -71,6 +71,11 @@ struct TrainHistory {
   std::vector<double> train_loss, val_loss, epoch_seconds, lr;  // per epoch
   int64_t best_epoch = -1;                                      // 0-based
   double best_val_loss = std::numeric_limits<double>::infinity();
+  // Estimators with a posterior density (estimators::PosteriorDensity): the mean of log q(θ | x) over the
+  // validation rows with the kept (best) weights, in θ's own units, measured once when training ends.
+  // Unlike the losses it compares across methods and parameterisations (NPE, FMPE, NPSE; with or without
+  // a support transform). NaN when there is none (other methods, a stopped run, no validation rows).
+  double val_log_prob = std::numeric_limits<double>::quiet_NaN();
   int64_t train_rows = 0, val_rows = 0;
   double seconds = 0.0;
   double allreduce_seconds = 0.0;
