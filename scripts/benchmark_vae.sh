@@ -14,8 +14,8 @@
 #                      from --sbibm-results; sbibm has budgets 10³, 10⁴, 10⁵ only)
 # NPE / FMPE / NPSE: `simbi sample` also reads the config (its [sample] section: reject-outside-prior,
 # solver settings); the old methods sample without it, as before. NPSE needs configs/<task>/npse.toml,
-# shipped for two_moons, gaussian_linear, gaussian_mixture and slcp (FMPE's keys sigma-min and
-# time-prior-exponent do not all apply to NPSE, so an fmpe.toml is not one).
+# shipped for five tasks (FMPE's keys sigma-min and time-prior-exponent do not all mean the same for
+# NPSE, so an fmpe.toml is not one).
 # Usage:
 #   bash scripts/benchmark_vae.sh [--tasks "two_moons slcp ..."] [--methods "cpvae upvae ene npe fmpe npse nle"]
 #       [--budgets "10000 20000"] [--observations "1 2 3 4 5"] [--ranks 2] [--sbibm-dir ../shared/sbibm]
@@ -116,7 +116,7 @@ for t in $TASKS; do
   case " $ALL_TASKS " in *" $t "*) ;; *) die "unknown task '$t' (one of: $ALL_TASKS)" ;; esac
   for m in $METHODS; do
     [ -f "configs/$t/$m.toml" ] || die "missing config configs/$t/$m.toml$([ "$m" != npse ] ||
-      echo " (NPSE configs ship for two_moons, gaussian_linear, gaussian_mixture and slcp: write one, or benchmark fmpe)")"
+      echo " (NPSE configs ship for $(ls configs/*/npse.toml | cut -d/ -f2 | tr '\n' ' ')- write one, or benchmark fmpe)")"
   done
   for k in $OBSERVATIONS; do
     for f in observation.csv reference_posterior_samples.csv; do
