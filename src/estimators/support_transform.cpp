@@ -1,5 +1,7 @@
 #include "simbi/estimators/support_transform.hpp"
 
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "simbi/core/error.hpp"
@@ -37,7 +39,17 @@ torch::Tensor SupportTransform::from_unconstrained(const torch::Tensor& u) const
   torch::Tensor theta = torch::empty({n, d}, torch::kFloat);
   const double* up = uc.data_ptr<double>();
   float* tp = theta.data_ptr<float>();
-  for (int64_t i = 0; i < n; ++i) (void)prior_->from_unconstrained(up + i * d, tp + i * d);
+  for (int64_t i = 0; i < n; ++i) {
+    bool finite = true;
+    for (int64_t j = 0; j < d; ++j) finite = finite && std::isfinite(up[i * d + j]);
+    if (finite) {
+      (void)prior_->from_unconstrained(up + i * d, tp + i * d);
+    } else {
+      // A bounded prior's T maps ±inf to the bound and NaN to whatever its clamp makes of it: either way
+      // a finite θ that hides a diverged model. Keep the row non-finite so the caller's check sees it.
+      for (int64_t j = 0; j < d; ++j) tp[i * d + j] = std::numeric_limits<float>::quiet_NaN();
+    }
+  }
   return theta.to(u.device());
 }
 

@@ -4,7 +4,8 @@
 # `mpiexec -n 2` draws from them exactly the samples that code drew (same seed, same rank count): a
 # CP-VAE with rejection to the prior's support, an ACE model at two β (MCMC), and an E&E model by exact
 # rejection and by MCMC. The CSVs are compared byte for byte; on a machine whose BLAS rounds differently
-# from the one that made them, within 1e-5 relative (and the difference is reported).
+# from the one that made them, within 1e-5 relative to |value| + the column's standard deviation (and the
+# difference is reported).
 source "$(dirname "$0")/lib.sh"
 D="$SIMBI_TEST_DATA/models"
 OBS="$SIMBI_SOURCE/examples/data/two_moons/obs1/observation.csv"
@@ -26,8 +27,10 @@ import sys
 import numpy as np
 a, b = (np.loadtxt(f, delimiter=",", skiprows=1, ndmin=2) for f in sys.argv[1:3])
 assert a.shape == b.shape, f"shapes {a.shape} vs {b.shape}"
-err = float(np.max(np.abs(a - b) / (1e-6 + np.abs(b))))
-print(f"note: {sys.argv[1]} not byte-identical; largest relative difference {err:.2e}")
+# Rounding differences are relative to the magnitudes in the computation, i.e. to each column's spread,
+# not to a draw that happens to lie near 0.
+err = float(np.max(np.abs(a - b) / (1e-6 + np.abs(b) + b.std(axis=0))))
+print(f"note: {sys.argv[1]} not byte-identical; largest difference {err:.2e} relative to |value| + column std")
 assert err < 1e-5, "samples differ"
 PYEOF
 }

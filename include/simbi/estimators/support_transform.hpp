@@ -28,7 +28,7 @@ class SupportTransform {
   };
   // θ [B, d] → u and the log-determinant of T at u.
   Unconstrained to_unconstrained(const torch::Tensor& theta) const;
-  // u [B, d] → θ = T(u) [B, d], inside the support.
+  // u [B, d] → θ = T(u) [B, d], inside the support; a row of u with a NaN or inf maps to a NaN row.
   torch::Tensor from_unconstrained(const torch::Tensor& u) const;
 
  private:
